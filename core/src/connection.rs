@@ -1,0 +1,694 @@
+//! The message layer for either role, sans-IO, in the manner of wsproto:
+//! [`Connection::receive_data`] takes bytes off the wire,
+//! [`Connection::next_event`] hands out what they meant, [`Connection::send`]
+//! turns messages into bytes, and [`Connection::pending_output`] holds the
+//! bytes to write.
+//!
+//! Received payloads are unmasked and, for text, validated as they arrive,
+//! so a frame that will never be valid fails before it is complete
+//! (section 8.1: "as soon as"). The connection stops at the first violation
+//! and fails with the close code the rule warrants (section 7.1.7).
+//!
+//! Automatic replies (the pong to a ping, the close that answers a close,
+//! the close that fails the connection) are written when the event that
+//! causes them is taken with [`Connection::next_event`], so they follow
+//! whatever the application sent in answer to the events before.
+
+use crate::Decoded;
+use crate::close::{self, CloseCode, CloseFrame};
+use crate::frame::{FrameHeader, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, OpCode};
+use crate::mask::apply_mask;
+use crate::rules::{DataKind, FrameRole, FrameRules, ProtocolError, Sender, Sequencer, Violation};
+use crate::utf8::Utf8Validator;
+use alloc::boxed::Box;
+use alloc::collections::VecDeque;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
+/// Which end of the connection this is; it decides who masks (section 5.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// Masks what it sends; rejects masked frames.
+    Client,
+    /// Sends unmasked; rejects unmasked frames.
+    Server,
+}
+
+/// Limits and automatic behaviour.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Largest accepted frame payload; larger fails with 1009.
+    /// Default 16 MiB.
+    pub max_frame_size: u64,
+    /// Largest accepted message (all its fragments); larger fails with 1009.
+    /// Default 64 MiB.
+    pub max_message_size: u64,
+    /// Answer pings with pongs. Default on.
+    pub auto_pong: bool,
+    /// Answer a close with a close echoing its code. Default on.
+    pub auto_close: bool,
+    /// Emit [`Event::Frame`] for every frame header. Default off.
+    pub frame_events: bool,
+    /// RSV bits a negotiated extension uses (`0b100` = RSV1). Default none.
+    pub allowed_rsv: u8,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            max_frame_size: 16 << 20,
+            max_message_size: 64 << 20,
+            auto_pong: true,
+            auto_close: true,
+            frame_events: false,
+            allowed_rsv: 0,
+        }
+    }
+}
+
+/// What received bytes meant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// A whole text message.
+    Text(String),
+    /// A whole binary message.
+    Binary(Vec<u8>),
+    /// A ping with its payload.
+    Ping(Vec<u8>),
+    /// A pong with its payload.
+    Pong(Vec<u8>),
+    /// The peer's close frame. Nothing after it is read.
+    Close(CloseFrame),
+    /// A frame header (only with [`Config::frame_events`]), before the
+    /// events its frame leads to.
+    Frame {
+        /// The header.
+        header: FrameHeader,
+        /// Offset of the frame's first byte in the received stream.
+        offset: u64,
+    },
+    /// The peer broke a rule; the connection is failed and nothing after
+    /// is read. Taking this event writes the close frame.
+    Failed(ProtocolError),
+}
+
+/// A message to send.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Message<'a> {
+    /// Text, in one frame.
+    Text(&'a str),
+    /// Binary data, in one frame.
+    Binary(&'a [u8]),
+    /// A ping (at most 125 bytes).
+    Ping(&'a [u8]),
+    /// A pong (at most 125 bytes).
+    Pong(&'a [u8]),
+    /// A close frame: no code (empty payload), or a code and a reason.
+    Close(Option<CloseCode>, &'a str),
+}
+
+/// Why a send was refused. Nothing was written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// A close frame was already sent: no data may follow (section 5.5.1).
+    #[error("a close frame was already sent")]
+    CloseSent,
+    /// Control payloads are limited to 125 bytes (section 5.5).
+    #[error("control frame payload of {len} bytes exceeds 125")]
+    ControlTooLong {
+        /// The payload length.
+        len: usize,
+    },
+    /// The code is reserved and must not be sent (section 7.4).
+    #[error("close code {code} must not be sent")]
+    InvalidCloseCode {
+        /// The code.
+        code: u16,
+    },
+    /// A whole message or a first fragment while a fragmented message is
+    /// being sent (section 5.4).
+    #[error("a fragmented message is being sent: continue it first")]
+    MessageInProgress,
+    /// A continuation with no fragmented message being sent.
+    #[error("no fragmented message to continue")]
+    NoMessageInProgress,
+}
+
+/// The closing handshake's progress (section 7).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum State {
+    /// Messages flow both ways.
+    Open,
+    /// We sent a close and wait for the peer's.
+    CloseSent,
+    /// The peer's close arrived and is not answered yet.
+    CloseReceived,
+    /// Both closes crossed, or the connection failed: close the TCP
+    /// connection once the pending output is written.
+    Closed,
+}
+
+/// Where the receiver is inside the frame stream.
+#[derive(Clone, Copy, Debug)]
+enum Rx {
+    /// Collecting a header that arrived in pieces.
+    Header { buf: [u8; MAX_HEADER_LEN], have: usize },
+    /// Reading the payload of `header`.
+    Payload {
+        header: FrameHeader,
+        role: FrameRole,
+        remaining: u64,
+        /// Payload bytes read so far (their count mod 4 is the mask phase).
+        read: u64,
+        start: u64,
+        /// A text frame that is a whole message and arrived in one piece:
+        /// validated once at the end instead of piece by piece.
+        deferred_utf8: bool,
+    },
+    /// After the peer's close or a failure: input is ignored.
+    Done,
+}
+
+/// A source of masking keys for the client role.
+pub type MaskKeys = Box<dyn FnMut() -> [u8; 4] + Send>;
+
+/// A WebSocket connection after the handshake, for either role.
+pub struct Connection {
+    role: Role,
+    config: Config,
+    state: State,
+    rules: FrameRules,
+    seq: Sequencer,
+    rx: Rx,
+    /// Bytes received so far (offsets in errors count from here).
+    received: u64,
+    message: Vec<u8>,
+    utf8: Utf8Validator,
+    control: Vec<u8>,
+    events: VecDeque<Event>,
+    out: Vec<u8>,
+    out_pos: usize,
+    mask_keys: Option<MaskKeys>,
+    sending: Option<DataKind>,
+}
+
+impl core::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Connection")
+            .field("role", &self.role)
+            .field("state", &self.state)
+            .field("received", &self.received)
+            .field("events", &self.events.len())
+            .field("pending_output", &self.pending_output().len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Connection {
+    /// A server-side connection.
+    pub fn server(config: Config) -> Self {
+        Self::new(Role::Server, config, None)
+    }
+
+    /// A client-side connection. Each frame it sends is masked with a fresh
+    /// key from `mask_keys`, which must be unpredictable (section 5.3: "from
+    /// a strong source of entropy").
+    pub fn client(config: Config, mask_keys: MaskKeys) -> Self {
+        Self::new(Role::Client, config, Some(mask_keys))
+    }
+
+    fn new(role: Role, config: Config, mask_keys: Option<MaskKeys>) -> Self {
+        let sender = match role {
+            Role::Server => Sender::Client,
+            Role::Client => Sender::Server,
+        };
+        Connection {
+            role,
+            config,
+            state: State::Open,
+            rules: FrameRules { sender, allowed_rsv: config.allowed_rsv, max_frame_size: Some(config.max_frame_size) },
+            seq: Sequencer::new(Some(config.max_message_size)),
+            rx: Rx::Header { buf: [0; MAX_HEADER_LEN], have: 0 },
+            received: 0,
+            message: Vec::new(),
+            utf8: Utf8Validator::new(),
+            control: Vec::new(),
+            events: VecDeque::new(),
+            out: Vec::new(),
+            out_pos: 0,
+            mask_keys,
+            sending: None,
+        }
+    }
+
+    /// This end's role.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The closing handshake's progress.
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// The limits and behaviour in force.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Bytes received so far.
+    pub fn bytes_received(&self) -> u64 {
+        self.received
+    }
+
+    /// Feeds bytes received from the peer, in any pieces. Events queue up
+    /// for [`Connection::next_event`]; after the peer's close or a violation
+    /// further bytes are ignored.
+    pub fn receive_data(&mut self, data: &[u8]) {
+        if let Err(e) = self.receive(data) {
+            self.rx = Rx::Done;
+            self.events.push_back(Event::Failed(e));
+        }
+    }
+
+    fn receive(&mut self, mut data: &[u8]) -> Result<(), ProtocolError> {
+        while !data.is_empty() {
+            match self.rx {
+                Rx::Done => return Ok(()),
+                Rx::Header { mut buf, have } => {
+                    let (header, used) = if have == 0 {
+                        // Fast path: the whole header is in `data`.
+                        match FrameHeader::decode(data) {
+                            Decoded::Complete { value, len } => (value, len),
+                            Decoded::Incomplete { .. } => {
+                                // Shorter than a header, so it fits the buffer.
+                                let n = data.len().min(MAX_HEADER_LEN);
+                                if let (Some(dst), Some(src)) = (buf.get_mut(..n), data.get(..n)) {
+                                    dst.copy_from_slice(src);
+                                }
+                                self.rx = Rx::Header { buf, have: n };
+                                self.received = self.received.saturating_add(n as u64);
+                                return Ok(());
+                            }
+                        }
+                    } else {
+                        let needed = match FrameHeader::decode(buf.get(..have).unwrap_or_default()) {
+                            Decoded::Incomplete { needed } => needed,
+                            Decoded::Complete { .. } => 0,
+                        };
+                        let take = needed.min(data.len());
+                        let end = have.saturating_add(take);
+                        if let (Some(dst), Some(src)) = (buf.get_mut(have..end), data.get(..take)) {
+                            dst.copy_from_slice(src);
+                        }
+                        data = data.get(take..).unwrap_or_default();
+                        self.received = self.received.saturating_add(take as u64);
+                        match FrameHeader::decode(buf.get(..end).unwrap_or_default()) {
+                            Decoded::Complete { value, .. } => (value, 0),
+                            Decoded::Incomplete { .. } => {
+                                self.rx = Rx::Header { buf, have: end };
+                                continue;
+                            }
+                        }
+                    };
+                    let start = self.received.saturating_sub(if used == 0 { header.encoded_len() as u64 } else { 0 });
+                    data = data.get(used..).unwrap_or_default();
+                    self.received = self.received.saturating_add(used as u64);
+                    let whole = data.len() as u64 >= header.payload_len;
+                    self.on_header(header, start, whole)?;
+                }
+                Rx::Payload { header, role, remaining, read, start, deferred_utf8 } => {
+                    let n = usize::try_from(remaining).unwrap_or(usize::MAX).min(data.len());
+                    let (chunk, rest) = data.split_at(n);
+                    data = rest;
+                    self.received = self.received.saturating_add(n as u64);
+                    let phase = (read & 3) as usize;
+                    let key = header.mask.unwrap_or_default();
+                    let buf = if matches!(role, FrameRole::Control(_)) { &mut self.control } else { &mut self.message };
+                    let at = buf.len();
+                    buf.extend_from_slice(chunk);
+                    let fresh = buf.get_mut(at..).unwrap_or_default();
+                    if header.mask.is_some() {
+                        apply_mask(fresh, key, phase);
+                    }
+                    if let FrameRole::Data { kind: DataKind::Text, .. } = role {
+                        if !deferred_utf8 {
+                            self.utf8
+                                .feed(fresh)
+                                .map_err(|e| err(Violation::InvalidUtf8 { offset: e.offset }, start))?;
+                        }
+                    }
+                    let remaining = remaining.saturating_sub(n as u64);
+                    let read = read.saturating_add(n as u64);
+                    self.rx = Rx::Payload { header, role, remaining, read, start, deferred_utf8 };
+                    if remaining == 0 {
+                        self.finish_frame(role, start)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Judges a header and gets ready for its payload. `whole`: the entire
+    /// payload is already at hand.
+    fn on_header(&mut self, header: FrameHeader, start: u64, whole: bool) -> Result<(), ProtocolError> {
+        if self.config.frame_events {
+            self.events.push_back(Event::Frame { header, offset: start });
+        }
+        self.rules.check(&header).map_err(|v| err(v, start))?;
+        let (role, violation) = self.seq.next(&header);
+        if let Some(v) = violation {
+            return Err(err(v, start));
+        }
+        let mut deferred_utf8 = false;
+        match role {
+            FrameRole::Control(_) => self.control.clear(),
+            FrameRole::Data { kind, first, last } => {
+                if first {
+                    self.message.clear();
+                    self.utf8.reset();
+                    deferred_utf8 = kind == DataKind::Text && last && whole;
+                }
+            }
+            // Reserved opcodes and misplaced frames were refused above.
+            FrameRole::Ignored => {}
+        }
+        self.rx = Rx::Payload { header, role, remaining: header.payload_len, read: 0, start, deferred_utf8 };
+        if header.payload_len == 0 {
+            self.finish_frame(role, start)?;
+        }
+        Ok(())
+    }
+
+    fn finish_frame(&mut self, role: FrameRole, start: u64) -> Result<(), ProtocolError> {
+        self.rx = Rx::Header { buf: [0; MAX_HEADER_LEN], have: 0 };
+        match role {
+            FrameRole::Control(OpCode::Close) => {
+                let (code, reason) = close::parse_close_payload(&self.control).map_err(|v| err(v, start))?;
+                let frame = CloseFrame { code, reason: reason.to_string() };
+                self.events.push_back(Event::Close(frame));
+                self.state = match self.state {
+                    State::CloseSent => State::Closed,
+                    _ => State::CloseReceived,
+                };
+                self.rx = Rx::Done;
+            }
+            FrameRole::Control(OpCode::Ping) => self.events.push_back(Event::Ping(core::mem::take(&mut self.control))),
+            FrameRole::Control(OpCode::Pong) => self.events.push_back(Event::Pong(core::mem::take(&mut self.control))),
+            FrameRole::Data { kind, last: true, .. } => {
+                let payload = core::mem::take(&mut self.message);
+                let event = match kind {
+                    DataKind::Binary => Event::Binary(payload),
+                    DataKind::Text => {
+                        self.utf8.finish().map_err(|e| err(Violation::InvalidUtf8 { offset: e.offset }, start))?;
+                        let text = String::from_utf8(payload).map_err(|e| {
+                            err(Violation::InvalidUtf8 { offset: e.utf8_error().valid_up_to() as u64 }, start)
+                        })?;
+                        Event::Text(text)
+                    }
+                };
+                self.events.push_back(event);
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The next event, if any. Taking a ping writes its pong, taking a close
+    /// writes the answering close, taking a failure writes the failing close
+    /// (each as configured).
+    pub fn next_event(&mut self) -> Option<Event> {
+        let event = self.events.pop_front()?;
+        match &event {
+            Event::Ping(payload) if self.config.auto_pong && self.state != State::Closed => {
+                self.write_frame(OpCode::Pong, true, payload);
+            }
+            Event::Close(frame) if self.config.auto_close && self.state == State::CloseReceived => {
+                // Echo the code (section 5.5.1); an empty close gets an empty one.
+                self.write_close(frame.code, "");
+                self.state = State::Closed;
+            }
+            Event::Failed(e) => {
+                if matches!(self.state, State::Open | State::CloseReceived) {
+                    let reason = e.violation.to_string();
+                    self.write_close(Some(e.close_code()), &reason);
+                }
+                self.state = State::Closed;
+            }
+            _ => {}
+        }
+        Some(event)
+    }
+
+    /// Queues a message. Nothing is written when it is refused.
+    pub fn send(&mut self, message: Message<'_>) -> Result<(), SendError> {
+        match message {
+            Message::Text(text) => self.send_whole(OpCode::Text, text.as_bytes()),
+            Message::Binary(data) => self.send_whole(OpCode::Binary, data),
+            Message::Ping(payload) => self.send_control(OpCode::Ping, payload),
+            Message::Pong(payload) => self.send_control(OpCode::Pong, payload),
+            Message::Close(code, reason) => {
+                if matches!(self.state, State::CloseSent | State::Closed) {
+                    return Err(SendError::CloseSent);
+                }
+                if let Some(code) = code.filter(|c| !c.is_sendable()) {
+                    return Err(SendError::InvalidCloseCode { code: code.0 });
+                }
+                self.write_close(code, reason);
+                self.state = if self.state == State::CloseReceived { State::Closed } else { State::CloseSent };
+                Ok(())
+            }
+        }
+    }
+
+    /// Queues one frame of a fragmented message: the first with `kind`,
+    /// the rest as continuations, the last with `fin`.
+    pub fn send_fragment(&mut self, kind: DataKind, payload: &[u8], fin: bool) -> Result<(), SendError> {
+        self.check_data_allowed()?;
+        let opcode = match (self.sending, kind) {
+            (None, DataKind::Text) => OpCode::Text,
+            (None, DataKind::Binary) => OpCode::Binary,
+            (Some(k), _) if k == kind => OpCode::Continuation,
+            (Some(_), _) => return Err(SendError::MessageInProgress),
+        };
+        self.write_frame(opcode, fin, payload);
+        self.sending = if fin { None } else { Some(kind) };
+        Ok(())
+    }
+
+    /// Ends a fragmented message being sent with an empty final frame, or
+    /// says there is none.
+    pub fn finish_fragments(&mut self) -> Result<(), SendError> {
+        match self.sending {
+            Some(kind) => self.send_fragment(kind, &[], true),
+            None => Err(SendError::NoMessageInProgress),
+        }
+    }
+
+    fn check_data_allowed(&self) -> Result<(), SendError> {
+        if matches!(self.state, State::CloseSent | State::Closed) {
+            return Err(SendError::CloseSent);
+        }
+        Ok(())
+    }
+
+    fn send_whole(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), SendError> {
+        self.check_data_allowed()?;
+        if self.sending.is_some() {
+            return Err(SendError::MessageInProgress);
+        }
+        self.write_frame(opcode, true, payload);
+        Ok(())
+    }
+
+    fn send_control(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), SendError> {
+        if self.state == State::Closed {
+            return Err(SendError::CloseSent);
+        }
+        if payload.len() as u64 > MAX_CONTROL_PAYLOAD {
+            return Err(SendError::ControlTooLong { len: payload.len() });
+        }
+        self.write_frame(opcode, true, payload);
+        Ok(())
+    }
+
+    fn write_close(&mut self, code: Option<CloseCode>, reason: &str) {
+        let mut payload = Vec::with_capacity(reason.len().min(close::MAX_REASON_LEN).saturating_add(2));
+        close::encode_close_payload(code, reason, &mut payload);
+        self.write_frame(OpCode::Close, true, &payload);
+    }
+
+    fn write_frame(&mut self, opcode: OpCode, fin: bool, payload: &[u8]) {
+        let mask = self.mask_keys.as_mut().map(|next| next());
+        let header = FrameHeader::new(fin, opcode, mask, payload.len() as u64);
+        let mut head = [0u8; MAX_HEADER_LEN];
+        // The minimal length form always holds the length.
+        let n = header.encode_to(&mut head).unwrap_or(0);
+        self.out.reserve(n.saturating_add(payload.len()));
+        self.out.extend_from_slice(head.get(..n).unwrap_or_default());
+        let at = self.out.len();
+        self.out.extend_from_slice(payload);
+        if let Some(key) = mask {
+            apply_mask(self.out.get_mut(at..).unwrap_or_default(), key, 0);
+        }
+    }
+
+    /// Bytes waiting to be written to the peer.
+    pub fn pending_output(&self) -> &[u8] {
+        self.out.get(self.out_pos..).unwrap_or_default()
+    }
+
+    /// Marks the first `n` pending bytes as written.
+    pub fn consume_output(&mut self, n: usize) {
+        self.out_pos = self.out_pos.saturating_add(n).min(self.out.len());
+        if self.out_pos == self.out.len() {
+            self.out.clear();
+            self.out_pos = 0;
+        }
+    }
+
+    /// Takes all pending output.
+    pub fn take_output(&mut self) -> Vec<u8> {
+        let mut out = core::mem::take(&mut self.out);
+        out.drain(..self.out_pos.min(out.len()));
+        self.out_pos = 0;
+        out
+    }
+}
+
+fn err(violation: Violation, offset: u64) -> ProtocolError {
+    ProtocolError { violation, offset }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec;
+
+    fn client_frame(fin: bool, opcode: OpCode, payload: &[u8]) -> Vec<u8> {
+        let key = [0x37, 0xfa, 0x21, 0x3d];
+        let mut out = Vec::new();
+        FrameHeader::new(fin, opcode, Some(key), payload.len() as u64).encode(&mut out).unwrap();
+        let at = out.len();
+        out.extend_from_slice(payload);
+        apply_mask(&mut out[at..], key, 0);
+        out
+    }
+
+    fn events(conn: &mut Connection) -> Vec<Event> {
+        core::iter::from_fn(|| conn.next_event()).collect()
+    }
+
+    #[test]
+    fn server_receives_the_rfc_masked_hello_and_answers_unmasked() {
+        let mut c = Connection::server(Config::default());
+        c.receive_data(&[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58]);
+        assert_eq!(events(&mut c), [Event::Text("Hello".into())]);
+        c.send(Message::Text("Hello")).unwrap();
+        assert_eq!(c.take_output(), [0x81, 0x05, b'H', b'e', b'l', b'l', b'o']);
+    }
+
+    #[test]
+    fn fragments_with_a_ping_between() {
+        let mut c = Connection::server(Config::default());
+        let mut wire = client_frame(false, OpCode::Text, b"Hel");
+        wire.extend(client_frame(true, OpCode::Ping, b"p"));
+        wire.extend(client_frame(true, OpCode::Continuation, b"lo"));
+        c.receive_data(&wire);
+        assert_eq!(events(&mut c), [Event::Ping(b"p".to_vec()), Event::Text("Hello".into())]);
+        assert_eq!(c.take_output(), [0x8a, 0x01, b'p']);
+    }
+
+    #[test]
+    fn unmasked_client_frame_fails_with_1002() {
+        let mut c = Connection::server(Config::default());
+        c.receive_data(&[0x81, 0x05, b'H', b'e', b'l', b'l', b'o']);
+        let ev = events(&mut c);
+        assert_eq!(ev, [Event::Failed(ProtocolError { violation: Violation::UnmaskedClientFrame, offset: 0 })]);
+        let out = c.take_output();
+        assert_eq!(&out[..4], &[0x88, out[1], 0x03, 0xea]);
+        assert_eq!(c.state(), State::Closed);
+    }
+
+    #[test]
+    fn invalid_utf8_fails_before_the_frame_is_complete() {
+        let mut c = Connection::server(Config::default());
+        let wire = client_frame(true, OpCode::Text, b"ok\xF4\x90\x80\x80 and much more text");
+        c.receive_data(&wire[..10]);
+        let ev = events(&mut c);
+        assert!(
+            matches!(ev[..], [Event::Failed(ProtocolError { violation: Violation::InvalidUtf8 { offset: 2 }, .. })]),
+            "{ev:?}"
+        );
+        assert_eq!(c.take_output()[2..4], [0x03, 0xef]);
+    }
+
+    #[test]
+    fn close_is_echoed_then_closed() {
+        let mut c = Connection::server(Config::default());
+        c.receive_data(&client_frame(true, OpCode::Close, &[0x0f, 0xa0, b'b', b'y', b'e']));
+        c.receive_data(&client_frame(true, OpCode::Ping, b"ignored"));
+        assert_eq!(events(&mut c), [Event::Close(CloseFrame { code: Some(CloseCode(4000)), reason: "bye".into() })]);
+        assert_eq!(c.take_output(), [0x88, 0x02, 0x0f, 0xa0]);
+        assert_eq!(c.state(), State::Closed);
+        assert_eq!(c.send(Message::Text("late")), Err(SendError::CloseSent));
+    }
+
+    #[test]
+    fn client_masks_and_initiates_close() {
+        let mut c = Connection::client(Config::default(), Box::new(|| [1, 2, 3, 4]));
+        c.send(Message::Binary(&[0, 0, 0, 0])).unwrap();
+        c.send(Message::Close(Some(CloseCode::NORMAL), "done")).unwrap();
+        assert_eq!(c.state(), State::CloseSent);
+        let out = c.take_output();
+        assert_eq!(&out[..10], &[0x82, 0x84, 1, 2, 3, 4, 1, 2, 3, 4]);
+        // The server's answer completes the handshake.
+        c.receive_data(&[0x88, 0x02, 0x03, 0xe8]);
+        assert_eq!(events(&mut c), [Event::Close(CloseFrame { code: Some(CloseCode::NORMAL), reason: String::new() })]);
+        assert_eq!(c.state(), State::Closed);
+        assert!(c.take_output().is_empty());
+        // A masked frame from a server is refused.
+        let mut c = Connection::client(Config::default(), Box::new(|| [9; 4]));
+        c.receive_data(&client_frame(true, OpCode::Text, b"x"));
+        assert!(matches!(
+            events(&mut c)[..],
+            [Event::Failed(ProtocolError { violation: Violation::MaskedServerFrame, .. })]
+        ));
+    }
+
+    #[test]
+    fn limits_fail_with_1009_before_the_payload_arrives() {
+        let config = Config { max_frame_size: 10, max_message_size: 15, ..Config::default() };
+        let mut c = Connection::server(config);
+        c.receive_data(&[0x82, 0xff, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4]);
+        assert!(matches!(
+            events(&mut c)[..],
+            [Event::Failed(ProtocolError { violation: Violation::FrameTooLarge { .. }, .. })]
+        ));
+        let mut c = Connection::server(config);
+        let mut wire = client_frame(false, OpCode::Binary, &[0; 10]);
+        wire.extend(client_frame(true, OpCode::Continuation, &[0; 6]));
+        c.receive_data(&wire);
+        let ev = events(&mut c);
+        assert_eq!(
+            ev,
+            [Event::Failed(ProtocolError { violation: Violation::MessageTooLarge { len: 16, max: 15 }, offset: 16 })]
+        );
+        assert_eq!(c.take_output()[2..4], [0x03, 0xf1]);
+    }
+
+    #[test]
+    fn send_rules() {
+        let mut c = Connection::server(Config::default());
+        assert_eq!(c.send(Message::Ping(&[0; 126])), Err(SendError::ControlTooLong { len: 126 }));
+        assert_eq!(c.send(Message::Close(Some(CloseCode(1005)), "")), Err(SendError::InvalidCloseCode { code: 1005 }));
+        assert_eq!(c.finish_fragments(), Err(SendError::NoMessageInProgress));
+        c.send_fragment(DataKind::Text, b"a", false).unwrap();
+        assert_eq!(c.send(Message::Text("b")), Err(SendError::MessageInProgress));
+        assert_eq!(c.send_fragment(DataKind::Binary, b"b", true), Err(SendError::MessageInProgress));
+        c.send(Message::Ping(b"")).unwrap();
+        c.finish_fragments().unwrap();
+        assert_eq!(c.take_output(), vec![0x01, 0x01, b'a', 0x89, 0x00, 0x80, 0x00]);
+    }
+}

@@ -1,0 +1,860 @@
+//! The opening handshake (RFC 6455 section 4), for both roles.
+//!
+//! Server side: [`parse_request`] reads a client's request from any prefix of
+//! the stream and either accepts it ([`Request`], whose
+//! [`Request::response`] is the 101 to send) or says which error response to
+//! send ([`HandshakeError::response`]). [`inspect_request`] lists every
+//! problem of a request at once, for the explorer.
+//!
+//! Client side: [`ClientHandshake`] writes a request and checks the server's
+//! response.
+
+use crate::Decoded;
+use crate::accept::{accept_key, is_valid_key, key_from_nonce};
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec;
+use alloc::vec::Vec;
+
+/// Limits on the request head.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HandshakeLimits {
+    /// Largest request head (request line, headers, blank line) in bytes;
+    /// larger gets 431. Default 8 KiB.
+    pub max_head_len: usize,
+    /// Most header lines; more gets 431. Default 64.
+    pub max_headers: usize,
+}
+
+impl Default for HandshakeLimits {
+    fn default() -> Self {
+        HandshakeLimits { max_head_len: 8 * 1024, max_headers: 64 }
+    }
+}
+
+/// Why a handshake request is refused, and the response that says so.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum HandshakeError {
+    /// Not a well-formed HTTP/1.x request.
+    #[error("malformed HTTP request: {0}")]
+    Malformed(&'static str),
+    /// The head is longer than the limit.
+    #[error("request head exceeds {limit} bytes")]
+    HeadTooLarge {
+        /// The limit.
+        limit: usize,
+    },
+    /// More header lines than the limit.
+    #[error("more than {limit} header fields")]
+    TooManyHeaders {
+        /// The limit.
+        limit: usize,
+    },
+    /// The method is not GET (section 4.1, item 2).
+    #[error("method {method} is not GET")]
+    MethodNotGet {
+        /// The method used.
+        method: String,
+    },
+    /// Not HTTP/1.1 or higher (section 4.1, item 2).
+    #[error("HTTP/1.1 or higher is required, got HTTP/1.0")]
+    HttpVersion,
+    /// No Host header (section 4.1, item 4).
+    #[error("missing Host header")]
+    MissingHost,
+    /// A header that must appear once appeared more often (section 11.3).
+    #[error("{name} appears more than once")]
+    DuplicateHeader {
+        /// The header's name.
+        name: &'static str,
+    },
+    /// `Upgrade` does not list `websocket` (section 4.1, item 5).
+    #[error("Upgrade header does not contain the token websocket")]
+    NoUpgradeWebsocket,
+    /// `Connection` does not list `Upgrade` (section 4.1, item 6).
+    #[error("Connection header does not contain the token Upgrade")]
+    NoConnectionUpgrade,
+    /// No `Sec-WebSocket-Key` (section 4.1, item 7).
+    #[error("missing Sec-WebSocket-Key header")]
+    MissingKey,
+    /// The key is not base64 of 16 bytes (section 4.1, item 7).
+    #[error("Sec-WebSocket-Key is not the base64 encoding of 16 bytes")]
+    InvalidKey,
+    /// No `Sec-WebSocket-Version` (section 4.1, item 9).
+    #[error("missing Sec-WebSocket-Version header")]
+    MissingVersion,
+    /// A version other than 13 (section 4.4).
+    #[error("unsupported Sec-WebSocket-Version {version:?}, only 13 is supported")]
+    UnsupportedVersion {
+        /// The version asked for.
+        version: String,
+    },
+    /// `Sec-WebSocket-Protocol` is not a list of tokens (section 4.1, item 10).
+    #[error("malformed Sec-WebSocket-Protocol header")]
+    InvalidProtocols,
+    /// `Sec-WebSocket-Extensions` does not follow the grammar of section 9.1.
+    #[error("malformed Sec-WebSocket-Extensions header")]
+    InvalidExtensions,
+    /// The `Origin` is not allowed (section 4.2.2, item 4; a server policy).
+    #[error("origin {origin:?} is not allowed")]
+    OriginNotAllowed {
+        /// The origin.
+        origin: String,
+    },
+}
+
+impl HandshakeError {
+    /// The HTTP status to answer with.
+    pub const fn status(&self) -> u16 {
+        match self {
+            HandshakeError::HeadTooLarge { .. } | HandshakeError::TooManyHeaders { .. } => 431,
+            HandshakeError::MethodNotGet { .. } => 405,
+            HandshakeError::UnsupportedVersion { .. } => 426,
+            HandshakeError::OriginNotAllowed { .. } => 403,
+            _ => 400,
+        }
+    }
+
+    /// The section of RFC 6455 that states the rule.
+    pub const fn section(&self) -> &'static str {
+        match self {
+            HandshakeError::Malformed(_) | HandshakeError::MethodNotGet { .. } | HandshakeError::HttpVersion => "4.1",
+            HandshakeError::HeadTooLarge { .. } | HandshakeError::TooManyHeaders { .. } => "10.4",
+            HandshakeError::MissingHost
+            | HandshakeError::NoUpgradeWebsocket
+            | HandshakeError::NoConnectionUpgrade
+            | HandshakeError::MissingKey
+            | HandshakeError::InvalidKey
+            | HandshakeError::MissingVersion
+            | HandshakeError::InvalidProtocols => "4.2.1",
+            HandshakeError::DuplicateHeader { .. } => "11.3",
+            HandshakeError::UnsupportedVersion { .. } => "4.4",
+            HandshakeError::InvalidExtensions => "9.1",
+            HandshakeError::OriginNotAllowed { .. } => "4.2.2",
+        }
+    }
+
+    /// The complete HTTP response to send before closing the connection.
+    pub fn response(&self) -> Vec<u8> {
+        let status = self.status();
+        let extra = match self {
+            HandshakeError::UnsupportedVersion { .. } => "Sec-WebSocket-Version: 13\r\n",
+            HandshakeError::MethodNotGet { .. } => "Allow: GET\r\n",
+            _ => "",
+        };
+        let body = format!("{self}\n");
+        format!(
+            "HTTP/1.1 {status} {}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\n{extra}Connection: close\r\n\r\n{body}",
+            reason_phrase(status),
+            body.len()
+        )
+        .into_bytes()
+    }
+}
+
+fn reason_phrase(status: u16) -> &'static str {
+    match status {
+        101 => "Switching Protocols",
+        400 => "Bad Request",
+        403 => "Forbidden",
+        405 => "Method Not Allowed",
+        426 => "Upgrade Required",
+        431 => "Request Header Fields Too Large",
+        _ => "Error",
+    }
+}
+
+/// One parameter of an extension offer: `name` or `name=value`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ExtensionParam {
+    /// Parameter name.
+    pub name: String,
+    /// Value, unquoted.
+    pub value: Option<String>,
+}
+
+/// One extension from `Sec-WebSocket-Extensions` (section 9.1).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Extension {
+    /// Extension token, e.g. `permessage-deflate`.
+    pub name: String,
+    /// Its parameters in order.
+    pub params: Vec<ExtensionParam>,
+}
+
+/// An accepted WebSocket upgrade request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Request {
+    /// Request target as sent (path and query).
+    pub target: String,
+    /// `Host`.
+    pub host: String,
+    /// `Sec-WebSocket-Key`, as sent.
+    pub key: String,
+    /// `Origin`, if sent.
+    pub origin: Option<String>,
+    /// Subprotocols the client offers, in its order of preference.
+    pub protocols: Vec<String>,
+    /// Extensions the client offers, in order.
+    pub extensions: Vec<Extension>,
+    /// Every header line, as sent (values lossily decoded as UTF-8).
+    pub headers: Vec<(String, String)>,
+}
+
+impl Request {
+    /// The request target's path (before `?`).
+    pub fn path(&self) -> &str {
+        self.target.split('?').next().unwrap_or_default()
+    }
+
+    /// The request target's query (after `?`), if any.
+    pub fn query(&self) -> Option<&str> {
+        self.target.split_once('?').map(|(_, q)| q)
+    }
+
+    /// The `Sec-WebSocket-Accept` value for this request.
+    pub fn accept(&self) -> String {
+        accept_key(self.key.as_bytes())
+    }
+
+    /// The first subprotocol the client prefers that the server supports.
+    pub fn select_protocol<'a>(&self, supported: &[&'a str]) -> Option<&'a str> {
+        self.protocols.iter().find_map(|p| supported.iter().find(|s| s.eq_ignore_ascii_case(p)).copied())
+    }
+
+    /// The `101 Switching Protocols` response, with the chosen subprotocol
+    /// and the `Sec-WebSocket-Extensions` value, if any.
+    pub fn response(&self, protocol: Option<&str>, extensions: Option<&str>) -> Vec<u8> {
+        let mut r = format!(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n",
+            self.accept()
+        );
+        if let Some(p) = protocol {
+            r.push_str(&format!("Sec-WebSocket-Protocol: {p}\r\n"));
+        }
+        if let Some(e) = extensions {
+            r.push_str(&format!("Sec-WebSocket-Extensions: {e}\r\n"));
+        }
+        r.push_str("\r\n");
+        r.into_bytes()
+    }
+}
+
+/// A request head as parsed, before any WebSocket rule is applied.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Head {
+    method: String,
+    target: String,
+    minor_version: u8,
+    headers: Vec<(String, Vec<u8>)>,
+}
+
+impl Head {
+    fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.headers.iter().filter(move |(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_slice())
+    }
+
+    fn one(&self, name: &'static str) -> Result<Option<&[u8]>, HandshakeError> {
+        let mut it = self.all(name);
+        let first = it.next();
+        if it.next().is_some() {
+            return Err(HandshakeError::DuplicateHeader { name });
+        }
+        Ok(first)
+    }
+
+    /// Whether some comma-separated element of any `name` header equals
+    /// `token`, ignoring case.
+    fn has_token(&self, name: &str, token: &str) -> bool {
+        self.all(name).any(|v| v.split(|b| *b == b',').any(|t| trim(t).eq_ignore_ascii_case(token.as_bytes())))
+    }
+}
+
+fn trim(mut v: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = v {
+        v = rest;
+    }
+    while let [rest @ .., b' ' | b'\t'] = v {
+        v = rest;
+    }
+    v
+}
+
+fn text(v: &[u8]) -> String {
+    String::from_utf8_lossy(v).into_owned()
+}
+
+/// Parses the HTTP head from any prefix of the stream.
+fn parse_head(buf: &[u8], limits: &HandshakeLimits) -> Result<Decoded<Head>, HandshakeError> {
+    let mut headers = vec![httparse::EMPTY_HEADER; limits.max_headers];
+    let mut req = httparse::Request::new(&mut headers);
+    let status = req.parse(buf).map_err(|e| match e {
+        httparse::Error::TooManyHeaders => HandshakeError::TooManyHeaders { limit: limits.max_headers },
+        httparse::Error::HeaderName => HandshakeError::Malformed("invalid header name"),
+        httparse::Error::HeaderValue => HandshakeError::Malformed("invalid header value"),
+        httparse::Error::NewLine => HandshakeError::Malformed("invalid line ending"),
+        httparse::Error::Status => HandshakeError::Malformed("invalid status"),
+        httparse::Error::Token => HandshakeError::Malformed("invalid method or token"),
+        httparse::Error::Version => HandshakeError::Malformed("invalid HTTP version"),
+    });
+    let status = match status {
+        Ok(s) => s,
+        // Past the cap, "too large" is the better answer than whatever broke.
+        Err(_) if buf.len() > limits.max_head_len => {
+            return Err(HandshakeError::HeadTooLarge { limit: limits.max_head_len });
+        }
+        Err(e) => return Err(e),
+    };
+    match status {
+        httparse::Status::Partial if buf.len() >= limits.max_head_len => {
+            Err(HandshakeError::HeadTooLarge { limit: limits.max_head_len })
+        }
+        httparse::Status::Partial => Ok(Decoded::Incomplete { needed: 1 }),
+        httparse::Status::Complete(len) if len > limits.max_head_len => {
+            Err(HandshakeError::HeadTooLarge { limit: limits.max_head_len })
+        }
+        httparse::Status::Complete(len) => {
+            let head = Head {
+                method: req.method.unwrap_or_default().to_string(),
+                target: req.path.unwrap_or_default().to_string(),
+                minor_version: req.version.unwrap_or(0),
+                headers: req.headers.iter().map(|h| (h.name.to_string(), h.value.to_vec())).collect(),
+            };
+            Ok(Decoded::Complete { value: head, len })
+        }
+    }
+}
+
+/// Checks one rule of section 4.2.1 after another, calling `report` for
+/// each broken one until it returns false. Returns the request when every
+/// rule held.
+fn judge(head: &Head, report: &mut dyn FnMut(HandshakeError) -> bool) -> Option<Request> {
+    let mut ok = true;
+    let mut fail = |e: HandshakeError| {
+        ok = false;
+        report(e)
+    };
+    macro_rules! check {
+        ($e:expr) => {
+            if !fail($e) {
+                return None;
+            }
+        };
+    }
+    if head.method != "GET" {
+        check!(HandshakeError::MethodNotGet { method: head.method.clone() });
+    }
+    if head.minor_version < 1 {
+        check!(HandshakeError::HttpVersion);
+    }
+    let host = match head.one("Host") {
+        Ok(Some(h)) if !trim(h).is_empty() => Some(text(trim(h))),
+        Ok(_) => {
+            check!(HandshakeError::MissingHost);
+            None
+        }
+        Err(e) => {
+            check!(e);
+            None
+        }
+    };
+    if !head.has_token("Upgrade", "websocket") {
+        check!(HandshakeError::NoUpgradeWebsocket);
+    }
+    if !head.has_token("Connection", "Upgrade") {
+        check!(HandshakeError::NoConnectionUpgrade);
+    }
+    let key = match head.one("Sec-WebSocket-Key") {
+        Ok(Some(k)) if is_valid_key(trim(k)) => Some(text(trim(k))),
+        Ok(Some(_)) => {
+            check!(HandshakeError::InvalidKey);
+            None
+        }
+        Ok(None) => {
+            check!(HandshakeError::MissingKey);
+            None
+        }
+        Err(e) => {
+            check!(e);
+            None
+        }
+    };
+    match head.one("Sec-WebSocket-Version") {
+        Ok(Some(v)) if trim(v) == b"13" => {}
+        Ok(Some(v)) => check!(HandshakeError::UnsupportedVersion { version: text(trim(v)) }),
+        Ok(None) => check!(HandshakeError::MissingVersion),
+        Err(e) => check!(e),
+    }
+    let mut protocols = Vec::new();
+    for value in head.all("Sec-WebSocket-Protocol") {
+        match parse_token_list(value) {
+            Some(list) => protocols.extend(list),
+            None => check!(HandshakeError::InvalidProtocols),
+        }
+    }
+    let mut extensions = Vec::new();
+    for value in head.all("Sec-WebSocket-Extensions") {
+        match parse_extensions(value) {
+            Some(list) => extensions.extend(list),
+            None => check!(HandshakeError::InvalidExtensions),
+        }
+    }
+    let origin = head.one("Origin").ok().flatten().map(|o| text(trim(o)));
+    match (ok, host, key) {
+        (true, Some(host), Some(key)) => Some(Request {
+            target: head.target.clone(),
+            host,
+            key,
+            origin,
+            protocols,
+            extensions,
+            headers: head.headers.iter().map(|(n, v)| (n.clone(), text(v))).collect(),
+        }),
+        _ => None,
+    }
+}
+
+/// Server side, strict: parses a request from any prefix of the stream.
+///
+/// `Ok(Incomplete)` means "read more"; `Ok(Complete { len })` accepts the
+/// request, whose head was `len` bytes (anything after it already belongs to
+/// the WebSocket stream); `Err` is the first rule broken, whose
+/// [`HandshakeError::response`] is the answer to send.
+pub fn parse_request(buf: &[u8], limits: &HandshakeLimits) -> Result<Decoded<Request>, HandshakeError> {
+    let (head, len) = match parse_head(buf, limits)? {
+        Decoded::Complete { value, len } => (value, len),
+        Decoded::Incomplete { needed } => return Ok(Decoded::Incomplete { needed }),
+    };
+    let mut first = None;
+    let request = judge(&head, &mut |e| {
+        first = Some(e);
+        false
+    });
+    match (request, first) {
+        (Some(value), None) => Ok(Decoded::Complete { value, len }),
+        (_, Some(e)) => Err(e),
+        (None, None) => Err(HandshakeError::Malformed("request rejected")),
+    }
+}
+
+/// What the explorer shows of a pasted request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestReport {
+    /// Method, target and HTTP minor version, if the request line parsed.
+    pub request_line: Option<(String, String, u8)>,
+    /// Header lines as parsed.
+    pub headers: Vec<(String, String)>,
+    /// Length of the head, if it was complete.
+    pub head_len: Option<usize>,
+    /// Every rule broken, in the order of section 4.2.1.
+    pub problems: Vec<HandshakeError>,
+    /// The request, if valid.
+    pub request: Option<Request>,
+}
+
+/// Explorer side: every problem of a request at once. An incomplete head is
+/// reported with `head_len: None` and no problems.
+pub fn inspect_request(buf: &[u8], limits: &HandshakeLimits) -> RequestReport {
+    let mut report =
+        RequestReport { request_line: None, headers: Vec::new(), head_len: None, problems: Vec::new(), request: None };
+    match parse_head(buf, limits) {
+        Err(e) => report.problems.push(e),
+        Ok(Decoded::Incomplete { .. }) => {}
+        Ok(Decoded::Complete { value: head, len }) => {
+            report.request_line = Some((head.method.clone(), head.target.clone(), head.minor_version));
+            report.headers = head.headers.iter().map(|(n, v)| (n.clone(), text(v))).collect();
+            report.head_len = Some(len);
+            let mut problems = Vec::new();
+            report.request = judge(&head, &mut |e| {
+                problems.push(e);
+                true
+            });
+            report.problems = problems;
+        }
+    }
+    report
+}
+
+/// RFC 7230 `tchar`.
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+fn is_token(v: &[u8]) -> bool {
+    !v.is_empty() && v.iter().all(|b| is_tchar(*b))
+}
+
+/// `1#token`: comma-separated tokens, empty elements allowed and skipped.
+fn parse_token_list(value: &[u8]) -> Option<Vec<String>> {
+    let mut out = Vec::new();
+    for t in value.split(|b| *b == b',').map(trim) {
+        if t.is_empty() {
+            continue;
+        }
+        if !is_token(t) {
+            return None;
+        }
+        out.push(text(t));
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// The `Sec-WebSocket-Extensions` grammar of section 9.1:
+/// `extension *( "," extension )`, `extension = token *( ";" param )`,
+/// `param = token [ "=" ( token | quoted-string ) ]`.
+pub fn parse_extensions(value: &[u8]) -> Option<Vec<Extension>> {
+    let mut out = Vec::new();
+    let mut rest = value;
+    loop {
+        let (name, after) = take_token(skip_ws(rest))?;
+        let mut ext = Extension { name, params: Vec::new() };
+        rest = skip_ws(after);
+        while let [b';', after @ ..] = rest {
+            let (name, after) = take_token(skip_ws(after))?;
+            rest = skip_ws(after);
+            let mut value = None;
+            if let [b'=', after @ ..] = rest {
+                let after = skip_ws(after);
+                let (v, after) =
+                    if let [b'"', quoted @ ..] = after { take_quoted(quoted)? } else { take_token(after)? };
+                // Section 9.1: a quoted value must itself be a token.
+                if !is_token(v.as_bytes()) {
+                    return None;
+                }
+                value = Some(v);
+                rest = skip_ws(after);
+            }
+            ext.params.push(ExtensionParam { name, value });
+        }
+        out.push(ext);
+        match rest {
+            [] => return Some(out),
+            [b',', after @ ..] => rest = after,
+            _ => return None,
+        }
+    }
+}
+
+fn skip_ws(v: &[u8]) -> &[u8] {
+    let n = v.iter().take_while(|b| matches!(b, b' ' | b'\t')).count();
+    v.get(n..).unwrap_or_default()
+}
+
+fn take_token(v: &[u8]) -> Option<(String, &[u8])> {
+    let n = v.iter().take_while(|b| is_tchar(**b)).count();
+    let (t, rest) = v.split_at(n);
+    (n > 0).then(|| (text(t), rest))
+}
+
+/// A quoted-string after its opening quote, with backslash escapes.
+fn take_quoted(v: &[u8]) -> Option<(String, &[u8])> {
+    let mut out = Vec::new();
+    let mut it = v.iter().enumerate();
+    while let Some((i, b)) = it.next() {
+        match b {
+            b'"' => return Some((text(&out), v.get(i.saturating_add(1)..).unwrap_or_default())),
+            b'\\' => out.push(*it.next()?.1),
+            b => out.push(*b),
+        }
+    }
+    None
+}
+
+/// The client side of the handshake.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientHandshake {
+    /// `Host` value.
+    pub host: String,
+    /// Request target, e.g. `/echo`.
+    pub target: String,
+    /// `Sec-WebSocket-Key`.
+    pub key: String,
+    /// `Origin`, if any.
+    pub origin: Option<String>,
+    /// Subprotocols offered.
+    pub protocols: Vec<String>,
+    /// `Sec-WebSocket-Extensions` value offered, if any.
+    pub extensions: Option<String>,
+}
+
+/// Why a server's response is not an accepted upgrade.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ResponseError {
+    /// Not a well-formed HTTP/1.1 response.
+    #[error("malformed HTTP response: {0}")]
+    Malformed(&'static str),
+    /// The head is longer than the limit.
+    #[error("response head exceeds {limit} bytes")]
+    HeadTooLarge {
+        /// The limit.
+        limit: usize,
+    },
+    /// A status other than 101 (section 4.1, "the client MUST fail").
+    #[error("server answered {status} {reason}, not 101 Switching Protocols")]
+    NotSwitching {
+        /// Status code.
+        status: u16,
+        /// Reason phrase.
+        reason: String,
+    },
+    /// `Upgrade: websocket` missing.
+    #[error("response lacks Upgrade: websocket")]
+    NoUpgradeWebsocket,
+    /// `Connection: Upgrade` missing.
+    #[error("response lacks Connection: Upgrade")]
+    NoConnectionUpgrade,
+    /// `Sec-WebSocket-Accept` missing or wrong.
+    #[error("Sec-WebSocket-Accept is {got:?}, expected {expected:?}")]
+    BadAccept {
+        /// What the key requires.
+        expected: String,
+        /// What the server sent (empty if nothing).
+        got: String,
+    },
+    /// A subprotocol the client did not offer.
+    #[error("server selected subprotocol {0:?}, which was not offered")]
+    UnexpectedProtocol(String),
+    /// An extension the client did not offer.
+    #[error("server selected extension {0:?}, which was not offered")]
+    UnexpectedExtension(String),
+}
+
+/// An accepted server response.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Accepted {
+    /// The subprotocol the server selected.
+    pub protocol: Option<String>,
+    /// The extensions the server accepted.
+    pub extensions: Vec<Extension>,
+    /// Every header line.
+    pub headers: Vec<(String, String)>,
+}
+
+impl ClientHandshake {
+    /// A handshake for `host` and `target` with the key made from `nonce`,
+    /// which must be random (section 4.1, item 7).
+    pub fn new(host: &str, target: &str, nonce: [u8; 16]) -> Self {
+        ClientHandshake {
+            host: host.to_string(),
+            target: target.to_string(),
+            key: key_from_nonce(nonce),
+            origin: None,
+            protocols: Vec::new(),
+            extensions: None,
+        }
+    }
+
+    /// The request bytes.
+    pub fn request(&self) -> Vec<u8> {
+        let mut r = format!(
+            "GET {} HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {}\r\nSec-WebSocket-Version: 13\r\n",
+            self.target, self.host, self.key
+        );
+        if let Some(o) = &self.origin {
+            r.push_str(&format!("Origin: {o}\r\n"));
+        }
+        if !self.protocols.is_empty() {
+            r.push_str(&format!("Sec-WebSocket-Protocol: {}\r\n", self.protocols.join(", ")));
+        }
+        if let Some(e) = &self.extensions {
+            r.push_str(&format!("Sec-WebSocket-Extensions: {e}\r\n"));
+        }
+        r.push_str("\r\n");
+        r.into_bytes()
+    }
+
+    /// Checks the server's response from any prefix of the stream
+    /// (section 4.1, the client's checks 1-6). On `Complete { len }`, bytes
+    /// after `len` are already frames.
+    pub fn check_response(&self, buf: &[u8], limits: &HandshakeLimits) -> Result<Decoded<Accepted>, ResponseError> {
+        let mut headers = vec![httparse::EMPTY_HEADER; limits.max_headers];
+        let mut resp = httparse::Response::new(&mut headers);
+        let len = match resp.parse(buf) {
+            Ok(httparse::Status::Complete(len)) if len <= limits.max_head_len => len,
+            Ok(httparse::Status::Partial) if buf.len() < limits.max_head_len => {
+                return Ok(Decoded::Incomplete { needed: 1 });
+            }
+            Ok(_) => return Err(ResponseError::HeadTooLarge { limit: limits.max_head_len }),
+            Err(_) => return Err(ResponseError::Malformed("not an HTTP/1.x response head")),
+        };
+        let head = Head {
+            method: String::new(),
+            target: String::new(),
+            minor_version: resp.version.unwrap_or(0),
+            headers: resp.headers.iter().map(|h| (h.name.to_string(), h.value.to_vec())).collect(),
+        };
+        let status = resp.code.unwrap_or(0);
+        if status != 101 {
+            return Err(ResponseError::NotSwitching { status, reason: resp.reason.unwrap_or_default().to_string() });
+        }
+        if !head.has_token("Upgrade", "websocket") {
+            return Err(ResponseError::NoUpgradeWebsocket);
+        }
+        if !head.has_token("Connection", "Upgrade") {
+            return Err(ResponseError::NoConnectionUpgrade);
+        }
+        let expected = accept_key(self.key.as_bytes());
+        let got = head.one("Sec-WebSocket-Accept").ok().flatten().map(|v| text(trim(v))).unwrap_or_default();
+        if got != expected {
+            return Err(ResponseError::BadAccept { expected, got });
+        }
+        let protocol = head.one("Sec-WebSocket-Protocol").ok().flatten().map(|v| text(trim(v)));
+        if let Some(p) = &protocol {
+            if !self.protocols.iter().any(|o| o == p) {
+                return Err(ResponseError::UnexpectedProtocol(p.clone()));
+            }
+        }
+        let offered: Vec<Extension> =
+            self.extensions.as_deref().and_then(|e| parse_extensions(e.as_bytes())).unwrap_or_default();
+        let mut extensions = Vec::new();
+        for value in head.all("Sec-WebSocket-Extensions") {
+            for ext in parse_extensions(value).ok_or(ResponseError::Malformed("Sec-WebSocket-Extensions"))? {
+                if !offered.iter().any(|o| o.name == ext.name) {
+                    return Err(ResponseError::UnexpectedExtension(ext.name));
+                }
+                extensions.push(ext);
+            }
+        }
+        let headers = head.headers.iter().map(|(n, v)| (n.clone(), text(v))).collect();
+        Ok(Decoded::Complete { value: Accepted { protocol, extensions, headers }, len })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FIREFOX: &[u8] = b"GET /echo?tap=x HTTP/1.1\r\nHost: localhost:8080\r\nUser-Agent: test\r\n\
+Connection: keep-alive, Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\
+Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: chat, superchat\r\n\
+Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits, x-foo; a=\"b\"\r\nOrigin: http://localhost:8080\r\n\r\n";
+
+    fn limits() -> HandshakeLimits {
+        HandshakeLimits::default()
+    }
+
+    fn with(replace: &str, by: &str) -> Vec<u8> {
+        String::from_utf8(FIREFOX.to_vec()).unwrap().replacen(replace, by, 1).into_bytes()
+    }
+
+    fn refused(req: &[u8]) -> HandshakeError {
+        parse_request(req, &limits()).expect_err("refused")
+    }
+
+    #[test]
+    fn accepts_firefox_style_request_from_every_prefix() {
+        for cut in 0..FIREFOX.len() {
+            assert!(matches!(parse_request(&FIREFOX[..cut], &limits()), Ok(Decoded::Incomplete { .. })), "cut {cut}");
+        }
+        let mut buf = FIREFOX.to_vec();
+        buf.extend_from_slice(&[0x81, 0x80]);
+        let (req, len) = parse_request(&buf, &limits()).unwrap().complete().unwrap();
+        assert_eq!(len, FIREFOX.len());
+        assert_eq!((req.path(), req.query()), ("/echo", Some("tap=x")));
+        assert_eq!(req.accept(), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+        assert_eq!(req.protocols, ["chat", "superchat"]);
+        assert_eq!(req.select_protocol(&["superchat", "chat"]), Some("chat"));
+        assert_eq!(req.select_protocol(&["other"]), None);
+        assert_eq!(req.extensions.len(), 2);
+        assert_eq!(req.extensions[0].params[0], ExtensionParam { name: "client_max_window_bits".into(), value: None });
+        assert_eq!(req.extensions[1].params[0].value.as_deref(), Some("b"));
+        assert_eq!(req.origin.as_deref(), Some("http://localhost:8080"));
+        let resp = String::from_utf8(req.response(Some("chat"), None)).unwrap();
+        assert_eq!(
+            resp,
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nSec-WebSocket-Protocol: chat\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn header_names_and_tokens_ignore_case() {
+        // Header names and the Upgrade/Connection tokens are case-insensitive;
+        // the method and the key are not.
+        let req = b"GET / HTTP/1.1\r\nhOST: a\r\nuPgRaDe: WebSocket\r\nCONNECTION: UPGRADE\r\n\
+sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\n\r\n";
+        assert!(parse_request(req, &limits()).is_ok());
+        assert!(parse_request(&with("GET", "get"), &limits()).is_err());
+    }
+
+    #[test]
+    fn each_rule_gets_its_status() {
+        assert_eq!(refused(&with("GET", "POST")).status(), 405);
+        assert_eq!(refused(&with("HTTP/1.1", "HTTP/1.0")), HandshakeError::HttpVersion);
+        assert_eq!(refused(&with("Host: localhost:8080\r\n", "")), HandshakeError::MissingHost);
+        assert_eq!(refused(&with("Upgrade: websocket", "Upgrade: h2c")), HandshakeError::NoUpgradeWebsocket);
+        assert_eq!(refused(&with("keep-alive, Upgrade", "keep-alive")), HandshakeError::NoConnectionUpgrade);
+        assert_eq!(refused(&with("dGhlIHNhbXBsZSBub25jZQ==", "c2hvcnQ=")), HandshakeError::InvalidKey);
+        let e = refused(&with("Version: 13", "Version: 8"));
+        assert_eq!(e.status(), 426);
+        let resp = String::from_utf8(e.response()).unwrap();
+        assert!(resp.starts_with("HTTP/1.1 426 Upgrade Required\r\n"), "{resp}");
+        assert!(resp.contains("\r\nSec-WebSocket-Version: 13\r\n"), "{resp}");
+        assert_eq!(refused(&with("Sec-WebSocket-Version: 13\r\n", "")), HandshakeError::MissingVersion);
+        assert_eq!(
+            refused(&with("Host: localhost:8080\r\n", "Host: a\r\nHost: b\r\n")),
+            HandshakeError::DuplicateHeader { name: "Host" }
+        );
+        assert_eq!(refused(&with("x-foo; a=\"b\"", "x-foo; a=\"b c\"")), HandshakeError::InvalidExtensions);
+        assert_eq!(refused(&with("chat, superchat", "chat, super chat")), HandshakeError::InvalidProtocols);
+        assert_eq!(refused(b"GET / HTTP/1.1\r\nHost\r\n\r\n").status(), 400);
+    }
+
+    #[test]
+    fn oversized_heads_get_431() {
+        let big = with("User-Agent: test", &format!("User-Agent: {}", "x".repeat(9000)));
+        assert_eq!(refused(&big[..8192]), HandshakeError::HeadTooLarge { limit: 8192 });
+        assert_eq!(refused(&big), HandshakeError::HeadTooLarge { limit: 8192 });
+        let small = HandshakeLimits { max_headers: 4, ..limits() };
+        let e = parse_request(FIREFOX, &small).unwrap_err();
+        assert_eq!((e.status(), e), (431, HandshakeError::TooManyHeaders { limit: 4 }));
+    }
+
+    #[test]
+    fn inspect_lists_every_problem() {
+        let req = b"POST / HTTP/1.0\r\nSec-WebSocket-Key: nope\r\nSec-WebSocket-Version: 7\r\n\r\n";
+        let report = inspect_request(req, &limits());
+        assert_eq!(
+            report.problems,
+            [
+                HandshakeError::MethodNotGet { method: "POST".into() },
+                HandshakeError::HttpVersion,
+                HandshakeError::MissingHost,
+                HandshakeError::NoUpgradeWebsocket,
+                HandshakeError::NoConnectionUpgrade,
+                HandshakeError::InvalidKey,
+                HandshakeError::UnsupportedVersion { version: "7".into() },
+            ]
+        );
+        assert!(report.request.is_none());
+        assert_eq!(report.head_len, Some(req.len()));
+        let ok = inspect_request(FIREFOX, &limits());
+        assert!(ok.problems.is_empty() && ok.request.is_some());
+    }
+
+    #[test]
+    fn client_round_trip_against_own_server_side() {
+        let mut client = ClientHandshake::new("example.com", "/chat", [7; 16]);
+        client.protocols = vec!["chat".into()];
+        let req = client.request();
+        let (server_side, _) = parse_request(&req, &limits()).unwrap().complete().unwrap();
+        let resp = server_side.response(Some("chat"), None);
+        let (accepted, len) = client.check_response(&resp, &limits()).unwrap().complete().unwrap();
+        assert_eq!((accepted.protocol.as_deref(), len), (Some("chat"), resp.len()));
+        for cut in 0..resp.len() {
+            assert!(matches!(client.check_response(&resp[..cut], &limits()), Ok(Decoded::Incomplete { .. })));
+        }
+        let other = ClientHandshake::new("example.com", "/chat", [8; 16]);
+        assert!(matches!(other.check_response(&resp, &limits()), Err(ResponseError::BadAccept { .. })));
+        let refusal = HandshakeError::InvalidKey.response();
+        assert!(matches!(
+            client.check_response(&refusal, &limits()),
+            Err(ResponseError::NotSwitching { status: 400, .. })
+        ));
+        let unasked = server_side.response(None, Some("permessage-deflate"));
+        assert_eq!(
+            client.check_response(&unasked, &limits()),
+            Err(ResponseError::UnexpectedExtension("permessage-deflate".into()))
+        );
+    }
+}

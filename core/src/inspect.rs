@@ -1,0 +1,267 @@
+//! The explorer's judgement of a byte stream: decode as far as the bytes go
+//! and list every violation, with its close code and RFC section, where the
+//! live [`crate::connection`] stops at the first.
+//!
+//! The rules are the ones in [`crate::rules`], [`crate::close`] and
+//! [`crate::utf8`]; this module only keeps going where a connection would
+//! have failed.
+
+use crate::Decoded;
+use crate::close::{CloseCode, parse_close_payload};
+use crate::frame::FrameHeader;
+use crate::mask::apply_mask;
+use crate::rules::{DataKind, FrameRole, FrameRules, Sender, Sequencer, Violation};
+use crate::utf8::Utf8Validator;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
+/// What the inspector assumes about the stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InspectOptions {
+    /// Who sent the bytes (decides the masking rule).
+    pub sender: Sender,
+    /// RSV bits a negotiated extension uses.
+    pub allowed_rsv: u8,
+    /// Frame size limit to judge against, if any.
+    pub max_frame_size: Option<u64>,
+    /// Message size limit to judge against, if any.
+    pub max_message_size: Option<u64>,
+}
+
+impl Default for InspectOptions {
+    fn default() -> Self {
+        InspectOptions { sender: Sender::Unknown, allowed_rsv: 0, max_frame_size: None, max_message_size: None }
+    }
+}
+
+/// One frame as found in the bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InspectedFrame {
+    /// Offset of the frame's first byte in the input.
+    pub offset: usize,
+    /// The header.
+    pub header: FrameHeader,
+    /// The header's length in bytes.
+    pub header_len: usize,
+    /// The payload bytes present, unmasked (all of them if `complete`).
+    pub payload: Vec<u8>,
+    /// Whether the whole payload is present.
+    pub complete: bool,
+    /// What the frame is to the message layer.
+    pub role: FrameRole,
+    /// Every rule this frame breaks.
+    pub violations: Vec<Violation>,
+    /// For a complete, valid close frame: its code and reason.
+    pub close: Option<(Option<CloseCode>, String)>,
+}
+
+/// A data message assembled from frames.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InspectedMessage {
+    /// Text or binary.
+    pub kind: DataKind,
+    /// Indexes into [`Inspection::frames`] of the frames it was built from.
+    pub frames: Vec<usize>,
+    /// The payload, unmasked and joined.
+    pub payload: Vec<u8>,
+    /// Whether its final frame was seen.
+    pub complete: bool,
+    /// For text: the text, if it is valid UTF-8 (up to where it ends).
+    pub text: Option<String>,
+}
+
+/// A header cut short at the end of the input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PartialHeader {
+    /// Offset of its first byte.
+    pub offset: usize,
+    /// Bytes present.
+    pub have: usize,
+    /// Bytes still needed for the header.
+    pub needed: usize,
+}
+
+/// Everything found in the bytes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Inspection {
+    /// The frames, in order.
+    pub frames: Vec<InspectedFrame>,
+    /// The data messages they form.
+    pub messages: Vec<InspectedMessage>,
+    /// A header cut short at the end, if any.
+    pub partial_header: Option<PartialHeader>,
+}
+
+impl Inspection {
+    /// Every violation with the index of its frame, in stream order.
+    pub fn violations(&self) -> impl Iterator<Item = (usize, &Violation)> {
+        self.frames.iter().enumerate().flat_map(|(i, f)| f.violations.iter().map(move |v| (i, v)))
+    }
+}
+
+/// Decodes every frame in `bytes` and judges each against every rule.
+pub fn inspect(bytes: &[u8], options: &InspectOptions) -> Inspection {
+    let rules =
+        FrameRules { sender: options.sender, allowed_rsv: options.allowed_rsv, max_frame_size: options.max_frame_size };
+    let mut seq = Sequencer::new(options.max_message_size);
+    let mut utf8 = Utf8Validator::new();
+    let mut utf8_failed = false;
+    let mut out = Inspection::default();
+    let mut current: Option<usize> = None;
+    let mut offset = 0usize;
+    while offset < bytes.len() {
+        let rest = bytes.get(offset..).unwrap_or_default();
+        let (header, header_len) = match FrameHeader::decode(rest) {
+            Decoded::Complete { value, len } => (value, len),
+            Decoded::Incomplete { needed } => {
+                out.partial_header = Some(PartialHeader { offset, have: rest.len(), needed });
+                break;
+            }
+        };
+        let mut violations = rules.violations(&header);
+        let (role, order) = seq.next(&header);
+        violations.extend(order);
+        let body = rest.get(header_len..).unwrap_or_default();
+        let present = usize::try_from(header.payload_len).unwrap_or(usize::MAX).min(body.len());
+        let mut payload = body.get(..present).unwrap_or_default().to_vec();
+        if let Some(key) = header.mask {
+            apply_mask(&mut payload, key, 0);
+        }
+        let complete = present as u64 == header.payload_len;
+        let index = out.frames.len();
+        let mut close = None;
+        match role {
+            FrameRole::Data { kind, first, last } => {
+                if first {
+                    current = Some(out.messages.len());
+                    out.messages.push(InspectedMessage {
+                        kind,
+                        frames: Vec::new(),
+                        payload: Vec::new(),
+                        complete: false,
+                        text: None,
+                    });
+                    utf8.reset();
+                    utf8_failed = false;
+                }
+                if let Some(m) = current.and_then(|i| out.messages.get_mut(i)) {
+                    m.frames.push(index);
+                    m.payload.extend_from_slice(&payload);
+                    if kind == DataKind::Text && !utf8_failed {
+                        let mut check = utf8.feed(&payload);
+                        if check.is_ok() && last && complete {
+                            check = utf8.finish();
+                        }
+                        if let Err(e) = check {
+                            utf8_failed = true;
+                            violations.push(Violation::InvalidUtf8 { offset: e.offset });
+                        }
+                    }
+                    m.complete = last && complete;
+                    if kind == DataKind::Text {
+                        m.text = valid_prefix_text(&m.payload, m.complete);
+                    }
+                }
+                if last {
+                    current = None;
+                }
+            }
+            FrameRole::Control(crate::frame::OpCode::Close) if complete => match parse_close_payload(&payload) {
+                Ok((code, reason)) => close = Some((code, reason.to_string())),
+                Err(v) => violations.push(v),
+            },
+            _ => {}
+        }
+        out.frames.push(InspectedFrame { offset, header, header_len, payload, complete, role, violations, close });
+        if !complete {
+            break;
+        }
+        offset = offset.saturating_add(header_len).saturating_add(present);
+    }
+    out
+}
+
+/// The text of a message so far: all of it if valid, or, for an unfinished
+/// message, everything but a character cut at the end.
+fn valid_prefix_text(payload: &[u8], complete: bool) -> Option<String> {
+    match core::str::from_utf8(payload) {
+        Ok(s) => Some(s.to_string()),
+        Err(e) if !complete && e.error_len().is_none() => {
+            core::str::from_utf8(payload.get(..e.valid_up_to()).unwrap_or_default()).ok().map(ToString::to_string)
+        }
+        Err(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::close::CloseCode;
+    use crate::frame::{LengthForm, OpCode};
+
+    fn hex(s: &str) -> Vec<u8> {
+        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    }
+
+    #[test]
+    fn rfc_fragments_form_one_message() {
+        let bytes = hex("010348656c80026c6f");
+        let r = inspect(&bytes, &InspectOptions { sender: Sender::Server, ..Default::default() });
+        assert_eq!(r.frames.len(), 2);
+        assert!(r.violations().next().is_none());
+        assert_eq!(r.messages.len(), 1);
+        assert_eq!((r.messages[0].text.as_deref(), r.messages[0].complete), (Some("Hello"), true));
+        assert_eq!(r.messages[0].frames, [0, 1]);
+    }
+
+    #[test]
+    fn lists_every_violation_and_goes_on() {
+        let mut bytes = Vec::new();
+        // Stray continuation, unmasked text from a client, a 126-byte ping
+        // with a non-minimal length, then a close with code 1005.
+        bytes.extend(hex("800161"));
+        bytes.extend(hex("810162"));
+        bytes.extend(hex("897e007e"));
+        bytes.extend([0u8; 126]);
+        bytes.extend(hex("880203ed"));
+        let r = inspect(&bytes, &InspectOptions { sender: Sender::Client, ..Default::default() });
+        assert_eq!(r.frames.len(), 4);
+        let all: Vec<_> = r.violations().map(|(i, v)| (i, *v)).collect();
+        assert_eq!(
+            all,
+            [
+                (0, Violation::UnmaskedClientFrame),
+                (0, Violation::UnexpectedContinuation),
+                (1, Violation::UnmaskedClientFrame),
+                (2, Violation::UnmaskedClientFrame),
+                (2, Violation::ControlTooLong { len: 126 }),
+                (3, Violation::UnmaskedClientFrame),
+                (3, Violation::InvalidCloseCode { code: 1005 }),
+            ]
+        );
+        assert_eq!(r.messages.len(), 1);
+        assert_eq!(r.frames[2].header.length_form, LengthForm::Extended16);
+    }
+
+    #[test]
+    fn partial_input_is_reported_not_refused() {
+        let bytes = hex("818537fa213d7f9f4d");
+        let r = inspect(&bytes, &InspectOptions { sender: Sender::Client, ..Default::default() });
+        assert_eq!(r.frames.len(), 1);
+        assert!(!r.frames[0].complete);
+        assert_eq!(r.frames[0].payload, b"Hel");
+        assert_eq!(r.messages[0].text.as_deref(), Some("Hel"));
+        let r = inspect(&hex("827f0000"), &InspectOptions::default());
+        assert_eq!(r.partial_header, Some(PartialHeader { offset: 0, have: 4, needed: 6 }));
+    }
+
+    #[test]
+    fn invalid_utf8_and_close_details() {
+        let r = inspect(&hex("8103ceba ff".replace(' ', "").as_str()), &InspectOptions::default());
+        assert_eq!(r.frames[0].violations, [Violation::InvalidUtf8 { offset: 2 }]);
+        assert_eq!(r.messages[0].text, None);
+        let r = inspect(&hex("880503e8686921"), &InspectOptions::default());
+        assert_eq!(r.frames[0].close, Some((Some(CloseCode::NORMAL), "hi!".into())));
+        assert_eq!(r.frames[0].header.opcode, OpCode::Close);
+    }
+}

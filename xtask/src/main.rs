@@ -1,1 +1,249 @@
-fn main() {}
+//! Project commands, in the cargo-xtask convention: `cargo xtask <command>`.
+//!
+//! `cargo xtask test` is the one command that checks everything: it installs
+//! what is missing (see `setup.rs`), then runs each step, keeps going after a
+//! failure so one run reports everything, and ends with a summary whose last
+//! line is `summary: N passed, M failed`.
+//!
+//! Only the standard library is used, so this compiles in seconds on a
+//! fresh machine before anything else is there.
+
+mod setup;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+use std::time::Instant;
+
+const HELP: &str = "\
+wscope project commands
+
+USAGE:
+    cargo xtask <COMMAND> [OPTIONS]
+
+COMMANDS:
+    test            Install what is missing, then run every check:
+                    rustfmt, clippy (-D warnings), cargo test --workspace,
+                    wscope-core built for wasm32-unknown-unknown, and the
+                    check that wscope-core depends on no async runtime.
+                    Ends with 'summary: N passed, M failed'.
+    setup           Install everything the project can need (idempotent):
+                    the wasm32 target, rustfmt and clippy.
+    fuzz [SECONDS]  Run each cargo-fuzz target of wscope-core for SECONDS
+                    (default 60); needs the nightly toolchain and cargo-fuzz,
+                    which it installs if missing.
+    help            This text.
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = project_root();
+    let result = match args.first().map(String::as_str) {
+        Some("test") => test(&root),
+        Some("setup") => setup::ensure(&root, setup::ALL).map(|()| true),
+        Some("fuzz") => fuzz(&root, args.get(1).map(String::as_str)),
+        None | Some("help" | "--help" | "-h") => {
+            print!("{HELP}");
+            Ok(true)
+        }
+        Some(other) => Err(format!("unknown command {other:?}; see `cargo xtask help`")),
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("xtask: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn project_root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().map(Path::to_path_buf).unwrap_or(manifest)
+}
+
+/// One step's outcome in the summary.
+struct Outcome {
+    name: &'static str,
+    ok: bool,
+    seconds: f64,
+    detail: String,
+}
+
+/// Counts from cargo test's `test result:` lines.
+#[derive(Default)]
+struct TestCounts {
+    passed: u64,
+    failed: u64,
+    ignored: u64,
+    binaries: u64,
+}
+
+impl TestCounts {
+    /// Parses `test result: ok. 37 passed; 0 failed; 0 ignored; ...`.
+    fn add_line(&mut self, line: &str) {
+        let Some(rest) = line.trim_start().strip_prefix("test result: ") else { return };
+        self.binaries += 1;
+        for part in rest.split(';') {
+            let mut words = part.split_whitespace().rev();
+            let (Some(kind), Some(n)) = (words.next(), words.next()) else { continue };
+            let Ok(n) = n.parse::<u64>() else { continue };
+            match kind {
+                "passed" => self.passed += n,
+                "failed" => self.failed += n,
+                "ignored" => self.ignored += n,
+                _ => {}
+            }
+        }
+    }
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+}
+
+/// Runs a command, streaming its output; true if it exited 0.
+fn run(cmd: &mut Command) -> Result<bool, String> {
+    let status = cmd.status().map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
+    Ok(status.success())
+}
+
+fn test(root: &Path) -> Result<bool, String> {
+    let started = Instant::now();
+    let mut outcomes: Vec<Outcome> = Vec::new();
+    let mut counts = TestCounts::default();
+    let steps: [&'static str; 6] = ["setup", "fmt", "clippy", "test", "wasm32", "core-deps"];
+    for (i, name) in steps.iter().enumerate() {
+        println!("\n==> [{}/{}] {name}", i + 1, steps.len());
+        let t = Instant::now();
+        let (ok, detail) = match *name {
+            "setup" => match setup::ensure(root, setup::FOR_TEST) {
+                Ok(()) => (true, String::from("toolchain ready")),
+                Err(e) => (false, e),
+            },
+            "fmt" => step(run(cargo().current_dir(root).args(["fmt", "--all", "--", "--check"])), "rustfmt --check"),
+            "clippy" => step(
+                run(cargo().current_dir(root).args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])),
+                "clippy -D warnings",
+            ),
+            "test" => {
+                let ok = cargo_test(root, &mut counts)?;
+                (
+                    ok,
+                    format!(
+                        "{} passed, {} failed, {} ignored in {} test binaries",
+                        counts.passed, counts.failed, counts.ignored, counts.binaries
+                    ),
+                )
+            }
+            "wasm32" => step(
+                run(cargo().current_dir(root).args([
+                    "build",
+                    "-p",
+                    "wscope-core",
+                    "--target",
+                    "wasm32-unknown-unknown",
+                ])),
+                "wscope-core builds for wasm32-unknown-unknown",
+            ),
+            "core-deps" => core_has_no_runtime(root)?,
+            _ => unreachable!("every step is handled"),
+        };
+        outcomes.push(Outcome { name, ok, seconds: t.elapsed().as_secs_f64(), detail });
+        if *name == "setup" && !ok {
+            println!("xtask: set-up failed; the other steps cannot run");
+            break;
+        }
+    }
+    let failed_steps = outcomes.iter().filter(|o| !o.ok).count() as u64;
+    println!("\n==> summary ({:.0}s)", started.elapsed().as_secs_f64());
+    for o in &outcomes {
+        println!("  {:<4}  {:<10} {:>6.1}s  {}", if o.ok { "ok" } else { "FAIL" }, o.name, o.seconds, o.detail);
+    }
+    // Failed steps other than the test step itself count as failures too, so
+    // the closing line can never say "0 failed" when something broke.
+    let failed_other = outcomes.iter().filter(|o| !o.ok && o.name != "test").count() as u64;
+    let test_step_failed_without_counts = outcomes.iter().any(|o| !o.ok && o.name == "test") && counts.failed == 0;
+    let failed = counts.failed + failed_other + u64::from(test_step_failed_without_counts);
+    println!("summary: {} passed, {} failed", counts.passed, failed);
+    Ok(failed_steps == 0)
+}
+
+fn step(result: Result<bool, String>, what: &str) -> (bool, String) {
+    match result {
+        Ok(true) => (true, what.to_string()),
+        Ok(false) => (false, format!("{what}: failed")),
+        Err(e) => (false, e),
+    }
+}
+
+/// `cargo test --workspace`, echoing its output and counting results.
+fn cargo_test(root: &Path, counts: &mut TestCounts) -> Result<bool, String> {
+    let mut child = cargo()
+        .current_dir(root)
+        .args(["test", "--workspace", "--no-fail-fast"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run cargo test: {e}"))?;
+    if let Some(out) = child.stdout.take() {
+        for line in BufReader::new(out).lines() {
+            let line = line.map_err(|e| format!("reading cargo test output: {e}"))?;
+            println!("{line}");
+            counts.add_line(&line);
+        }
+    }
+    let status = child.wait().map_err(|e| format!("waiting for cargo test: {e}"))?;
+    Ok(status.success())
+}
+
+/// The core must stay sans-IO: no async runtime among its dependencies.
+fn core_has_no_runtime(root: &Path) -> Result<(bool, String), String> {
+    let out = cargo()
+        .current_dir(root)
+        .args(["tree", "-p", "wscope-core", "-e", "normal", "--prefix", "none"])
+        .output()
+        .map_err(|e| format!("cannot run cargo tree: {e}"))?;
+    if !out.status.success() {
+        return Ok((false, "cargo tree failed".into()));
+    }
+    let tree = String::from_utf8_lossy(&out.stdout);
+    let forbidden = ["tokio", "async-std", "smol", "mio", "futures"];
+    let found: Vec<&str> = tree
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|name| forbidden.iter().any(|f| name == f || name.starts_with(&format!("{f}-"))))
+        .collect();
+    let deps = tree.lines().count().saturating_sub(1);
+    if found.is_empty() {
+        Ok((true, format!("wscope-core: {deps} normal dependencies, no async runtime")))
+    } else {
+        Ok((false, format!("wscope-core depends on {}", found.join(", "))))
+    }
+}
+
+fn fuzz(root: &Path, seconds: Option<&str>) -> Result<bool, String> {
+    let seconds: u64 = match seconds {
+        None => 60,
+        Some(s) => s.parse().map_err(|_| format!("SECONDS must be a whole number, got {s:?}"))?,
+    };
+    setup::ensure(root, setup::FOR_FUZZ)?;
+    let core = root.join("core");
+    let mut all_ok = true;
+    for target in ["frame_header", "handshake", "connection"] {
+        println!("\n==> fuzz {target} for {seconds}s");
+        let ok = run(Command::new("cargo").current_dir(&core).args([
+            "+nightly",
+            "fuzz",
+            "run",
+            "-O",
+            target,
+            "--",
+            &format!("-max_total_time={seconds}"),
+            "-max_len=4096",
+            "-print_final_stats=1",
+        ]))?;
+        all_ok &= ok;
+    }
+    Ok(all_ok)
+}

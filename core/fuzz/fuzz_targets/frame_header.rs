@@ -1,0 +1,30 @@
+//! Header decoding: any bytes; a decoded header re-encodes to the same bytes,
+//! and the strict judgement is the first of the inspecting one.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use wscope_core::Decoded;
+use wscope_core::frame::FrameHeader;
+use wscope_core::rules::{FrameRules, Sender};
+
+fuzz_target!(|data: &[u8]| {
+    match FrameHeader::decode(data) {
+        Decoded::Complete { value, len } => {
+            assert_eq!(len, value.encoded_len());
+            let mut again = Vec::new();
+            value.encode(&mut again).expect("a decoded header always encodes");
+            assert_eq!(&again[..], &data[..len]);
+            let spans = value.fields();
+            assert_eq!(spans.iter().map(|s| usize::from(s.bit_len)).sum::<usize>(), len * 8);
+            for sender in [Sender::Client, Sender::Server, Sender::Unknown] {
+                for allowed_rsv in [0, 0b100] {
+                    let rules = FrameRules { sender, allowed_rsv, max_frame_size: Some(1 << 20) };
+                    assert_eq!(rules.check(&value).err(), rules.violations(&value).first().copied());
+                }
+            }
+        }
+        Decoded::Incomplete { needed } => {
+            assert!(needed >= 1 && data.len() + needed <= 14);
+        }
+    }
+});

@@ -49,8 +49,6 @@ pub struct Config {
     pub auto_close: bool,
     /// Emit [`Event::Frame`] for every frame header. Default off.
     pub frame_events: bool,
-    /// RSV bits a negotiated extension uses (`0b100` = RSV1). Default none.
-    pub allowed_rsv: u8,
 }
 
 impl Default for Config {
@@ -61,7 +59,6 @@ impl Default for Config {
             auto_pong: true,
             auto_close: true,
             frame_events: false,
-            allowed_rsv: 0,
         }
     }
 }
@@ -190,6 +187,11 @@ pub struct Connection {
     out_pos: usize,
     mask_keys: Option<MaskKeys>,
     sending: Option<DataKind>,
+    /// `out[start..end]` is an automatic pong nothing has followed and that
+    /// is not written yet: a newer ping replaces it (section 5.5.3 allows
+    /// answering only the most recent ping), so a peer that pings without
+    /// reading cannot grow the output.
+    unsent_pong: Option<(usize, usize)>,
 }
 
 impl core::fmt::Debug for Connection {
@@ -226,7 +228,8 @@ impl Connection {
             role,
             config,
             state: State::Open,
-            rules: FrameRules { sender, allowed_rsv: config.allowed_rsv, max_frame_size: Some(config.max_frame_size) },
+            // No extension is negotiated yet, so every RSV bit is refused.
+            rules: FrameRules { sender, allowed_rsv: 0, max_frame_size: Some(config.max_frame_size) },
             seq: Sequencer::new(Some(config.max_message_size)),
             rx: Rx::Header { buf: [0; MAX_HEADER_LEN], have: 0 },
             received: 0,
@@ -238,6 +241,7 @@ impl Connection {
             out_pos: 0,
             mask_keys,
             sending: None,
+            unsent_pong: None,
         }
     }
 
@@ -422,7 +426,14 @@ impl Connection {
         let event = self.events.pop_front()?;
         match &event {
             Event::Ping(payload) if self.config.auto_pong && self.state != State::Closed => {
+                if let Some((start, end)) = self.unsent_pong {
+                    if end == self.out.len() && start >= self.out_pos {
+                        self.out.truncate(start);
+                    }
+                }
+                let start = self.out.len();
                 self.write_frame(OpCode::Pong, true, payload);
+                self.unsent_pong = Some((start, self.out.len()));
             }
             Event::Close(frame) if self.config.auto_close && self.state == State::CloseReceived => {
                 // Echo the code (section 5.5.1); an empty close gets an empty one.
@@ -545,6 +556,7 @@ impl Connection {
         if self.out_pos == self.out.len() {
             self.out.clear();
             self.out_pos = 0;
+            self.unsent_pong = None;
         }
     }
 
@@ -553,6 +565,7 @@ impl Connection {
         let mut out = core::mem::take(&mut self.out);
         out.drain(..self.out_pos.min(out.len()));
         self.out_pos = 0;
+        self.unsent_pong = None;
         out
     }
 }
@@ -676,6 +689,21 @@ mod tests {
             [Event::Failed(ProtocolError { violation: Violation::MessageTooLarge { len: 16, max: 15 }, offset: 16 })]
         );
         assert_eq!(c.take_output()[2..4], [0x03, 0xf1]);
+    }
+
+    #[test]
+    fn unsent_pongs_are_replaced_by_the_newest() {
+        let mut c = Connection::server(Config::default());
+        for i in 0..1000u32 {
+            c.receive_data(&client_frame(true, OpCode::Ping, &i.to_be_bytes()));
+            while c.next_event().is_some() {}
+        }
+        assert_eq!(c.pending_output(), [0x8a, 0x04, 0, 0, 0x03, 0xe7]);
+        // Once something follows a pong, it stays.
+        c.send(Message::Text("x")).unwrap();
+        c.receive_data(&client_frame(true, OpCode::Ping, b"a"));
+        while c.next_event().is_some() {}
+        assert_eq!(c.take_output(), [0x8a, 0x04, 0, 0, 0x03, 0xe7, 0x81, 0x01, b'x', 0x8a, 0x01, b'a']);
     }
 
     #[test]

@@ -22,8 +22,18 @@ pub struct HandshakeLimits {
     /// Largest request head (request line, headers, blank line) in bytes;
     /// larger gets 431. Default 8 KiB.
     pub max_head_len: usize,
-    /// Most header lines; more gets 431. Default 64.
+    /// Most header lines; more gets 431. Default 64. Values beyond what
+    /// `max_head_len` bytes can hold (or beyond 4096) change nothing.
     pub max_headers: usize,
+}
+
+impl HandshakeLimits {
+    /// Header slots to give the parser: never more than the head can hold
+    /// (a header line takes at least 3 bytes), so no limit, however large,
+    /// makes the parser allocate more than a few bytes per head byte.
+    fn header_slots(&self) -> usize {
+        self.max_headers.min((self.max_head_len / 3).saturating_add(1)).min(4096)
+    }
 }
 
 impl Default for HandshakeLimits {
@@ -138,13 +148,17 @@ impl HandshakeError {
     pub fn response(&self) -> Vec<u8> {
         let status = self.status();
         let extra = match self {
-            HandshakeError::UnsupportedVersion { .. } => "Sec-WebSocket-Version: 13\r\n",
-            HandshakeError::MethodNotGet { .. } => "Allow: GET\r\n",
-            _ => "",
+            // RFC 7230 section 6.7: a 426 names the protocol to upgrade to,
+            // and an Upgrade header is listed in Connection.
+            HandshakeError::UnsupportedVersion { .. } => {
+                "Sec-WebSocket-Version: 13\r\nUpgrade: websocket\r\nConnection: Upgrade, close\r\n"
+            }
+            HandshakeError::MethodNotGet { .. } => "Allow: GET\r\nConnection: close\r\n",
+            _ => "Connection: close\r\n",
         };
         let body = format!("{self}\n");
         format!(
-            "HTTP/1.1 {status} {}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\n{extra}Connection: close\r\n\r\n{body}",
+            "HTTP/1.1 {status} {}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\n{extra}\r\n{body}",
             reason_phrase(status),
             body.len()
         )
@@ -217,14 +231,26 @@ impl Request {
         accept_key(self.key.as_bytes())
     }
 
-    /// The first subprotocol the client prefers that the server supports.
-    pub fn select_protocol<'a>(&self, supported: &[&'a str]) -> Option<&'a str> {
-        self.protocols.iter().find_map(|p| supported.iter().find(|s| s.eq_ignore_ascii_case(p)).copied())
+    /// The first subprotocol, in the client's order of preference, that the
+    /// server supports. Names compare exactly: the response must echo one
+    /// of the client's values (section 4.2.2, step 5, item 3).
+    pub fn select_protocol(&self, supported: &[&str]) -> Option<&str> {
+        self.protocols.iter().map(String::as_str).find(|p| supported.contains(p))
     }
 
     /// The `101 Switching Protocols` response, with the chosen subprotocol
-    /// and the `Sec-WebSocket-Extensions` value, if any.
-    pub fn response(&self, protocol: Option<&str>, extensions: Option<&str>) -> Vec<u8> {
+    /// and the `Sec-WebSocket-Extensions` value, if any. A subprotocol the
+    /// client did not offer, or a value that is not a valid header value,
+    /// is refused rather than written.
+    pub fn response(&self, protocol: Option<&str>, extensions: Option<&str>) -> Result<Vec<u8>, InvalidValue> {
+        if let Some(p) = protocol {
+            if !self.protocols.iter().any(|o| o == p) {
+                return Err(InvalidValue { field: "Sec-WebSocket-Protocol" });
+            }
+        }
+        if extensions.is_some_and(|e| parse_extensions(e.as_bytes()).is_none()) {
+            return Err(InvalidValue { field: "Sec-WebSocket-Extensions" });
+        }
         let mut r = format!(
             "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n",
             self.accept()
@@ -236,8 +262,22 @@ impl Request {
             r.push_str(&format!("Sec-WebSocket-Extensions: {e}\r\n"));
         }
         r.push_str("\r\n");
-        r.into_bytes()
+        Ok(r.into_bytes())
     }
+}
+
+/// A value given for a header that cannot be written as asked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("invalid value for {field}")]
+pub struct InvalidValue {
+    /// The header it was meant for.
+    pub field: &'static str,
+}
+
+/// Whether `v` can stand in a header field value: visible ASCII, spaces
+/// and tabs (RFC 7230 section 3.2), so no CR or LF can split the head.
+fn is_field_value(v: &str) -> bool {
+    v.bytes().all(|b| b == b'\t' || (b' '..=b'~').contains(&b))
 }
 
 /// A request head as parsed, before any WebSocket rule is applied.
@@ -286,9 +326,12 @@ fn text(v: &[u8]) -> String {
 
 /// Parses the HTTP head from any prefix of the stream.
 fn parse_head(buf: &[u8], limits: &HandshakeLimits) -> Result<Decoded<Head>, HandshakeError> {
-    let mut headers = vec![httparse::EMPTY_HEADER; limits.max_headers];
+    let mut headers = vec![httparse::EMPTY_HEADER; limits.header_slots()];
     let mut req = httparse::Request::new(&mut headers);
-    let status = req.parse(buf).map_err(|e| match e {
+    // Only the bytes within the cap are parsed: an error there is the
+    // request's fault (400); running past the cap is its size's (431).
+    let capped = buf.get(..limits.max_head_len).unwrap_or(buf);
+    let status = req.parse(capped).map_err(|e| match e {
         httparse::Error::TooManyHeaders => HandshakeError::TooManyHeaders { limit: limits.max_headers },
         httparse::Error::HeaderName => HandshakeError::Malformed("invalid header name"),
         httparse::Error::HeaderValue => HandshakeError::Malformed("invalid header value"),
@@ -297,15 +340,7 @@ fn parse_head(buf: &[u8], limits: &HandshakeLimits) -> Result<Decoded<Head>, Han
         httparse::Error::Token => HandshakeError::Malformed("invalid method or token"),
         httparse::Error::Version => HandshakeError::Malformed("invalid HTTP version"),
     });
-    let status = match status {
-        Ok(s) => s,
-        // Past the cap, "too large" is the better answer than whatever broke.
-        Err(_) if buf.len() > limits.max_head_len => {
-            return Err(HandshakeError::HeadTooLarge { limit: limits.max_head_len });
-        }
-        Err(e) => return Err(e),
-    };
-    match status {
+    match status? {
         httparse::Status::Partial if buf.len() >= limits.max_head_len => {
             Err(HandshakeError::HeadTooLarge { limit: limits.max_head_len })
         }
@@ -399,7 +434,13 @@ fn judge(head: &Head, report: &mut dyn FnMut(HandshakeError) -> bool) -> Option<
             None => check!(HandshakeError::InvalidExtensions),
         }
     }
-    let origin = head.one("Origin").ok().flatten().map(|o| text(trim(o)));
+    let origin = match head.one("Origin") {
+        Ok(o) => o.map(|o| text(trim(o))),
+        Err(e) => {
+            check!(e);
+            None
+        }
+    };
     match (ok, host, key) {
         (true, Some(host), Some(key)) => Some(Request {
             target: head.target.clone(),
@@ -506,7 +547,16 @@ pub fn parse_extensions(value: &[u8]) -> Option<Vec<Extension>> {
     let mut out = Vec::new();
     let mut rest = value;
     loop {
-        let (name, after) = take_token(skip_ws(rest))?;
+        // RFC 7230 section 7: empty list elements are ignored.
+        rest = skip_ws(rest);
+        if let [b',', after @ ..] = rest {
+            rest = after;
+            continue;
+        }
+        if rest.is_empty() {
+            return (!out.is_empty()).then_some(out);
+        }
+        let (name, after) = take_token(rest)?;
         let mut ext = Extension { name, params: Vec::new() };
         rest = skip_ws(after);
         while let [b';', after @ ..] = rest {
@@ -617,6 +667,12 @@ pub enum ResponseError {
     /// An extension the client did not offer.
     #[error("server selected extension {0:?}, which was not offered")]
     UnexpectedExtension(String),
+    /// A header that must appear once appeared more often.
+    #[error("{name} appears more than once in the response")]
+    DuplicateHeader {
+        /// The header's name.
+        name: &'static str,
+    },
 }
 
 /// An accepted server response.
@@ -644,8 +700,33 @@ impl ClientHandshake {
         }
     }
 
-    /// The request bytes.
-    pub fn request(&self) -> Vec<u8> {
+    /// A handshake with a given `Sec-WebSocket-Key` text, e.g. the RFC's
+    /// sample `dGhlIHNhbXBsZSBub25jZQ==`. It is sent as given, valid or not,
+    /// so a server's refusal can be observed.
+    pub fn with_key(host: &str, target: &str, key: &str) -> Self {
+        ClientHandshake { key: key.to_string(), ..Self::new(host, target, [0; 16]) }
+    }
+
+    /// The request bytes. Values that would not be valid in a header (CR,
+    /// LF or other control characters) are refused rather than written.
+    pub fn request(&self) -> Result<Vec<u8>, InvalidValue> {
+        let fields = [
+            ("Host", Some(self.host.as_str())),
+            ("Origin", self.origin.as_deref()),
+            ("Sec-WebSocket-Key", Some(self.key.as_str())),
+            ("Sec-WebSocket-Extensions", self.extensions.as_deref()),
+        ];
+        for (field, value) in fields {
+            if value.is_some_and(|v| !is_field_value(v)) {
+                return Err(InvalidValue { field });
+            }
+        }
+        if self.target.is_empty() || !self.target.bytes().all(|b| (b'!'..=b'~').contains(&b)) {
+            return Err(InvalidValue { field: "request target" });
+        }
+        if self.protocols.iter().any(|p| !is_token(p.as_bytes())) {
+            return Err(InvalidValue { field: "Sec-WebSocket-Protocol" });
+        }
         let mut r = format!(
             "GET {} HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {}\r\nSec-WebSocket-Version: 13\r\n",
             self.target, self.host, self.key
@@ -660,16 +741,16 @@ impl ClientHandshake {
             r.push_str(&format!("Sec-WebSocket-Extensions: {e}\r\n"));
         }
         r.push_str("\r\n");
-        r.into_bytes()
+        Ok(r.into_bytes())
     }
 
     /// Checks the server's response from any prefix of the stream
     /// (section 4.1, the client's checks 1-6). On `Complete { len }`, bytes
     /// after `len` are already frames.
     pub fn check_response(&self, buf: &[u8], limits: &HandshakeLimits) -> Result<Decoded<Accepted>, ResponseError> {
-        let mut headers = vec![httparse::EMPTY_HEADER; limits.max_headers];
+        let mut headers = vec![httparse::EMPTY_HEADER; limits.header_slots()];
         let mut resp = httparse::Response::new(&mut headers);
-        let len = match resp.parse(buf) {
+        let len = match resp.parse(buf.get(..limits.max_head_len).unwrap_or(buf)) {
             Ok(httparse::Status::Complete(len)) if len <= limits.max_head_len => len,
             Ok(httparse::Status::Partial) if buf.len() < limits.max_head_len => {
                 return Ok(Decoded::Incomplete { needed: 1 });
@@ -687,18 +768,30 @@ impl ClientHandshake {
         if status != 101 {
             return Err(ResponseError::NotSwitching { status, reason: resp.reason.unwrap_or_default().to_string() });
         }
-        if !head.has_token("Upgrade", "websocket") {
-            return Err(ResponseError::NoUpgradeWebsocket);
+        if head.minor_version < 1 {
+            return Err(ResponseError::Malformed("a 101 response must be HTTP/1.1"));
+        }
+        // Section 4.1, client check 2: the value itself is "websocket".
+        match head.one("Upgrade") {
+            Ok(Some(v)) if trim(v).eq_ignore_ascii_case(b"websocket") => {}
+            Ok(_) => return Err(ResponseError::NoUpgradeWebsocket),
+            Err(_) => return Err(ResponseError::DuplicateHeader { name: "Upgrade" }),
         }
         if !head.has_token("Connection", "Upgrade") {
             return Err(ResponseError::NoConnectionUpgrade);
         }
         let expected = accept_key(self.key.as_bytes());
-        let got = head.one("Sec-WebSocket-Accept").ok().flatten().map(|v| text(trim(v))).unwrap_or_default();
+        let got = match head.one("Sec-WebSocket-Accept") {
+            Ok(v) => v.map(|v| text(trim(v))).unwrap_or_default(),
+            Err(_) => return Err(ResponseError::DuplicateHeader { name: "Sec-WebSocket-Accept" }),
+        };
         if got != expected {
             return Err(ResponseError::BadAccept { expected, got });
         }
-        let protocol = head.one("Sec-WebSocket-Protocol").ok().flatten().map(|v| text(trim(v)));
+        let protocol = match head.one("Sec-WebSocket-Protocol") {
+            Ok(v) => v.map(|v| text(trim(v))),
+            Err(_) => return Err(ResponseError::DuplicateHeader { name: "Sec-WebSocket-Protocol" }),
+        };
         if let Some(p) = &protocol {
             if !self.protocols.iter().any(|o| o == p) {
                 return Err(ResponseError::UnexpectedProtocol(p.clone()));
@@ -759,7 +852,9 @@ Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits, x-foo; a=\
         assert_eq!(req.extensions[0].params[0], ExtensionParam { name: "client_max_window_bits".into(), value: None });
         assert_eq!(req.extensions[1].params[0].value.as_deref(), Some("b"));
         assert_eq!(req.origin.as_deref(), Some("http://localhost:8080"));
-        let resp = String::from_utf8(req.response(Some("chat"), None)).unwrap();
+        assert_eq!(req.response(Some("other"), None), Err(InvalidValue { field: "Sec-WebSocket-Protocol" }));
+        assert!(req.response(None, Some("x\r\nEvil: 1")).is_err());
+        let resp = String::from_utf8(req.response(Some("chat"), None).unwrap()).unwrap();
         assert_eq!(
             resp,
             "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
@@ -790,6 +885,7 @@ sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\n\r\n
         let resp = String::from_utf8(e.response()).unwrap();
         assert!(resp.starts_with("HTTP/1.1 426 Upgrade Required\r\n"), "{resp}");
         assert!(resp.contains("\r\nSec-WebSocket-Version: 13\r\n"), "{resp}");
+        assert!(resp.contains("\r\nUpgrade: websocket\r\nConnection: Upgrade, close\r\n"), "{resp}");
         assert_eq!(refused(&with("Sec-WebSocket-Version: 13\r\n", "")), HandshakeError::MissingVersion);
         assert_eq!(
             refused(&with("Host: localhost:8080\r\n", "Host: a\r\nHost: b\r\n")),
@@ -798,6 +894,14 @@ sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\n\r\n
         assert_eq!(refused(&with("x-foo; a=\"b\"", "x-foo; a=\"b c\"")), HandshakeError::InvalidExtensions);
         assert_eq!(refused(&with("chat, superchat", "chat, super chat")), HandshakeError::InvalidProtocols);
         assert_eq!(refused(b"GET / HTTP/1.1\r\nHost\r\n\r\n").status(), 400);
+        assert_eq!(
+            refused(&with("Origin: http://localhost:8080\r\n", "Origin: a\r\nOrigin: b\r\n")),
+            HandshakeError::DuplicateHeader { name: "Origin" }
+        );
+        // A malformed request longer than the cap is malformed, not too large.
+        let mut long = b"GET / HTTP/1.1\r\nBad Header: x\r\n".to_vec();
+        long.resize(20_000, b'a');
+        assert_eq!(refused(&long).status(), 400);
     }
 
     #[test]
@@ -805,6 +909,9 @@ sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\n\r\n
         let big = with("User-Agent: test", &format!("User-Agent: {}", "x".repeat(9000)));
         assert_eq!(refused(&big[..8192]), HandshakeError::HeadTooLarge { limit: 8192 });
         assert_eq!(refused(&big), HandshakeError::HeadTooLarge { limit: 8192 });
+        // A huge header limit allocates no more than the head can hold.
+        let huge = HandshakeLimits { max_headers: usize::MAX, ..limits() };
+        assert!(parse_request(FIREFOX, &huge).is_ok());
         let small = HandshakeLimits { max_headers: 4, ..limits() };
         let e = parse_request(FIREFOX, &small).unwrap_err();
         assert_eq!((e.status(), e), (431, HandshakeError::TooManyHeaders { limit: 4 }));
@@ -836,14 +943,22 @@ sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\n\r\n
     fn client_round_trip_against_own_server_side() {
         let mut client = ClientHandshake::new("example.com", "/chat", [7; 16]);
         client.protocols = vec!["chat".into()];
-        let req = client.request();
+        let req = client.request().unwrap();
         let (server_side, _) = parse_request(&req, &limits()).unwrap().complete().unwrap();
-        let resp = server_side.response(Some("chat"), None);
+        let resp = server_side.response(Some("chat"), None).unwrap();
         let (accepted, len) = client.check_response(&resp, &limits()).unwrap().complete().unwrap();
         assert_eq!((accepted.protocol.as_deref(), len), (Some("chat"), resp.len()));
         for cut in 0..resp.len() {
             assert!(matches!(client.check_response(&resp[..cut], &limits()), Ok(Decoded::Incomplete { .. })));
         }
+        let rfc = ClientHandshake::with_key("server.example.com", "/chat", "dGhlIHNhbXBsZSBub25jZQ==");
+        let (req, _) = parse_request(&rfc.request().unwrap(), &limits()).unwrap().complete().unwrap();
+        assert_eq!(req.accept(), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+        let bad = ClientHandshake::with_key("h", "/", "short");
+        assert_eq!(parse_request(&bad.request().unwrap(), &limits()), Err(HandshakeError::InvalidKey));
+        let injected = ClientHandshake::with_key("h\r\nEvil: 1", "/", "k");
+        assert_eq!(injected.request(), Err(InvalidValue { field: "Host" }));
+        assert!(ClientHandshake::with_key("h", "/a b", "k").request().is_err());
         let other = ClientHandshake::new("example.com", "/chat", [8; 16]);
         assert!(matches!(other.check_response(&resp, &limits()), Err(ResponseError::BadAccept { .. })));
         let refusal = HandshakeError::InvalidKey.response();
@@ -851,10 +966,34 @@ sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\n\r\n
             client.check_response(&refusal, &limits()),
             Err(ResponseError::NotSwitching { status: 400, .. })
         ));
-        let unasked = server_side.response(None, Some("permessage-deflate"));
+        let as_10 = String::from_utf8(resp.clone()).unwrap().replacen("HTTP/1.1", "HTTP/1.0", 1);
+        assert!(matches!(client.check_response(as_10.as_bytes(), &limits()), Err(ResponseError::Malformed(_))));
+        let two = String::from_utf8(resp.clone()).unwrap().replacen(
+            "\r\n\r\n",
+            "\r\nSec-WebSocket-Protocol: chat\r\n\r\n",
+            1,
+        );
+        assert_eq!(
+            client.check_response(two.as_bytes(), &limits()),
+            Err(ResponseError::DuplicateHeader { name: "Sec-WebSocket-Protocol" })
+        );
+        let h2c = String::from_utf8(resp.clone()).unwrap().replacen("Upgrade: websocket", "Upgrade: websocket, h2c", 1);
+        assert_eq!(client.check_response(h2c.as_bytes(), &limits()), Err(ResponseError::NoUpgradeWebsocket));
+        let unasked = server_side.response(None, Some("permessage-deflate")).unwrap();
         assert_eq!(
             client.check_response(&unasked, &limits()),
             Err(ResponseError::UnexpectedExtension("permessage-deflate".into()))
         );
+    }
+
+    #[test]
+    fn extension_grammar() {
+        let exts = parse_extensions(b"permessage-deflate; client_max_window_bits,, x; y=\"1\" ,").unwrap();
+        let names: Vec<_> = exts.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(names, ["permessage-deflate", "x"]);
+        assert_eq!(exts[1].params[0].value.as_deref(), Some("1"));
+        for bad in [&b""[..], b",", b"a;", b"a; b=", b"a b", b"a; b=\"c d\"", b"a; b=\"unterminated"] {
+            assert_eq!(parse_extensions(bad), None, "{:?}", core::str::from_utf8(bad));
+        }
     }
 }

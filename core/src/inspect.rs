@@ -20,17 +20,18 @@ use alloc::vec::Vec;
 pub struct InspectOptions {
     /// Who sent the bytes (decides the masking rule).
     pub sender: Sender,
-    /// RSV bits a negotiated extension uses.
-    pub allowed_rsv: u8,
     /// Frame size limit to judge against, if any.
     pub max_frame_size: Option<u64>,
     /// Message size limit to judge against, if any.
     pub max_message_size: Option<u64>,
+    /// Most frames to decode; the rest of the input is left unread and
+    /// [`Inspection::stopped_at`] says where. Default 10 000.
+    pub max_frames: usize,
 }
 
 impl Default for InspectOptions {
     fn default() -> Self {
-        InspectOptions { sender: Sender::Unknown, allowed_rsv: 0, max_frame_size: None, max_message_size: None }
+        InspectOptions { sender: Sender::Unknown, max_frame_size: None, max_message_size: None, max_frames: 10_000 }
     }
 }
 
@@ -90,6 +91,8 @@ pub struct Inspection {
     pub messages: Vec<InspectedMessage>,
     /// A header cut short at the end, if any.
     pub partial_header: Option<PartialHeader>,
+    /// Where decoding stopped at [`InspectOptions::max_frames`], if it did.
+    pub stopped_at: Option<usize>,
 }
 
 impl Inspection {
@@ -101,8 +104,8 @@ impl Inspection {
 
 /// Decodes every frame in `bytes` and judges each against every rule.
 pub fn inspect(bytes: &[u8], options: &InspectOptions) -> Inspection {
-    let rules =
-        FrameRules { sender: options.sender, allowed_rsv: options.allowed_rsv, max_frame_size: options.max_frame_size };
+    // No extension is negotiated in the explorer yet: every RSV bit is judged.
+    let rules = FrameRules { sender: options.sender, allowed_rsv: 0, max_frame_size: options.max_frame_size };
     let mut seq = Sequencer::new(options.max_message_size);
     let mut utf8 = Utf8Validator::new();
     let mut utf8_failed = false;
@@ -110,6 +113,10 @@ pub fn inspect(bytes: &[u8], options: &InspectOptions) -> Inspection {
     let mut current: Option<usize> = None;
     let mut offset = 0usize;
     while offset < bytes.len() {
+        if out.frames.len() >= options.max_frames {
+            out.stopped_at = Some(offset);
+            break;
+        }
         let rest = bytes.get(offset..).unwrap_or_default();
         let (header, header_len) = match FrameHeader::decode(rest) {
             Decoded::Complete { value, len } => (value, len),
@@ -158,9 +165,6 @@ pub fn inspect(bytes: &[u8], options: &InspectOptions) -> Inspection {
                         }
                     }
                     m.complete = last && complete;
-                    if kind == DataKind::Text {
-                        m.text = valid_prefix_text(&m.payload, m.complete);
-                    }
                 }
                 if last {
                     current = None;
@@ -177,6 +181,12 @@ pub fn inspect(bytes: &[u8], options: &InspectOptions) -> Inspection {
             break;
         }
         offset = offset.saturating_add(header_len).saturating_add(present);
+    }
+    // Once per message, not per frame: a message of many tiny frames stays linear.
+    for m in &mut out.messages {
+        if m.kind == DataKind::Text {
+            m.text = valid_prefix_text(&m.payload, m.complete);
+        }
     }
     out
 }
@@ -253,6 +263,18 @@ mod tests {
         assert_eq!(r.messages[0].text.as_deref(), Some("Hel"));
         let r = inspect(&hex("827f0000"), &InspectOptions::default());
         assert_eq!(r.partial_header, Some(PartialHeader { offset: 0, have: 4, needed: 6 }));
+    }
+
+    #[test]
+    fn many_tiny_fragments_stay_linear_and_capped() {
+        let mut bytes = hex("010161");
+        for _ in 0..200_000 {
+            bytes.extend(hex("000161"));
+        }
+        let r = inspect(&bytes, &InspectOptions::default());
+        assert_eq!(r.frames.len(), 10_000);
+        assert_eq!(r.stopped_at, Some(30_000));
+        assert_eq!(r.messages[0].text.as_deref().map(str::len), Some(10_000));
     }
 
     #[test]

@@ -247,3 +247,18 @@ fn fuzz(root: &Path, seconds: Option<&str>) -> Result<bool, String> {
     }
     Ok(all_ok)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::TestCounts;
+
+    #[test]
+    fn counts_cargo_test_result_lines() {
+        let mut c = TestCounts::default();
+        c.add_line("test result: ok. 37 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.00s");
+        c.add_line("test result: FAILED. 5 passed; 2 failed; 1 ignored; 0 measured; 0 filtered out");
+        c.add_line("test foo ... ok");
+        c.add_line("running 3 tests");
+        assert_eq!((c.passed, c.failed, c.ignored, c.binaries), (42, 2, 1, 2));
+    }
+}

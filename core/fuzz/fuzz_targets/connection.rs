@@ -51,7 +51,7 @@ fuzz_target!(|input: &[u8]| {
         });
         let options = InspectOptions {
             sender: if client { Sender::Server } else { Sender::Client },
-            allowed_rsv: 0,
+            max_frames: usize::MAX,
             max_frame_size: Some(config.max_frame_size),
             max_message_size: Some(config.max_message_size),
         };

@@ -111,6 +111,15 @@ pub enum HandshakeError {
         /// The origin.
         origin: String,
     },
+    /// Refused by a policy of the server's own (capacity, an unknown
+    /// resource, a bad parameter); `status` is the 4xx or 5xx to send.
+    #[error("{message}")]
+    Refused {
+        /// HTTP status.
+        status: u16,
+        /// What to tell the client.
+        message: String,
+    },
 }
 
 impl HandshakeError {
@@ -121,6 +130,8 @@ impl HandshakeError {
             HandshakeError::MethodNotGet { .. } => 405,
             HandshakeError::UnsupportedVersion { .. } => 426,
             HandshakeError::OriginNotAllowed { .. } => 403,
+            HandshakeError::Refused { status, .. } if *status >= 400 && *status <= 599 => *status,
+            HandshakeError::Refused { .. } => 500,
             _ => 400,
         }
     }
@@ -140,7 +151,7 @@ impl HandshakeError {
             HandshakeError::DuplicateHeader { .. } => "11.3",
             HandshakeError::UnsupportedVersion { .. } => "4.4",
             HandshakeError::InvalidExtensions => "9.1",
-            HandshakeError::OriginNotAllowed { .. } => "4.2.2",
+            HandshakeError::OriginNotAllowed { .. } | HandshakeError::Refused { .. } => "4.2.2",
         }
     }
 
@@ -171,6 +182,10 @@ fn reason_phrase(status: u16) -> &'static str {
         101 => "Switching Protocols",
         400 => "Bad Request",
         403 => "Forbidden",
+        404 => "Not Found",
+        409 => "Conflict",
+        500 => "Internal Server Error",
+        503 => "Service Unavailable",
         405 => "Method Not Allowed",
         426 => "Upgrade Required",
         431 => "Request Header Fields Too Large",
@@ -280,16 +295,53 @@ fn is_field_value(v: &str) -> bool {
     v.bytes().all(|b| b == b'\t' || (b' '..=b'~').contains(&b))
 }
 
-/// A request head as parsed, before any WebSocket rule is applied.
+/// An HTTP request head as parsed, before any WebSocket rule is applied:
+/// what a server routes on before it judges the upgrade.
 #[derive(Clone, Debug, PartialEq, Eq)]
-struct Head {
-    method: String,
-    target: String,
-    minor_version: u8,
-    headers: Vec<(String, Vec<u8>)>,
+pub struct RequestHead {
+    /// The method, e.g. `GET`.
+    pub method: String,
+    /// The request target, e.g. `/echo?tap=…`.
+    pub target: String,
+    /// The `x` of `HTTP/1.x`.
+    pub minor_version: u8,
+    /// Header lines in order, values as raw bytes.
+    pub headers: Vec<(String, Vec<u8>)>,
 }
 
-impl Head {
+impl RequestHead {
+    /// Parses a head from any prefix of the stream; `Complete { len }` says
+    /// where the head ends.
+    pub fn parse(buf: &[u8], limits: &HandshakeLimits) -> Result<Decoded<RequestHead>, HandshakeError> {
+        parse_head(buf, limits)
+    }
+
+    /// The target's path (before `?`).
+    pub fn path(&self) -> &str {
+        self.target.split('?').next().unwrap_or_default()
+    }
+
+    /// Strict judgement of the upgrade (section 4.2.1): the request, or the
+    /// first rule it breaks.
+    pub fn upgrade(&self) -> Result<Request, HandshakeError> {
+        let mut first = None;
+        let request = judge(self, &mut |e| {
+            first = Some(e);
+            false
+        });
+        match (request, first) {
+            (Some(value), None) => Ok(value),
+            (_, Some(e)) => Err(e),
+            (None, None) => Err(HandshakeError::Malformed("request rejected")),
+        }
+    }
+
+    /// The value of header `name` if it appears exactly once.
+    pub fn header<'a>(&'a self, name: &'a str) -> Option<&'a [u8]> {
+        let mut it = self.all(name);
+        it.next().filter(|_| it.next().is_none())
+    }
+
     fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
         self.headers.iter().filter(move |(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_slice())
     }
@@ -325,7 +377,7 @@ fn text(v: &[u8]) -> String {
 }
 
 /// Parses the HTTP head from any prefix of the stream.
-fn parse_head(buf: &[u8], limits: &HandshakeLimits) -> Result<Decoded<Head>, HandshakeError> {
+fn parse_head(buf: &[u8], limits: &HandshakeLimits) -> Result<Decoded<RequestHead>, HandshakeError> {
     let mut headers = vec![httparse::EMPTY_HEADER; limits.header_slots()];
     let mut req = httparse::Request::new(&mut headers);
     // Only the bytes within the cap are parsed: an error there is the
@@ -349,7 +401,7 @@ fn parse_head(buf: &[u8], limits: &HandshakeLimits) -> Result<Decoded<Head>, Han
             Err(HandshakeError::HeadTooLarge { limit: limits.max_head_len })
         }
         httparse::Status::Complete(len) => {
-            let head = Head {
+            let head = RequestHead {
                 method: req.method.unwrap_or_default().to_string(),
                 target: req.path.unwrap_or_default().to_string(),
                 minor_version: req.version.unwrap_or(0),
@@ -363,7 +415,7 @@ fn parse_head(buf: &[u8], limits: &HandshakeLimits) -> Result<Decoded<Head>, Han
 /// Checks one rule of section 4.2.1 after another, calling `report` for
 /// each broken one until it returns false. Returns the request when every
 /// rule held.
-fn judge(head: &Head, report: &mut dyn FnMut(HandshakeError) -> bool) -> Option<Request> {
+fn judge(head: &RequestHead, report: &mut dyn FnMut(HandshakeError) -> bool) -> Option<Request> {
     let mut ok = true;
     let mut fail = |e: HandshakeError| {
         ok = false;
@@ -466,16 +518,7 @@ pub fn parse_request(buf: &[u8], limits: &HandshakeLimits) -> Result<Decoded<Req
         Decoded::Complete { value, len } => (value, len),
         Decoded::Incomplete { needed } => return Ok(Decoded::Incomplete { needed }),
     };
-    let mut first = None;
-    let request = judge(&head, &mut |e| {
-        first = Some(e);
-        false
-    });
-    match (request, first) {
-        (Some(value), None) => Ok(Decoded::Complete { value, len }),
-        (_, Some(e)) => Err(e),
-        (None, None) => Err(HandshakeError::Malformed("request rejected")),
-    }
+    head.upgrade().map(|value| Decoded::Complete { value, len })
 }
 
 /// What the explorer shows of a pasted request.
@@ -758,7 +801,7 @@ impl ClientHandshake {
             Ok(_) => return Err(ResponseError::HeadTooLarge { limit: limits.max_head_len }),
             Err(_) => return Err(ResponseError::Malformed("not an HTTP/1.x response head")),
         };
-        let head = Head {
+        let head = RequestHead {
             method: String::new(),
             target: String::new(),
             minor_version: resp.version.unwrap_or(0),
@@ -995,5 +1038,18 @@ sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\n\r\n
         for bad in [&b""[..], b",", b"a;", b"a; b=", b"a b", b"a; b=\"c d\"", b"a; b=\"unterminated"] {
             assert_eq!(parse_extensions(bad), None, "{:?}", core::str::from_utf8(bad));
         }
+    }
+
+    #[test]
+    fn head_routes_before_judging() {
+        let (head, len) =
+            RequestHead::parse(b"GET /index.html HTTP/1.1\r\nHost: a\r\n\r\n", &limits()).unwrap().complete().unwrap();
+        assert_eq!((head.path(), len), ("/index.html", 37));
+        assert_eq!(head.upgrade(), Err(HandshakeError::NoUpgradeWebsocket));
+        assert_eq!(head.header("host"), Some(&b"a"[..]));
+        let e = HandshakeError::Refused { status: 503, message: "too many connections".into() };
+        let resp = String::from_utf8(e.response()).unwrap();
+        assert!(resp.starts_with("HTTP/1.1 503 Service Unavailable\r\n"), "{resp}");
+        assert!(resp.ends_with("\r\n\r\ntoo many connections\n"), "{resp}");
     }
 }

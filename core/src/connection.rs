@@ -166,6 +166,10 @@ enum Rx {
     Done,
 }
 
+/// Unwritten output past which an unwritten automatic pong is replaced by
+/// the next one instead of followed by it.
+pub const PONG_COALESCE_AT: usize = 64 * 1024;
+
 /// A source of masking keys for the client role.
 pub type MaskKeys = Box<dyn FnMut() -> [u8; 4] + Send>;
 
@@ -188,9 +192,10 @@ pub struct Connection {
     mask_keys: Option<MaskKeys>,
     sending: Option<DataKind>,
     /// `out[start..end]` is an automatic pong nothing has followed and that
-    /// is not written yet: a newer ping replaces it (section 5.5.3 allows
-    /// answering only the most recent ping), so a peer that pings without
-    /// reading cannot grow the output.
+    /// is not written yet. Once [`PONG_COALESCE_AT`] bytes wait unwritten,
+    /// a newer ping replaces it (section 5.5.3 allows answering only the
+    /// most recent ping), so a peer that pings without reading cannot grow
+    /// the output; below that every ping gets its pong.
     unsent_pong: Option<(usize, usize)>,
 }
 
@@ -427,7 +432,8 @@ impl Connection {
         match &event {
             Event::Ping(payload) if self.config.auto_pong && self.state != State::Closed => {
                 if let Some((start, end)) = self.unsent_pong {
-                    if end == self.out.len() && start >= self.out_pos {
+                    let backlog = self.out.len().saturating_sub(self.out_pos);
+                    if end == self.out.len() && start >= self.out_pos && backlog >= PONG_COALESCE_AT {
                         self.out.truncate(start);
                     }
                 }
@@ -692,18 +698,23 @@ mod tests {
     }
 
     #[test]
-    fn unsent_pongs_are_replaced_by_the_newest() {
+    fn every_ping_gets_a_pong_until_output_piles_up() {
         let mut c = Connection::server(Config::default());
-        for i in 0..1000u32 {
+        for i in 0..10u32 {
             c.receive_data(&client_frame(true, OpCode::Ping, &i.to_be_bytes()));
             while c.next_event().is_some() {}
         }
-        assert_eq!(c.pending_output(), [0x8a, 0x04, 0, 0, 0x03, 0xe7]);
-        // Once something follows a pong, it stays.
-        c.send(Message::Text("x")).unwrap();
-        c.receive_data(&client_frame(true, OpCode::Ping, b"a"));
-        while c.next_event().is_some() {}
-        assert_eq!(c.take_output(), [0x8a, 0x04, 0, 0, 0x03, 0xe7, 0x81, 0x01, b'x', 0x8a, 0x01, b'a']);
+        assert_eq!(c.pending_output().len(), 10 * 6);
+        // A peer that pings and never reads: unwritten pongs stop growing.
+        let big = vec![b'x'; PONG_COALESCE_AT];
+        c.send(Message::Binary(&big)).unwrap();
+        for i in 0..100_000u32 {
+            c.receive_data(&client_frame(true, OpCode::Ping, &i.to_be_bytes()));
+            while c.next_event().is_some() {}
+        }
+        let out = c.take_output();
+        assert_eq!(out.len(), 10 * 6 + 10 + PONG_COALESCE_AT + 6);
+        assert_eq!(out[out.len() - 6..], [0x8a, 0x04, 0x00, 0x01, 0x86, 0x9f]);
     }
 
     #[test]

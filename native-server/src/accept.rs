@@ -1,0 +1,181 @@
+//! Accepting connections, reading the request head, routing.
+//!
+//! The head is read and parsed by `wscope-core` (httparse underneath). The
+//! WebSocket paths are judged by the core's handshake rules; every other
+//! request is handed, with the bytes already read, to hyper for the static
+//! files.
+
+use crate::Shared;
+use crate::io::Prefixed;
+use crate::ws::{self, WsStream};
+use crate::{inject, statics, tap};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+use tokio_util::task::TaskTracker;
+use tracing::{debug, info, warn};
+use wscope_core::Decoded;
+use wscope_core::handshake::{HandshakeError, Request, RequestHead};
+
+pub(crate) async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, tracker: TaskTracker) {
+    let permits = Arc::new(Semaphore::new(shared.config.max_connections));
+    loop {
+        let (stream, peer) = tokio::select! {
+            () = shared.shutdown.cancelled() => break,
+            r = listener.accept() => match r {
+                Ok(conn) => conn,
+                Err(e) => {
+                    // Out of file descriptors and the like: pause, don't spin.
+                    warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else {
+            // Refused without a task: the response fits the empty send buffer.
+            let refusal = HandshakeError::Refused {
+                status: 503,
+                message: format!("too many connections (limit {})", shared.config.max_connections),
+            };
+            let _ = stream.try_write(&refusal.response());
+            debug!(%peer, "refused: connection limit");
+            continue;
+        };
+        let shared = Arc::clone(&shared);
+        tracker.spawn(async move {
+            handle(stream, peer, shared).await;
+            drop(permit);
+        });
+    }
+}
+
+/// Why reading the head stopped.
+enum HeadEnd {
+    /// The peer went away or the socket failed.
+    Gone,
+    /// The head breaks a rule; the response says which.
+    Refused(HandshakeError),
+}
+
+/// Reads until the core says the head is complete. Returns the head, its
+/// length, and every byte read so far (the head and whatever followed it).
+async fn read_head(stream: &mut TcpStream, shared: &Shared) -> Result<(RequestHead, usize, Vec<u8>), HeadEnd> {
+    let limits = shared.config.handshake;
+    let mut buf = Vec::with_capacity(1024);
+    loop {
+        match RequestHead::parse(&buf, &limits) {
+            Ok(Decoded::Complete { value, len }) => return Ok((value, len, buf)),
+            Ok(Decoded::Incomplete { .. }) => {}
+            Err(e) => return Err(HeadEnd::Refused(e)),
+        }
+        // Never read much past the cap: the parser refuses at the cap anyway.
+        let room = limits.max_head_len.saturating_add(1).saturating_sub(buf.len()).clamp(1, 4096);
+        buf.reserve(room);
+        let mut limited = (&mut *stream).take(room as u64);
+        match limited.read_buf(&mut buf).await {
+            Ok(0) | Err(_) => return Err(HeadEnd::Gone),
+            Ok(_) => {}
+        }
+    }
+}
+
+async fn handle(mut stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
+    let accepted = Instant::now();
+    let _ = stream.set_nodelay(true);
+    let head = tokio::select! {
+        r = tokio::time::timeout(shared.config.handshake_timeout, read_head(&mut stream, &shared)) => r,
+        () = shared.shutdown.cancelled() => return,
+    };
+    let (head, head_len, bytes) = match head {
+        Err(_) => {
+            debug!(%peer, "handshake timeout");
+            return;
+        }
+        Ok(Err(HeadEnd::Gone)) => return,
+        Ok(Err(HeadEnd::Refused(e))) => return refuse(stream, peer, &e).await,
+        Ok(Ok(head)) => head,
+    };
+    let path = head.path().to_string();
+    match path.as_str() {
+        "/echo" | "/tap" | "/inject" => {}
+        _ => return statics::serve(Prefixed::new(bytes, stream), &shared).await,
+    }
+    let request = match head.upgrade().and_then(|r| check_origin(r, &shared)) {
+        Ok(r) => r,
+        Err(e) => return refuse(stream, peer, &e).await,
+    };
+    let tap = match (path.as_str(), query_param(&request, "tap")) {
+        ("/echo", Some(token)) => match shared.taps.attach(token, peer, &request.target) {
+            Ok(tap) => Some(tap),
+            Err(e) => return refuse(stream, peer, &e).await,
+        },
+        _ => None,
+    };
+    let subscription = match path.as_str() {
+        "/tap" => match query_param(&request, "token").map(|t| shared.taps.subscribe(t)) {
+            Some(Ok(tap)) => Some(tap),
+            Some(Err(e)) => return refuse(stream, peer, &e).await,
+            None => {
+                let e = HandshakeError::Refused { status: 400, message: "/tap needs ?token=TOKEN".into() };
+                return refuse(stream, peer, &e).await;
+            }
+        },
+        _ => None,
+    };
+    let ws = match WsStream::accept(stream, &request, bytes, head_len, tap.clone(), accepted, &shared).await {
+        Ok(ws) => ws,
+        Err(e) => {
+            debug!(%peer, error = %e, "101 not delivered");
+            if let Some(tap) = tap {
+                tap.end("connection failed during the handshake");
+            }
+            return;
+        }
+    };
+    info!(%peer, path = %request.target, "websocket open");
+    let outcome = match (path.as_str(), subscription) {
+        ("/tap", Some(sub)) => tap::serve_subscriber(ws, sub, &shared).await,
+        ("/inject", _) => inject::serve(ws, &shared).await,
+        _ => ws::echo(ws, &shared).await,
+    };
+    if let Some(tap) = tap {
+        tap.end(&outcome.to_string());
+    }
+    info!(
+        %peer,
+        path = %request.target,
+        duration_ms = u64::try_from(accepted.elapsed().as_millis()).unwrap_or(u64::MAX),
+        close = %outcome,
+        "websocket closed"
+    );
+}
+
+/// Sends a handshake refusal and closes.
+async fn refuse(mut stream: TcpStream, peer: SocketAddr, e: &HandshakeError) {
+    info!(%peer, status = e.status(), reason = %e, "handshake refused");
+    let _ = tokio::time::timeout(Duration::from_secs(2), async {
+        let _ = stream.write_all(&e.response()).await;
+        let _ = stream.shutdown().await;
+    })
+    .await;
+}
+
+fn check_origin(request: Request, shared: &Shared) -> Result<Request, HandshakeError> {
+    let allowed = &shared.config.allow_origins;
+    if allowed.is_empty() {
+        return Ok(request);
+    }
+    match &request.origin {
+        Some(o) if allowed.iter().any(|a| a.eq_ignore_ascii_case(o)) => Ok(request),
+        other => Err(HandshakeError::OriginNotAllowed { origin: other.clone().unwrap_or_default() }),
+    }
+}
+
+/// The value of `name` in the request's query (`a=1&b=2`), as sent.
+fn query_param<'a>(request: &'a Request, name: &str) -> Option<&'a str> {
+    request.query()?.split('&').find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
+}

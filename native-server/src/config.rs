@@ -1,0 +1,85 @@
+//! Everything the server can be told, with the defaults `--help` shows.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+use wscope_core::connection::Config as WsConfig;
+use wscope_core::handshake::HandshakeLimits;
+
+/// Limits of the wire tap.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TapLimits {
+    /// Connections whose bytes are kept at once; past it the oldest record
+    /// is dropped (and its subscribers told).
+    pub max_taps: usize,
+    /// Bytes kept per tapped connection; past it the oldest chunks are
+    /// dropped (and subscribers told how many).
+    pub max_bytes: usize,
+}
+
+/// Limits of `/inject`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InjectLimits {
+    /// Injections running at once, over all sessions.
+    pub max_concurrent: usize,
+    /// How long one injected connection may live.
+    pub timeout: Duration,
+    /// Bytes of reply kept per injection.
+    pub max_reply_bytes: usize,
+    /// Bytes one injection may send.
+    pub max_payload_bytes: usize,
+}
+
+/// The server's configuration.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Folder of the explorer page.
+    pub www: PathBuf,
+    /// Frame and message limits of every WebSocket connection.
+    pub ws: WsConfig,
+    /// Limits on the handshake request head.
+    pub handshake: HandshakeLimits,
+    /// Connections open at once; more are refused with 503.
+    pub max_connections: usize,
+    /// Time a client has to send its whole request head.
+    pub handshake_timeout: Duration,
+    /// A WebSocket with no input for this long is closed (pinged at half).
+    pub idle_timeout: Duration,
+    /// How long to wait for the peer's close after sending ours.
+    pub close_timeout: Duration,
+    /// Origins allowed to open WebSockets; empty allows any.
+    pub allow_origins: Vec<String>,
+    /// Wire tap limits.
+    pub tap: TapLimits,
+    /// Inject limits.
+    pub inject: InjectLimits,
+    /// How long shutdown waits for connections to close.
+    pub shutdown_timeout: Duration,
+}
+
+impl ServerConfig {
+    /// Defaults, listening on `listen` and serving `www`.
+    pub fn new(listen: SocketAddr, www: PathBuf) -> Self {
+        ServerConfig {
+            listen,
+            www,
+            ws: WsConfig::default(),
+            handshake: HandshakeLimits::default(),
+            max_connections: 1024,
+            handshake_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(300),
+            close_timeout: Duration::from_secs(5),
+            allow_origins: Vec::new(),
+            tap: TapLimits { max_taps: 64, max_bytes: 1 << 20 },
+            inject: InjectLimits {
+                max_concurrent: 8,
+                timeout: Duration::from_secs(3),
+                max_reply_bytes: 1 << 20,
+                max_payload_bytes: 1 << 20,
+            },
+            shutdown_timeout: Duration::from_secs(5),
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! The wscope echo server: the explorer page, a WebSocket echo at `/echo`,
+//! a wire tap that shows a page the exact bytes of its own connection
+//! (`/echo?tap=TOKEN` + `/tap?token=TOKEN`), and `/inject`, which writes raw
+//! bytes to the server's own `/echo` and streams back the answer.
+//!
+//! All protocol work is `wscope-core`'s; this crate moves bytes, keeps
+//! time, and enforces the server's own limits.
+
+mod accept;
+pub mod config;
+mod inject;
+mod io;
+mod statics;
+pub mod tap;
+mod ws;
+
+pub use config::{InjectLimits, ServerConfig, TapLimits};
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// State every connection task shares.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) config: ServerConfig,
+    /// Where the server itself listens (what `/inject` connects to).
+    pub(crate) self_addr: SocketAddr,
+    pub(crate) taps: tap::TapHub,
+    pub(crate) inject_permits: Arc<Semaphore>,
+    pub(crate) shutdown: CancellationToken,
+}
+
+/// A running server.
+#[derive(Debug)]
+pub struct Server {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    tracker: TaskTracker,
+}
+
+impl Server {
+    /// Binds `config.listen` and starts serving on the current Tokio runtime.
+    pub async fn start(config: ServerConfig) -> std::io::Result<Server> {
+        let listener = TcpListener::bind(config.listen).await?;
+        let addr = listener.local_addr()?;
+        let self_addr = if addr.ip().is_unspecified() {
+            SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), addr.port())
+        } else {
+            addr
+        };
+        let shared = Arc::new(Shared {
+            taps: tap::TapHub::new(config.tap),
+            inject_permits: Arc::new(Semaphore::new(config.inject.max_concurrent)),
+            shutdown: CancellationToken::new(),
+            self_addr,
+            config,
+        });
+        let tracker = TaskTracker::new();
+        tracker.spawn(accept::accept_loop(listener, Arc::clone(&shared), tracker.clone()));
+        Ok(Server { addr, shared, tracker })
+    }
+
+    /// The address it listens on (with the real port when asked for port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops accepting, sends close 1001 to every open WebSocket, and waits
+    /// for the connections to end, at most `shutdown_timeout`. Returns how
+    /// many tasks were still running when the wait ended.
+    pub async fn shutdown(self) -> usize {
+        self.shared.shutdown.cancel();
+        self.tracker.close();
+        let _ = tokio::time::timeout(self.shared.config.shutdown_timeout, self.tracker.wait()).await;
+        self.tracker.len()
+    }
+}

@@ -1,0 +1,196 @@
+//! `wscope-server`: the command line.
+
+use clap::Parser;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+use wscope_server::{InjectLimits, Server, ServerConfig, TapLimits};
+
+/// Serves the wscope explorer page and a WebSocket echo with a wire tap.
+///
+/// Endpoints: GET / (the page and its files from --www), /echo (WebSocket
+/// echo; /echo?tap=TOKEN records the connection's bytes), /tap?token=TOKEN
+/// (WebSocket stream of those bytes), /inject (WebSocket: raw bytes written
+/// to this server's own /echo, the reply streamed back).
+#[derive(Debug, Parser)]
+#[command(name = "wscope-server", version, about, long_about = None)]
+struct Args {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+
+    /// Folder of the explorer page.
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../www"))]
+    www: PathBuf,
+
+    /// Worker threads (default: one per core).
+    #[arg(long)]
+    threads: Option<usize>,
+
+    /// Largest frame payload accepted; larger fails with close 1009.
+    #[arg(long, default_value_t = 16 << 20, value_name = "BYTES")]
+    max_frame_size: u64,
+
+    /// Largest message (all fragments) accepted; larger fails with close 1009.
+    #[arg(long, default_value_t = 64 << 20, value_name = "BYTES")]
+    max_message_size: u64,
+
+    /// Connections open at once; more are refused with HTTP 503.
+    #[arg(long, default_value_t = 1024)]
+    max_connections: usize,
+
+    /// Time a client has to send its whole handshake request.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    handshake_timeout: Duration,
+
+    /// A WebSocket with no input this long is closed with 1001 (pinged at half).
+    #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
+    idle_timeout: Duration,
+
+    /// Wait this long for the peer's close after sending ours.
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    close_timeout: Duration,
+
+    /// Largest handshake request head; larger gets HTTP 431.
+    #[arg(long, default_value_t = 8192, value_name = "BYTES")]
+    max_head_size: usize,
+
+    /// Most header lines in a handshake request; more gets HTTP 431.
+    #[arg(long, default_value_t = 64)]
+    max_headers: usize,
+
+    /// Allow WebSockets only from this Origin (repeatable); others get 403.
+    /// Without it, any origin is accepted.
+    #[arg(long = "allow-origin", value_name = "ORIGIN")]
+    allow_origins: Vec<String>,
+
+    /// Tapped connections kept at once (the oldest record is dropped).
+    #[arg(long, default_value_t = 64)]
+    tap_max_connections: usize,
+
+    /// Bytes kept per tapped connection (the oldest chunks are dropped).
+    #[arg(long, default_value_t = 1 << 20, value_name = "BYTES")]
+    tap_max_bytes: usize,
+
+    /// Injections running at once, over all pages.
+    #[arg(long, default_value_t = 8)]
+    inject_max_concurrent: usize,
+
+    /// Time limit of one injected connection.
+    #[arg(long, default_value = "3s", value_parser = humantime::parse_duration)]
+    inject_timeout: Duration,
+
+    /// Bytes one injection may send, and reply bytes kept per injection.
+    #[arg(long, default_value_t = 1 << 20, value_name = "BYTES")]
+    inject_max_bytes: usize,
+
+    /// On Ctrl-C or SIGTERM, wait this long for connections to close.
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    shutdown_timeout: Duration,
+}
+
+impl Args {
+    fn config(&self) -> ServerConfig {
+        let mut c = ServerConfig::new(self.listen, self.www.clone());
+        c.ws.max_frame_size = self.max_frame_size;
+        c.ws.max_message_size = self.max_message_size;
+        c.max_connections = self.max_connections;
+        c.handshake_timeout = self.handshake_timeout;
+        c.idle_timeout = self.idle_timeout;
+        c.close_timeout = self.close_timeout;
+        c.handshake.max_head_len = self.max_head_size;
+        c.handshake.max_headers = self.max_headers;
+        c.allow_origins = self.allow_origins.clone();
+        c.tap = TapLimits { max_taps: self.tap_max_connections, max_bytes: self.tap_max_bytes };
+        c.inject = InjectLimits {
+            max_concurrent: self.inject_max_concurrent,
+            timeout: self.inject_timeout,
+            max_reply_bytes: self.inject_max_bytes,
+            max_payload_bytes: self.inject_max_bytes,
+        };
+        c.shutdown_timeout = self.shutdown_timeout;
+        c
+    }
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    if !args.www.is_dir() {
+        eprintln!("wscope-server: the page folder {} does not exist (pass --www DIR)", args.www.display());
+        return ExitCode::FAILURE;
+    }
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = args.threads {
+        if n == 0 {
+            eprintln!("wscope-server: --threads must be at least 1");
+            return ExitCode::FAILURE;
+        }
+        runtime.worker_threads(n);
+    }
+    let runtime = match runtime.enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("wscope-server: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(run(args))
+}
+
+async fn run(args: Args) -> ExitCode {
+    let config = args.config();
+    let server = match Server::start(config).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("wscope-server: cannot listen on {}: {e}", args.listen);
+            return ExitCode::FAILURE;
+        }
+    };
+    let addr = server.local_addr();
+    if !addr.ip().is_loopback() {
+        eprintln!(
+            "wscope-server: warning: listening on {addr}, reachable from other machines; \
+             /echo, /tap and /inject have no authentication"
+        );
+    }
+    println!("wscope-server: serving the explorer at http://{addr}/  (echo: ws://{addr}/echo)");
+    println!("wscope-server: press Ctrl-C to stop");
+    wait_for_signal().await;
+    eprintln!("wscope-server: shutting down (close 1001 to every connection)");
+    let left = server.shutdown().await;
+    if left > 0 {
+        eprintln!("wscope-server: {left} connections did not close in time; exiting anyway");
+    }
+    ExitCode::SUCCESS
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,265 @@
+//! One WebSocket connection over TCP, driven by `wscope-core`'s
+//! [`Connection`], and the session loop every endpoint shares: read, hand
+//! events to the endpoint, write, and keep the server's timers (idle ping
+//! and close, the close handshake's deadline, shutdown).
+
+use crate::Shared;
+use crate::tap::{Dir, Tap};
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::{Instant as TokioInstant, sleep_until, timeout};
+use wscope_core::connection::{Connection, Event, Message, State};
+use wscope_core::handshake::Request;
+use wscope_core::{CloseCode, ProtocolError};
+
+/// Bytes read from the socket at a time.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// A WebSocket after a successful handshake.
+pub(crate) struct WsStream {
+    stream: TcpStream,
+    pub(crate) conn: Connection,
+    tap: Option<Arc<Tap>>,
+    buf: Box<[u8]>,
+}
+
+impl WsStream {
+    /// Completes the handshake for an accepted `request`: `bytes` is all
+    /// that was read (the head is its first `head_len` bytes).
+    pub(crate) async fn accept(
+        mut stream: TcpStream,
+        request: &Request,
+        bytes: Vec<u8>,
+        head_len: usize,
+        tap: Option<Arc<Tap>>,
+        accepted: Instant,
+        shared: &Shared,
+    ) -> std::io::Result<WsStream> {
+        if let Some(tap) = &tap {
+            tap.start(accepted);
+            tap.record(Dir::ClientToServer, &bytes);
+        }
+        // No subprotocol or extension is offered back: the echo speaks none.
+        let response = request.response(None, None).map_err(std::io::Error::other)?;
+        stream.write_all(&response).await?;
+        if let Some(tap) = &tap {
+            tap.record(Dir::ServerToClient, &response);
+        }
+        let mut conn = Connection::server(shared.config.ws);
+        conn.receive_data(bytes.get(head_len..).unwrap_or_default());
+        Ok(WsStream { stream, conn, tap, buf: vec![0; READ_CHUNK].into_boxed_slice() })
+    }
+
+    /// Writes everything the connection has queued.
+    async fn flush(&mut self) -> std::io::Result<()> {
+        let out = self.conn.pending_output();
+        if out.is_empty() {
+            return Ok(());
+        }
+        self.stream.write_all(out).await?;
+        if let Some(tap) = &self.tap {
+            tap.record(Dir::ServerToClient, out);
+        }
+        let n = out.len();
+        self.conn.consume_output(n);
+        Ok(())
+    }
+
+    /// Reads once and feeds the connection; 0 means the peer closed TCP.
+    async fn read(&mut self) -> std::io::Result<usize> {
+        let n = self.stream.read(&mut self.buf).await?;
+        let chunk = self.buf.get(..n).unwrap_or_default();
+        if let Some(tap) = &self.tap {
+            if n > 0 {
+                tap.record(Dir::ClientToServer, chunk);
+            }
+        }
+        self.conn.receive_data(chunk);
+        Ok(n)
+    }
+
+    /// Closes TCP from our side first (RFC 6455 section 7.1.1), then reads
+    /// and drops what the peer still sends until it closes too (bounded), so
+    /// unread input cannot turn our FIN into a reset that destroys the close
+    /// frame still in flight.
+    async fn finish(mut self, linger: Duration) {
+        let _ = self.stream.shutdown().await;
+        let mut budget: usize = 1 << 20;
+        let _ = timeout(linger, async {
+            while budget > 0 {
+                match self.stream.read(&mut self.buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        if let (Some(tap), Some(chunk)) = (&self.tap, self.buf.get(..n)) {
+                            tap.record(Dir::ClientToServer, chunk);
+                        }
+                        budget = budget.saturating_sub(n);
+                    }
+                }
+            }
+        })
+        .await;
+    }
+}
+
+/// How a connection ended, for the log and the tap.
+#[derive(Debug, Default)]
+pub(crate) struct Outcome {
+    /// The peer's close frame code, if one arrived (`Some(None)`: empty close).
+    pub(crate) peer_close: Option<Option<CloseCode>>,
+    /// The code of the close frame we sent first, if we initiated.
+    pub(crate) our_close: Option<(CloseCode, &'static str)>,
+    /// The rule the peer broke, if it did.
+    pub(crate) failure: Option<ProtocolError>,
+    /// How the TCP side ended, if not by the close handshake.
+    pub(crate) abnormal: Option<&'static str>,
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(e) = &self.failure {
+            return write!(f, "failed with close {}: {e}", e.close_code().0);
+        }
+        match (&self.our_close, &self.peer_close) {
+            (Some((code, why)), Some(_)) => write!(f, "closed by server with {} ({why}), answered", code.0)?,
+            (Some((code, why)), None) => write!(f, "closed by server with {} ({why}), not answered", code.0)?,
+            (None, Some(Some(code))) => write!(f, "closed by peer with {}", code.0)?,
+            (None, Some(None)) => write!(f, "closed by peer without a code (1005)")?,
+            (None, None) => write!(f, "no close frame (1006)")?,
+        }
+        if let Some(why) = self.abnormal {
+            write!(f, "; {why}")?;
+        }
+        Ok(())
+    }
+}
+
+/// What an endpoint does with a connection.
+pub(crate) trait Session {
+    /// What [`Session::ready`] resolves to.
+    type Ready: Send;
+    /// Handles one received event; may queue messages on `conn`. Pongs and
+    /// close replies are the core's.
+    fn on_event(&mut self, conn: &mut Connection, event: Event);
+    /// Resolves when the endpoint has something to send of its own accord.
+    fn ready(&mut self) -> impl Future<Output = Self::Ready> + Send;
+    /// Queues what became ready.
+    fn on_ready(&mut self, conn: &mut Connection, ready: Self::Ready);
+}
+
+/// Runs `session` over `ws` until the connection is over.
+pub(crate) async fn drive<S: Session>(mut ws: WsStream, shared: &Shared, session: &mut S) -> Outcome {
+    let cfg = &shared.config;
+    let mut outcome = Outcome::default();
+    let mut last_input = TokioInstant::now();
+    let mut pinged = false;
+    let mut close_deadline: Option<TokioInstant> = None;
+    loop {
+        while let Some(event) = ws.conn.next_event() {
+            match &event {
+                Event::Close(frame) => outcome.peer_close = Some(frame.code),
+                Event::Failed(e) => outcome.failure = Some(*e),
+                _ => {}
+            }
+            session.on_event(&mut ws.conn, event);
+        }
+        // A peer that never reads must not hold the task forever.
+        match timeout(cfg.idle_timeout, ws.flush()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => {
+                outcome.abnormal = Some("write failed");
+                break;
+            }
+            Err(_) => {
+                outcome.abnormal = Some("peer stopped reading (write timed out)");
+                break;
+            }
+        }
+        match ws.conn.state() {
+            State::Closed => break,
+            State::CloseSent if close_deadline.is_none() => {
+                close_deadline = Some(later(TokioInstant::now(), cfg.close_timeout));
+            }
+            _ => {}
+        }
+        let open = close_deadline.is_none();
+        let idle_at = later(last_input, cfg.idle_timeout);
+        let ping_at = later(last_input, cfg.idle_timeout.checked_div(2).unwrap_or_default());
+        let never = later(TokioInstant::now(), Duration::from_secs(86_400 * 365));
+        tokio::select! {
+            r = ws.read() => match r {
+                Ok(0) => {
+                    outcome.abnormal = Some("peer closed TCP");
+                    break;
+                }
+                Ok(_) => {
+                    last_input = TokioInstant::now();
+                    pinged = false;
+                }
+                Err(_) => {
+                    outcome.abnormal = Some("read failed");
+                    break;
+                }
+            },
+            () = shared.shutdown.cancelled(), if open => {
+                close_first(&mut ws.conn, &mut outcome, CloseCode::GOING_AWAY, "server shutting down");
+            }
+            () = sleep_until(ping_at), if open && !pinged => {
+                let _ = ws.conn.send(Message::Ping(b"wscope: idle check"));
+                pinged = true;
+            }
+            () = sleep_until(idle_at), if open => {
+                close_first(&mut ws.conn, &mut outcome, CloseCode::GOING_AWAY, "idle timeout");
+            }
+            () = sleep_until(close_deadline.unwrap_or(never)), if !open => {
+                outcome.abnormal = Some("peer did not answer the close in time");
+                break;
+            }
+            ready = session.ready(), if open => session.on_ready(&mut ws.conn, ready),
+        }
+    }
+    ws.finish(cfg.close_timeout.min(Duration::from_secs(2))).await;
+    outcome
+}
+
+/// `t + d`, or a year on if that overflows.
+fn later(t: TokioInstant, d: Duration) -> TokioInstant {
+    t.checked_add(d).or_else(|| t.checked_add(Duration::from_secs(86_400 * 365))).unwrap_or(t)
+}
+
+/// Starts the closing handshake from our side.
+fn close_first(conn: &mut Connection, outcome: &mut Outcome, code: CloseCode, why: &'static str) {
+    if conn.send(Message::Close(Some(code), why)).is_ok() {
+        outcome.our_close = Some((code, why));
+    }
+}
+
+/// `/echo`: text back as text, binary as binary.
+pub(crate) struct Echo;
+
+impl Session for Echo {
+    type Ready = ();
+
+    fn on_event(&mut self, conn: &mut Connection, event: Event) {
+        // After our close, data may still arrive; it is not answered.
+        let _ = match &event {
+            Event::Text(text) => conn.send(Message::Text(text)),
+            Event::Binary(data) => conn.send(Message::Binary(data)),
+            _ => Ok(()),
+        };
+    }
+
+    fn ready(&mut self) -> impl Future<Output = ()> + Send {
+        std::future::pending()
+    }
+
+    fn on_ready(&mut self, _conn: &mut Connection, _ready: ()) {}
+}
+
+pub(crate) async fn echo(ws: WsStream, shared: &Shared) -> Outcome {
+    drive(ws, shared, &mut Echo).await
+}

@@ -45,7 +45,7 @@ pub struct Config {
     pub max_message_size: u64,
     /// Answer pings with pongs. Default on.
     pub auto_pong: bool,
-    /// Answer a close with a close echoing its code. Default on.
+    /// Answer a close with a close echoing its code and reason. Default on.
     pub auto_close: bool,
     /// Emit [`Event::Frame`] for every frame header. Default off.
     pub frame_events: bool,
@@ -442,8 +442,9 @@ impl Connection {
                 self.unsent_pong = Some((start, self.out.len()));
             }
             Event::Close(frame) if self.config.auto_close && self.state == State::CloseReceived => {
-                // Echo the code (section 5.5.1); an empty close gets an empty one.
-                self.write_close(frame.code, "");
+                // Echo the code (section 5.5.1) and the reason, so the peer
+                // sees both were read; an empty close gets an empty one.
+                self.write_close(frame.code, &frame.reason);
                 self.state = State::Closed;
             }
             Event::Failed(e) => {
@@ -649,7 +650,7 @@ mod tests {
         c.receive_data(&client_frame(true, OpCode::Close, &[0x0f, 0xa0, b'b', b'y', b'e']));
         c.receive_data(&client_frame(true, OpCode::Ping, b"ignored"));
         assert_eq!(events(&mut c), [Event::Close(CloseFrame { code: Some(CloseCode(4000)), reason: "bye".into() })]);
-        assert_eq!(c.take_output(), [0x88, 0x02, 0x0f, 0xa0]);
+        assert_eq!(c.take_output(), [0x88, 0x05, 0x0f, 0xa0, b'b', b'y', b'e']);
         assert_eq!(c.state(), State::Closed);
         assert_eq!(c.send(Message::Text("late")), Err(SendError::CloseSent));
     }

@@ -22,6 +22,10 @@ USAGE:
     cargo xtask <COMMAND> [OPTIONS]
 
 COMMANDS:
+    run [-- ARGS]   Build the server (release) and start it: the explorer at
+                    http://127.0.0.1:8080/ and the echo at ws://127.0.0.1:8080/echo.
+                    ARGS go to wscope-server (e.g. -- --listen 127.0.0.1:9000;
+                    -- --help lists every flag and limit).
     test            Install what is missing, then run every check:
                     rustfmt, clippy (-D warnings), cargo test --workspace,
                     wscope-core built for wasm32-unknown-unknown, and the
@@ -40,6 +44,7 @@ fn main() -> ExitCode {
     let root = project_root();
     let result = match args.first().map(String::as_str) {
         Some("test") => test(&root),
+        Some("run") => run_server(&root, args.get(1..).unwrap_or_default()),
         Some("setup") => setup::ensure(&root, setup::ALL).map(|()| true),
         Some("fuzz") => fuzz(&root, args.get(1).map(String::as_str)),
         None | Some("help" | "--help" | "-h") => {
@@ -168,6 +173,31 @@ fn test(root: &Path) -> Result<bool, String> {
     let failed = counts.failed + failed_other + u64::from(test_step_failed_without_counts);
     println!("summary: {} passed, {} failed", counts.passed, failed);
     Ok(failed_steps == 0)
+}
+
+/// Builds the release server and replaces this process with it, so Ctrl-C
+/// and SIGTERM reach the server itself (it shuts down gracefully).
+fn run_server(root: &Path, args: &[String]) -> Result<bool, String> {
+    let args: Vec<&String> = args.iter().skip_while(|a| a.as_str() == "--").collect();
+    println!("==> building wscope-server (release)");
+    if !run(cargo().current_dir(root).args(["build", "--release", "-p", "wscope-server"]))? {
+        return Err("the server did not build".into());
+    }
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    let binary = target_dir.join("release").join("wscope-server");
+    let mut server = Command::new(&binary);
+    server.current_dir(root).arg("--www").arg(root.join("www")).args(&args);
+    println!("==> {}", binary.display());
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        let e = server.exec();
+        Err(format!("cannot start {}: {e}", binary.display()))
+    }
+    #[cfg(not(unix))]
+    {
+        run(&mut server)
+    }
 }
 
 fn step(result: Result<bool, String>, what: &str) -> (bool, String) {

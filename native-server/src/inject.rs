@@ -16,7 +16,7 @@
 //! and `{"type":"error","message":"…"}` for an injection refused outright.
 
 use crate::Shared;
-use crate::tap::Dir;
+use crate::tap::{Dir, encode_record};
 use crate::ws::{Outcome, Session, WsStream, drive};
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -95,10 +95,8 @@ impl Session for Injector {
     fn on_ready(&mut self, conn: &mut Connection, note: Option<Note>) {
         match note {
             Some(Note::Chunk(dir, micros, data)) => {
-                let mut message = Vec::with_capacity(data.len().saturating_add(9));
-                message.push(dir as u8);
-                message.extend_from_slice(&micros.to_be_bytes());
-                message.extend_from_slice(&data);
+                let mut message = Vec::new();
+                encode_record(dir, micros, &data, &mut message);
                 let _ = conn.send(Message::Binary(&message));
             }
             Some(Note::Text(text)) => {

@@ -50,6 +50,16 @@ pub enum Dir {
     ServerToClient = 1,
 }
 
+/// Writes one chunk as a stream record: `[direction][u64 µs BE][bytes]`,
+/// the format of `/tap` and `/inject` alike.
+pub(crate) fn encode_record(dir: Dir, micros: u64, data: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    out.reserve(data.len().saturating_add(9));
+    out.push(dir as u8);
+    out.extend_from_slice(&micros.to_be_bytes());
+    out.extend_from_slice(data);
+}
+
 /// One chunk as it crossed the connection.
 #[derive(Clone, Debug)]
 struct Chunk {
@@ -306,10 +316,7 @@ impl Subscriber {
         }
         let mut message = Vec::new();
         for chunk in chunks.iter().filter(|c| !c.data.is_empty()) {
-            message.clear();
-            message.push(chunk.dir as u8);
-            message.extend_from_slice(&chunk.micros.to_be_bytes());
-            message.extend_from_slice(&chunk.data);
+            encode_record(chunk.dir, chunk.micros, &chunk.data, &mut message);
             let _ = conn.send(Message::Binary(&message));
         }
         if let Some((code, note)) = end {

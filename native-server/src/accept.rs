@@ -136,7 +136,7 @@ async fn handle(mut stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
             return;
         }
     };
-    info!(%peer, path = %request.target, "websocket open");
+    info!(%peer, path = %request.path(), "websocket open");
     let outcome = match (path.as_str(), subscription) {
         ("/tap", Some(sub)) => tap::serve_subscriber(ws, sub, &shared).await,
         ("/inject", _) => inject::serve(ws, &shared).await,
@@ -147,7 +147,7 @@ async fn handle(mut stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
     }
     info!(
         %peer,
-        path = %request.target,
+        path = %request.path(),
         duration_ms = u64::try_from(accepted.elapsed().as_millis()).unwrap_or(u64::MAX),
         close = %outcome,
         "websocket closed"

@@ -718,6 +718,44 @@ pub enum ResponseError {
     },
 }
 
+/// An HTTP response head as parsed, before any WebSocket rule is applied:
+/// what the explorer splits a server's byte stream with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResponseHead {
+    /// The `x` of `HTTP/1.x`.
+    pub minor_version: u8,
+    /// Status code.
+    pub status: u16,
+    /// Reason phrase.
+    pub reason: String,
+    /// Header lines in order, values as raw bytes.
+    pub headers: Vec<(String, Vec<u8>)>,
+}
+
+impl ResponseHead {
+    /// Parses a response head from any prefix of the stream; `Complete {
+    /// len }` says where the head ends (frames may follow).
+    pub fn parse(buf: &[u8], limits: &HandshakeLimits) -> Result<Decoded<ResponseHead>, ResponseError> {
+        let mut headers = vec![httparse::EMPTY_HEADER; limits.header_slots()];
+        let mut resp = httparse::Response::new(&mut headers);
+        let len = match resp.parse(buf.get(..limits.max_head_len).unwrap_or(buf)) {
+            Ok(httparse::Status::Complete(len)) => len,
+            Ok(httparse::Status::Partial) if buf.len() < limits.max_head_len => {
+                return Ok(Decoded::Incomplete { needed: 1 });
+            }
+            Ok(httparse::Status::Partial) => return Err(ResponseError::HeadTooLarge { limit: limits.max_head_len }),
+            Err(_) => return Err(ResponseError::Malformed("not an HTTP/1.x response head")),
+        };
+        let head = ResponseHead {
+            minor_version: resp.version.unwrap_or(0),
+            status: resp.code.unwrap_or(0),
+            reason: resp.reason.unwrap_or_default().to_string(),
+            headers: resp.headers.iter().map(|h| (h.name.to_string(), h.value.to_vec())).collect(),
+        };
+        Ok(Decoded::Complete { value: head, len })
+    }
+}
+
 /// An accepted server response.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Accepted {
@@ -791,25 +829,19 @@ impl ClientHandshake {
     /// (section 4.1, the client's checks 1-6). On `Complete { len }`, bytes
     /// after `len` are already frames.
     pub fn check_response(&self, buf: &[u8], limits: &HandshakeLimits) -> Result<Decoded<Accepted>, ResponseError> {
-        let mut headers = vec![httparse::EMPTY_HEADER; limits.header_slots()];
-        let mut resp = httparse::Response::new(&mut headers);
-        let len = match resp.parse(buf.get(..limits.max_head_len).unwrap_or(buf)) {
-            Ok(httparse::Status::Complete(len)) if len <= limits.max_head_len => len,
-            Ok(httparse::Status::Partial) if buf.len() < limits.max_head_len => {
-                return Ok(Decoded::Incomplete { needed: 1 });
-            }
-            Ok(_) => return Err(ResponseError::HeadTooLarge { limit: limits.max_head_len }),
-            Err(_) => return Err(ResponseError::Malformed("not an HTTP/1.x response head")),
+        let (response, len) = match ResponseHead::parse(buf, limits)? {
+            Decoded::Complete { value, len } => (value, len),
+            Decoded::Incomplete { needed } => return Ok(Decoded::Incomplete { needed }),
         };
+        let status = response.status;
         let head = RequestHead {
             method: String::new(),
             target: String::new(),
-            minor_version: resp.version.unwrap_or(0),
-            headers: resp.headers.iter().map(|h| (h.name.to_string(), h.value.to_vec())).collect(),
+            minor_version: response.minor_version,
+            headers: response.headers,
         };
-        let status = resp.code.unwrap_or(0);
         if status != 101 {
-            return Err(ResponseError::NotSwitching { status, reason: resp.reason.unwrap_or_default().to_string() });
+            return Err(ResponseError::NotSwitching { status, reason: response.reason });
         }
         if head.minor_version < 1 {
             return Err(ResponseError::Malformed("a 101 response must be HTTP/1.1"));
@@ -1005,6 +1037,10 @@ sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\n\r\n
         let other = ClientHandshake::new("example.com", "/chat", [8; 16]);
         assert!(matches!(other.check_response(&resp, &limits()), Err(ResponseError::BadAccept { .. })));
         let refusal = HandshakeError::InvalidKey.response();
+        let (head, head_len) = ResponseHead::parse(&refusal, &limits()).unwrap().complete().unwrap();
+        assert_eq!((head.status, head.reason.as_str()), (400, "Bad Request"));
+        assert_eq!(&refusal[head_len - 4..head_len], b"\r\n\r\n");
+        assert!(matches!(ResponseHead::parse(&refusal[..head_len - 1], &limits()), Ok(Decoded::Incomplete { .. })));
         assert!(matches!(
             client.check_response(&refusal, &limits()),
             Err(ResponseError::NotSwitching { status: 400, .. })

@@ -160,6 +160,16 @@ async fn refuse(mut stream: TcpStream, peer: SocketAddr, e: &HandshakeError) {
     let _ = tokio::time::timeout(Duration::from_secs(2), async {
         let _ = stream.write_all(&e.response()).await;
         let _ = stream.shutdown().await;
+        // Drop what the client still sends (bounded) so unread input does
+        // not turn our FIN into a reset that destroys the response.
+        let mut sink = [0u8; 4096];
+        let mut budget: usize = 64 * 1024;
+        while budget > 0 {
+            match stream.read(&mut sink).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => budget = budget.saturating_sub(n),
+            }
+        }
     })
     .await;
 }

@@ -1,0 +1,102 @@
+//! `/inject`: raw bytes written to the server's own `/echo`, the reply
+//! streamed back in the tap's format.
+
+use crate::support::{Frame, Ws, chunk_of, find_head_end, json_of, parse_frame, start_default, ws_connect, ws_next};
+use futures_util::SinkExt as _;
+use tokio_tungstenite::tungstenite::Message;
+
+/// What one injection reported.
+#[derive(Debug)]
+struct Injection {
+    notes: Vec<serde_json::Value>,
+    to_echo: Vec<u8>,
+    from_echo: Vec<u8>,
+}
+
+impl Injection {
+    fn note(&self, kind: &str) -> &serde_json::Value {
+        self.notes.iter().find(|n| n["type"] == kind).unwrap_or_else(|| panic!("no {kind} note in {:?}", self.notes))
+    }
+}
+
+/// Reads the reports of one injection up to its `end` note.
+async fn read_injection(ws: &mut Ws) -> Injection {
+    let mut out = Injection { notes: Vec::new(), to_echo: Vec::new(), from_echo: Vec::new() };
+    loop {
+        let message = ws_next(ws).await;
+        match &message {
+            Message::Binary(data) => match chunk_of(data) {
+                (0, bytes) => out.to_echo.extend_from_slice(bytes),
+                (_, bytes) => out.from_echo.extend_from_slice(bytes),
+            },
+            Message::Text(_) => {
+                let note = json_of(&message).unwrap();
+                assert_ne!(note["type"], "error", "injection refused: {note}");
+                let end = note["type"] == "end";
+                out.notes.push(note);
+                if end {
+                    return out;
+                }
+            }
+            other => panic!("unexpected message from /inject: {other:?}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unmasked_frame_gets_close_1002() {
+    let server = start_default().await;
+    let mut ws = ws_connect(server.local_addr(), "/inject").await;
+    let payload = vec![0x81, 0x02, 0x68, 0x69];
+    ws.send(Message::binary(payload.clone())).await.unwrap();
+    let injection = read_injection(&mut ws).await;
+
+    let start = injection.note("start");
+    assert_eq!(start["bytes"], 4);
+    assert_eq!(start["target"], format!("ws://{}/echo", server.local_addr()));
+    assert_eq!(injection.note("handshake")["ok"], true, "{:?}", injection.notes);
+    assert_eq!(injection.note("end")["closed_by"], "server", "{:?}", injection.notes);
+
+    // What went to /echo: a GET upgrade, then exactly the payload.
+    let sent_head = find_head_end(&injection.to_echo).expect("a request head") + 4;
+    assert!(injection.to_echo.starts_with(b"GET /echo HTTP/1.1\r\n"));
+    assert_eq!(injection.to_echo[sent_head..], payload);
+
+    // What came back: the 101, then first of all a close frame with 1002.
+    assert!(injection.from_echo.starts_with(b"HTTP/1.1 101 Switching Protocols\r\n"));
+    let head_end = find_head_end(&injection.from_echo).expect("a response head") + 4;
+    let frames = &injection.from_echo[head_end..];
+    let (close, len) = parse_frame(frames).unwrap_or_else(|| panic!("no whole frame after the head: {frames:02x?}"));
+    assert_eq!((close.fin, close.opcode, close.masked), (true, 0x8, false), "{close:?}");
+    assert_eq!(close.close_code(), Some(1002));
+    assert_eq!(len, frames.len(), "nothing follows the close frame");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn masked_frames_are_answered() {
+    // The counterpart: a masked "hi" comes back as an unmasked "hi", and a
+    // masked close 1000 "ok" as an unmasked close 1000 "ok", then /echo
+    // closes TCP.
+    let server = start_default().await;
+    let mut ws = ws_connect(server.local_addr(), "/inject").await;
+    let mut payload = Frame::text("hi").encode();
+    payload.extend(Frame::close(1000, b"ok").encode());
+    ws.send(Message::binary(payload)).await.unwrap();
+    let injection = read_injection(&mut ws).await;
+    assert_eq!(injection.note("end")["closed_by"], "server", "{:?}", injection.notes);
+    let head_end = find_head_end(&injection.from_echo).expect("a response head") + 4;
+    let frames = &injection.from_echo[head_end..];
+    let (echo, len) = parse_frame(frames).unwrap_or_else(|| panic!("no whole frame after the head: {frames:02x?}"));
+    assert_eq!((echo.fin, echo.opcode, echo.masked, echo.payload.as_slice()), (true, 0x1, false, &b"hi"[..]));
+    assert_eq!(frames[len..], [0x88, 0x04, 0x03, 0xE8, b'o', b'k']);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_message_gets_an_error_note() {
+    let server = start_default().await;
+    let mut ws = ws_connect(server.local_addr(), "/inject").await;
+    ws.send(Message::text("81 02 68 69")).await.unwrap();
+    let note = json_of(&ws_next(&mut ws).await).expect("a text note");
+    assert_eq!(note["type"], "error", "{note}");
+    assert!(note["message"].as_str().is_some_and(|m| !m.is_empty()), "{note}");
+}

@@ -1,0 +1,43 @@
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects,
+        clippy::cast_possible_truncation
+    )
+)]
+//! Cross-crate tests of wscope: the server (`wscope-server`) started
+//! in-process on a free port and driven over real TCP by clients that do not
+//! share its protocol code: tokio-tungstenite, and a raw client that builds
+//! and parses frames by hand and records every byte.
+//!
+//! - `echo`: echo at every length form, UTF-8, fragmentation, ping, close,
+//!   message and frame limits.
+//! - `violations`: each protocol violation's exact close code, then TCP
+//!   closed.
+//! - `handshake`: every refusal's exact status, the accept value, static
+//!   files.
+//! - `tap`: the wire tap streams exactly the connection's bytes.
+//! - `inject`: raw bytes to the server's own `/echo`, the reply reported.
+//! - `shutdown`: close 1001 to open WebSockets, no task left.
+//!
+//! Everything here is `#[cfg(test)]`: run with `cargo test -p wscope-tests`.
+
+#[cfg(test)]
+mod support;
+
+#[cfg(test)]
+mod echo;
+#[cfg(test)]
+mod handshake;
+#[cfg(test)]
+mod inject;
+#[cfg(test)]
+mod shutdown;
+#[cfg(test)]
+mod tap;
+#[cfg(test)]
+mod violations;

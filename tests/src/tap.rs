@@ -1,0 +1,217 @@
+//! The wire tap: `/tap?token=T` must stream exactly the bytes that crossed
+//! the connection opened as `/echo?tap=T`, and nothing of any other.
+
+use crate::support::{
+    Frame, HttpResponse, OP_BINARY, OP_PONG, OP_TEXT, RawClient, Ws, chunk_of, http_exchange, json_of, random16,
+    start_default, tap_token, ws_connect, ws_expect_end, ws_next,
+};
+use std::net::SocketAddr;
+use tokio_tungstenite::tungstenite::Message;
+use wscope_core::handshake::ClientHandshake;
+
+/// What a tap subscription delivered.
+#[derive(Debug)]
+struct TapRecord {
+    hello: serde_json::Value,
+    /// Text notes after the hello, the `end` note included.
+    notes: Vec<serde_json::Value>,
+    /// Direction-0 chunks concatenated (client to server).
+    to_server: Vec<u8>,
+    /// Direction-1 chunks concatenated (server to client).
+    to_client: Vec<u8>,
+}
+
+impl TapRecord {
+    fn note(&self, kind: &str) -> Option<&serde_json::Value> {
+        self.notes.iter().find(|n| n["type"] == kind)
+    }
+}
+
+/// Reads a subscription from its hello to its `end` note, then expects the
+/// subscription to close with 1000.
+async fn read_tap(ws: &mut Ws) -> TapRecord {
+    let hello = json_of(&ws_next(ws).await).expect("the first message is the hello note");
+    assert_eq!(hello["type"], "hello", "{hello}");
+    let mut record = TapRecord { hello, notes: Vec::new(), to_server: Vec::new(), to_client: Vec::new() };
+    loop {
+        let message = ws_next(ws).await;
+        match &message {
+            Message::Binary(data) => match chunk_of(data) {
+                (0, bytes) => record.to_server.extend_from_slice(bytes),
+                (_, bytes) => record.to_client.extend_from_slice(bytes),
+            },
+            Message::Text(_) => {
+                let note = json_of(&message).unwrap();
+                let end = note["type"] == "end";
+                record.notes.push(note);
+                if end {
+                    break;
+                }
+            }
+            other => panic!("unexpected message on the tap: {other:?}"),
+        }
+    }
+    match ws_next(ws).await {
+        Message::Close(Some(frame)) => assert_eq!(u16::from(frame.code), 1000),
+        other => panic!("expected close 1000 after the end note, got {other:?}"),
+    }
+    ws_expect_end(ws).await;
+    assert!(record.note("dropped").is_none(), "nothing should be dropped: {:?}", record.notes);
+    record
+}
+
+/// A tapped `/echo` session: a text frame carrying `marker` (masked with
+/// the zero key, so it shows verbatim in both directions), a binary frame,
+/// a ping, and a close; then TCP closed both ways. Returns the client with
+/// its record of every byte.
+async fn tapped_session(addr: SocketAddr, token: &str, marker: &str) -> RawClient {
+    let mut raw = RawClient::connect(addr, &format!("/echo?tap={token}")).await;
+    raw.send_frame(&Frame::text(marker).mask([0; 4])).await;
+    assert_eq!(raw.read_message().await, (OP_TEXT, marker.as_bytes().to_vec()));
+    raw.send_frame(&Frame::binary(&[0, 1, 2, 0xFE, 0xFF])).await;
+    assert_eq!(raw.read_message().await, (OP_BINARY, vec![0, 1, 2, 0xFE, 0xFF]));
+    raw.send_frame(&Frame::ping(b"tap ping")).await;
+    let pong = raw.read_frame().await;
+    assert_eq!((pong.opcode, pong.payload.as_slice()), (OP_PONG, &b"tap ping"[..]));
+    raw.send_frame(&Frame::close(1000, b"tap done")).await;
+    raw.expect_close(1000).await;
+    raw.shutdown().await;
+    raw
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Asserts the record holds exactly the client's bytes, both ways.
+fn assert_exact(record: &TapRecord, raw: &RawClient) {
+    assert!(raw.sent.starts_with(b"GET /echo?tap="), "the handshake is part of what was sent");
+    assert!(raw.received.starts_with(b"HTTP/1.1 101 "), "the handshake is part of what was received");
+    assert_same("client-to-server", &record.to_server, &raw.sent);
+    assert_same("server-to-client", &record.to_client, &raw.received);
+}
+
+/// Asserts `tap == raw`, naming the first difference.
+fn assert_same(what: &str, tap: &[u8], raw: &[u8]) {
+    if tap != raw {
+        let at = tap.iter().zip(raw).position(|(a, b)| a != b).unwrap_or(tap.len().min(raw.len()));
+        panic!(
+            "{what} bytes differ: the tap has {} bytes, the client {}; first difference at {at}: tap {:02x?}, raw {:02x?}",
+            tap.len(),
+            raw.len(),
+            &tap[at..tap.len().min(at + 16)],
+            &raw[at..raw.len().min(at + 16)]
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscribed_before_the_connection_sees_exact_bytes() {
+    let server = start_default().await;
+    let addr = server.local_addr();
+    let token = tap_token();
+    let mut sub = ws_connect(addr, &format!("/tap?token={token}")).await;
+    let raw = tapped_session(addr, &token, "before").await;
+    let record = read_tap(&mut sub).await;
+    assert_eq!(record.hello["token_bits"], 128);
+    assert!(record.hello["connection"].is_null(), "{}", record.hello);
+    let open = record.note("open").expect("an open note");
+    assert_eq!(open["connection"]["target"], format!("/echo?tap={token}"));
+    assert_exact(&record, &raw);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscribed_after_the_connection_sees_exact_bytes() {
+    let server = start_default().await;
+    let addr = server.local_addr();
+    let token = tap_token();
+    let raw = tapped_session(addr, &token, "after").await;
+    let mut sub = ws_connect(addr, &format!("/tap?token={token}")).await;
+    let record = read_tap(&mut sub).await;
+    assert_eq!(record.hello["connection"]["target"], format!("/echo?tap={token}"));
+    assert!(record.note("open").is_none(), "the hello already named the connection: {:?}", record.notes);
+    assert_exact(&record, &raw);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_connection_never_appears_in_a_tap() {
+    let server = start_default().await;
+    let addr = server.local_addr();
+    let (token_a, token_b) = (tap_token(), tap_token());
+    let marker_a = format!("A-only-{token_a}");
+    let marker_b = format!("B-only-{token_b}");
+    let mut sub_a = ws_connect(addr, &format!("/tap?token={token_a}")).await;
+    let mut sub_b = ws_connect(addr, &format!("/tap?token={token_b}")).await;
+    // An untapped connection at the same time, with B's marker too.
+    let untapped = async {
+        let mut raw = RawClient::connect(addr, "/echo").await;
+        raw.send_frame(&Frame::text(&marker_b).mask([0; 4])).await;
+        assert_eq!(raw.read_message().await.1, marker_b.as_bytes());
+    };
+    let (raw_a, raw_b, ()) =
+        tokio::join!(tapped_session(addr, &token_a, &marker_a), tapped_session(addr, &token_b, &marker_b), untapped);
+    let (record_a, record_b) = tokio::join!(read_tap(&mut sub_a), read_tap(&mut sub_b));
+    assert_exact(&record_a, &raw_a);
+    assert_exact(&record_b, &raw_b);
+    // The markers are where they belong and nowhere else.
+    for (record, mine, theirs) in [(&record_a, &marker_a, &marker_b), (&record_b, &marker_b, &marker_a)] {
+        assert!(contains(&record.to_server, mine.as_bytes()) && contains(&record.to_client, mine.as_bytes()));
+        assert!(!contains(&record.to_server, theirs.as_bytes()) && !contains(&record.to_client, theirs.as_bytes()));
+    }
+}
+
+/// An upgrade request for `target`.
+fn upgrade(addr: SocketAddr, target: &str) -> Vec<u8> {
+    ClientHandshake::new(&addr.to_string(), target, random16()).request().unwrap()
+}
+
+async fn status_of(addr: SocketAddr, target: &str) -> HttpResponse {
+    http_exchange(addr, &upgrade(addr, target)).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_used_token_gets_409() {
+    let server = start_default().await;
+    let addr = server.local_addr();
+    let token = tap_token();
+    // While the first connection is open...
+    let mut first = RawClient::connect(addr, &format!("/echo?tap={token}")).await;
+    let target = format!("/echo?tap={token}");
+    assert_eq!(status_of(addr, &target).await.status_line, "HTTP/1.1 409 Conflict");
+    // ...in other letter case (tokens are hex, compared without case)...
+    let upper = format!("/echo?tap={}", token.to_ascii_uppercase());
+    assert_eq!(status_of(addr, &upper).await.status_line, "HTTP/1.1 409 Conflict");
+    // ...and after it ended.
+    first.send_frame(&Frame::close(1000, b"")).await;
+    first.expect_close(1000).await;
+    first.shutdown().await;
+    assert_eq!(status_of(addr, &target).await.status_line, "HTTP/1.1 409 Conflict");
+    // The refused attempts did not leak into the record.
+    let mut sub = ws_connect(addr, &format!("/tap?token={token}")).await;
+    let record = read_tap(&mut sub).await;
+    assert_exact(&record, &first);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_tokens_get_400() {
+    let server = start_default().await;
+    let addr = server.local_addr();
+    let token = tap_token();
+    let short = &token[..31];
+    let long = "a".repeat(129);
+    let not_hex = format!("{}g", &token[..31]);
+    for bad in [short, long.as_str(), not_hex.as_str(), ""] {
+        for target in [format!("/echo?tap={bad}"), format!("/tap?token={bad}")] {
+            let response = status_of(addr, &target).await;
+            assert_eq!(response.status_line, "HTTP/1.1 400 Bad Request", "{target}");
+        }
+    }
+    assert_eq!(status_of(addr, "/tap").await.status_line, "HTTP/1.1 400 Bad Request");
+    // 32 and 128 digits are fine.
+    let max = "f".repeat(128);
+    for good in [token.as_str(), max.as_str()] {
+        let mut raw = RawClient::tcp(addr).await;
+        raw.send(&upgrade(addr, &format!("/echo?tap={good}"))).await;
+        assert_eq!(raw.read_head().await.status_line, "HTTP/1.1 101 Switching Protocols");
+    }
+}

@@ -1,0 +1,547 @@
+//! `wscope-core` for the explorer page.
+//!
+//! A thin layer: each function converts JavaScript input to the core's
+//! types, asks the core, and converts the answer to plain JavaScript objects
+//! (through serde). No rule of the protocol is written here; the page shows
+//! exactly what the server's own code decides.
+
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::prelude::*;
+use wscope_core::frame::{Field, FieldSpan, FrameHeader, LengthForm, OpCode};
+use wscope_core::handshake::{
+    ClientHandshake, HandshakeError, HandshakeLimits, RequestHead, ResponseHead,
+    inspect_request as core_inspect_request,
+};
+use wscope_core::inspect::{InspectOptions, InspectedFrame, inspect as core_inspect};
+use wscope_core::mask::apply_mask;
+use wscope_core::rules::{DataKind, FrameRole, Sender, Violation};
+use wscope_core::{CloseCode, Decoded};
+
+fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
+    value.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).map_err(|e| JsError::new(&e.to_string()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A rule broken, as the page shows it.
+#[derive(Serialize)]
+struct ViolationJs {
+    message: String,
+    code: u16,
+    code_name: &'static str,
+    section: &'static str,
+}
+
+impl From<&Violation> for ViolationJs {
+    fn from(v: &Violation) -> Self {
+        let code = v.close_code();
+        ViolationJs { message: v.to_string(), code: code.0, code_name: code.name().unwrap_or(""), section: v.section() }
+    }
+}
+
+/// `Sec-WebSocket-Accept` for a key (RFC 6455 section 4.2.2).
+#[wasm_bindgen]
+pub fn accept_key(key: &str) -> String {
+    wscope_core::accept_key(key.as_bytes())
+}
+
+/// Whether a key is the base64 of exactly 16 bytes (section 4.1).
+#[wasm_bindgen]
+pub fn is_valid_key(key: &str) -> bool {
+    wscope_core::accept::is_valid_key(key.as_bytes())
+}
+
+/// The key text for 16 random bytes (the page supplies them from
+/// `crypto.getRandomValues`).
+#[wasm_bindgen]
+pub fn key_from_nonce(nonce: &[u8]) -> Result<String, JsError> {
+    let nonce: [u8; 16] = nonce.try_into().map_err(|_| JsError::new("a key nonce is exactly 16 bytes"))?;
+    Ok(wscope_core::accept::key_from_nonce(nonce))
+}
+
+/// The client's handshake request for `host`, `target` and `key`.
+#[wasm_bindgen]
+pub fn client_request(host: &str, target: &str, key: &str) -> Result<String, JsError> {
+    let bytes = ClientHandshake::with_key(host, target, key).request().map_err(|e| JsError::new(&e.to_string()))?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+#[derive(Serialize)]
+struct ProblemJs {
+    message: String,
+    status: u16,
+    section: &'static str,
+}
+
+impl From<&HandshakeError> for ProblemJs {
+    fn from(e: &HandshakeError) -> Self {
+        ProblemJs { message: e.to_string(), status: e.status(), section: e.section() }
+    }
+}
+
+#[derive(Serialize)]
+struct RequestReportJs {
+    /// The head was complete.
+    complete: bool,
+    head_len: Option<usize>,
+    method: Option<String>,
+    target: Option<String>,
+    http_version: Option<String>,
+    headers: Vec<(String, String)>,
+    problems: Vec<ProblemJs>,
+    /// The key's accept value, for a valid request.
+    accept: Option<String>,
+    /// What a server sends back: the 101, or the error response for the
+    /// first problem.
+    response: Option<String>,
+}
+
+/// Every problem of a handshake request, and the server's answer to it.
+#[wasm_bindgen]
+pub fn inspect_request(bytes: &[u8]) -> Result<JsValue, JsError> {
+    let report = core_inspect_request(bytes, &HandshakeLimits::default());
+    let response = match (&report.request, report.problems.first()) {
+        (_, Some(first)) => Some(first.response()),
+        (Some(req), None) => req.response(None, None).ok(),
+        (None, None) => None,
+    };
+    let (method, target, http_version) = match &report.request_line {
+        Some((m, t, v)) => (Some(m.clone()), Some(t.clone()), Some(format!("HTTP/1.{v}"))),
+        None => (None, None, None),
+    };
+    to_js(&RequestReportJs {
+        complete: report.head_len.is_some() || !report.problems.is_empty(),
+        head_len: report.head_len,
+        method,
+        target,
+        http_version,
+        headers: report.headers.clone(),
+        problems: report.problems.iter().map(ProblemJs::from).collect(),
+        accept: report.request.as_ref().map(|r| r.accept()),
+        response: response.map(|r| String::from_utf8_lossy(&r).into_owned()),
+    })
+}
+
+/// Length of the HTTP head at the start of a byte stream: of a request when
+/// `request`, else of a response. `-1`: incomplete; `-2`: not HTTP.
+#[wasm_bindgen]
+pub fn http_head_len(bytes: &[u8], request: bool) -> i32 {
+    let limits = HandshakeLimits::default();
+    let len = if request {
+        match RequestHead::parse(bytes, &limits) {
+            Ok(Decoded::Complete { len, .. }) => Some(len),
+            Ok(Decoded::Incomplete { .. }) => return -1,
+            Err(_) => None,
+        }
+    } else {
+        match ResponseHead::parse(bytes, &limits) {
+            Ok(Decoded::Complete { len, .. }) => Some(len),
+            Ok(Decoded::Incomplete { .. }) => return -1,
+            Err(_) => None,
+        }
+    };
+    len.and_then(|l| i32::try_from(l).ok()).unwrap_or(-2)
+}
+
+#[derive(Serialize)]
+struct FieldJs {
+    name: &'static str,
+    /// Stable key for colouring: `fin`, `rsv1`, ..., `payload`.
+    key: &'static str,
+    bit_start: u16,
+    bit_len: u16,
+    byte_start: usize,
+    byte_end: usize,
+    value: String,
+}
+
+fn field_key(f: Field) -> &'static str {
+    match f {
+        Field::Fin => "fin",
+        Field::Rsv1 => "rsv1",
+        Field::Rsv2 => "rsv2",
+        Field::Rsv3 => "rsv3",
+        Field::Opcode => "opcode",
+        Field::Mask => "mask",
+        Field::PayloadLen => "len7",
+        Field::ExtendedPayloadLen => "lenext",
+        Field::MaskingKey => "key",
+    }
+}
+
+impl From<&FieldSpan> for FieldJs {
+    fn from(f: &FieldSpan) -> Self {
+        let (byte_start, byte_end) = f.byte_range();
+        let value = match f.field {
+            Field::MaskingKey => format!("0x{:08x}", f.value),
+            _ => f.value.to_string(),
+        };
+        FieldJs {
+            name: f.field.name(),
+            key: field_key(f.field),
+            bit_start: f.bit_start,
+            bit_len: f.bit_len,
+            byte_start,
+            byte_end,
+            value,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct HeaderJs {
+    fin: bool,
+    rsv: [bool; 3],
+    opcode: u8,
+    opcode_name: &'static str,
+    control: bool,
+    reserved: bool,
+    masked: bool,
+    mask_key: Option<String>,
+    /// Exact, as text (a 64-bit length can exceed what a JS number holds).
+    payload_len: String,
+    length_form: &'static str,
+    header_len: usize,
+    fields: Vec<FieldJs>,
+}
+
+fn length_form_name(f: LengthForm) -> &'static str {
+    match f {
+        LengthForm::Short => "7-bit",
+        LengthForm::Extended16 => "16-bit",
+        LengthForm::Extended64 => "64-bit",
+    }
+}
+
+impl From<&FrameHeader> for HeaderJs {
+    fn from(h: &FrameHeader) -> Self {
+        HeaderJs {
+            fin: h.fin,
+            rsv: h.rsv,
+            opcode: h.opcode.bits(),
+            opcode_name: h.opcode.name(),
+            control: h.opcode.is_control(),
+            reserved: h.opcode.is_reserved(),
+            masked: h.mask.is_some(),
+            mask_key: h.mask.map(|k| hex(&k)),
+            payload_len: h.payload_len.to_string(),
+            length_form: length_form_name(h.length_form),
+            header_len: h.encoded_len(),
+            fields: h.fields().iter().map(FieldJs::from).collect(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct CloseJs {
+    code: Option<u16>,
+    code_name: Option<&'static str>,
+    reason: String,
+}
+
+#[derive(Serialize)]
+struct FrameJs {
+    offset: usize,
+    header: HeaderJs,
+    /// The payload as present, unmasked.
+    #[serde(with = "serde_bytes_compat")]
+    payload: Vec<u8>,
+    /// The payload as it was on the wire (masked if the frame is).
+    #[serde(with = "serde_bytes_compat")]
+    payload_wire: Vec<u8>,
+    complete: bool,
+    /// `control`, `data` or `ignored` (the message layer cannot place it).
+    role: &'static str,
+    /// For data frames: `first`, `middle`, `last` or `only`.
+    position: Option<&'static str>,
+    /// The payload as UTF-8, when it is (whole or up to a cut character).
+    text: Option<String>,
+    violations: Vec<ViolationJs>,
+    close: Option<CloseJs>,
+}
+
+/// Bytes as a `Uint8Array` rather than an array of numbers.
+mod serde_bytes_compat {
+    pub(crate) fn serialize<S: serde::Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(bytes)
+    }
+}
+
+fn frame_js(f: &InspectedFrame, input: &[u8]) -> FrameJs {
+    let (role, position) = match f.role {
+        FrameRole::Control(_) => ("control", None),
+        FrameRole::Data { first, last, .. } => (
+            "data",
+            Some(match (first, last) {
+                (true, true) => "only",
+                (true, false) => "first",
+                (false, false) => "middle",
+                (false, true) => "last",
+            }),
+        ),
+        FrameRole::Ignored => ("ignored", None),
+    };
+    let start = f.offset.saturating_add(f.header_len);
+    let wire = input.get(start..start.saturating_add(f.payload.len())).unwrap_or_default().to_vec();
+    let text = match core::str::from_utf8(&f.payload) {
+        Ok(s) => Some(s.to_string()),
+        Err(e) if e.error_len().is_none() => {
+            core::str::from_utf8(f.payload.get(..e.valid_up_to()).unwrap_or_default()).ok().map(str::to_string)
+        }
+        Err(_) => None,
+    };
+    FrameJs {
+        offset: f.offset,
+        header: HeaderJs::from(&f.header),
+        payload: f.payload.clone(),
+        payload_wire: wire,
+        complete: f.complete,
+        role,
+        position,
+        text,
+        violations: f.violations.iter().map(ViolationJs::from).collect(),
+        close: f.close.as_ref().map(|(code, reason)| CloseJs {
+            code: code.map(|c| c.0),
+            code_name: code.and_then(CloseCode::name),
+            reason: reason.clone(),
+        }),
+    }
+}
+
+#[derive(Serialize)]
+struct MessageJs {
+    kind: &'static str,
+    frames: Vec<usize>,
+    #[serde(with = "serde_bytes_compat")]
+    payload: Vec<u8>,
+    complete: bool,
+    text: Option<String>,
+}
+
+#[derive(Serialize)]
+struct PartialJs {
+    offset: usize,
+    have: usize,
+    needed: usize,
+}
+
+#[derive(Serialize)]
+struct InspectionJs {
+    frames: Vec<FrameJs>,
+    messages: Vec<MessageJs>,
+    partial_header: Option<PartialJs>,
+    stopped_at: Option<usize>,
+    violation_count: usize,
+}
+
+/// What the inspector is told about the bytes.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct InspectOptionsJs {
+    /// `client`, `server` or anything else for unknown.
+    sender: String,
+    max_frame_size: Option<f64>,
+    max_message_size: Option<f64>,
+    max_frames: Option<f64>,
+}
+
+fn sender(name: &str) -> Sender {
+    match name {
+        "client" => Sender::Client,
+        "server" => Sender::Server,
+        _ => Sender::Unknown,
+    }
+}
+
+/// A JavaScript number as a whole count of bytes: fractions are cut,
+/// values past `u64::MAX` saturate; negative or non-finite is no number.
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+fn whole(x: f64) -> Option<u64> {
+    (x.is_finite() && x >= 0.0).then_some(x as u64)
+}
+
+fn limit(v: Option<f64>) -> Option<u64> {
+    v.and_then(whole)
+}
+
+/// Decodes every frame in `bytes` and lists every violation (the core's
+/// inspecting judgement). `options`: `{ sender: "client" | "server" |
+/// "unknown", max_frame_size?, max_message_size?, max_frames? }`.
+#[wasm_bindgen]
+pub fn inspect(bytes: &[u8], options: JsValue) -> Result<JsValue, JsError> {
+    let o: InspectOptionsJs = if options.is_undefined() || options.is_null() {
+        InspectOptionsJs::default()
+    } else {
+        serde_wasm_bindgen::from_value(options).map_err(|e| JsError::new(&e.to_string()))?
+    };
+    let defaults = InspectOptions::default();
+    let options = InspectOptions {
+        sender: sender(&o.sender),
+        max_frame_size: limit(o.max_frame_size),
+        max_message_size: limit(o.max_message_size),
+        max_frames: limit(o.max_frames).and_then(|m| usize::try_from(m).ok()).unwrap_or(defaults.max_frames),
+    };
+    let r = core_inspect(bytes, &options);
+    to_js(&InspectionJs {
+        frames: r.frames.iter().map(|f| frame_js(f, bytes)).collect(),
+        messages: r
+            .messages
+            .iter()
+            .map(|m| MessageJs {
+                kind: match m.kind {
+                    DataKind::Text => "text",
+                    DataKind::Binary => "binary",
+                },
+                frames: m.frames.clone(),
+                payload: m.payload.clone(),
+                complete: m.complete,
+                text: m.text.clone(),
+            })
+            .collect(),
+        partial_header: r.partial_header.map(|p| PartialJs { offset: p.offset, have: p.have, needed: p.needed }),
+        stopped_at: r.stopped_at,
+        violation_count: r.violations().count(),
+    })
+}
+
+/// Every bit of a frame header, as the builder sets them.
+#[derive(Deserialize)]
+struct FrameSpecJs {
+    fin: bool,
+    #[serde(default)]
+    rsv: [bool; 3],
+    opcode: u8,
+    /// 4 bytes, or absent for an unmasked frame.
+    mask: Option<Vec<u8>>,
+    /// `7-bit`, `16-bit`, `64-bit`, or absent for the minimal form.
+    length_form: Option<String>,
+    /// A length to declare other than the payload's real one (to build a
+    /// frame that lies about its size).
+    declared_len: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct BuiltJs {
+    #[serde(with = "serde_bytes_compat")]
+    bytes: Vec<u8>,
+    header: HeaderJs,
+    /// The judgement of the built frame, as its sender's peer would make it.
+    violations: Vec<ViolationJs>,
+}
+
+/// Builds a frame from any header bits and a payload; invalid frames too.
+/// `spec`: `{ fin, rsv: [b, b, b], opcode: 0-15, mask?: [4 bytes],
+/// length_form?: "7-bit" | "16-bit" | "64-bit", declared_len? }`.
+#[wasm_bindgen]
+pub fn build_frame(spec: JsValue, payload: &[u8]) -> Result<JsValue, JsError> {
+    let spec: FrameSpecJs = serde_wasm_bindgen::from_value(spec).map_err(|e| JsError::new(&e.to_string()))?;
+    let mask = match spec.mask.as_deref() {
+        None => None,
+        Some(k) => Some(<[u8; 4]>::try_from(k).map_err(|_| JsError::new("a masking key is exactly 4 bytes"))?),
+    };
+    let payload_len = match spec.declared_len {
+        Some(n) => whole(n).ok_or_else(|| JsError::new("the declared length must be a whole number of bytes"))?,
+        None => payload.len() as u64,
+    };
+    let length_form = match spec.length_form.as_deref() {
+        None | Some("" | "auto") => LengthForm::minimal(payload_len),
+        Some("7-bit") => LengthForm::Short,
+        Some("16-bit") => LengthForm::Extended16,
+        Some("64-bit") => LengthForm::Extended64,
+        Some(other) => return Err(JsError::new(&format!("unknown length form {other:?}"))),
+    };
+    let header = FrameHeader {
+        fin: spec.fin,
+        rsv: spec.rsv,
+        opcode: OpCode::from_bits(spec.opcode),
+        mask,
+        payload_len,
+        length_form,
+    };
+    let mut bytes = Vec::with_capacity(payload.len().saturating_add(14));
+    header.encode(&mut bytes).map_err(|e| JsError::new(&e.to_string()))?;
+    let at = bytes.len();
+    bytes.extend_from_slice(payload);
+    if let (Some(key), Some(body)) = (mask, bytes.get_mut(at..)) {
+        apply_mask(body, key, 0);
+    }
+    // Judged as its receiver would: a masked frame comes from a client.
+    let options =
+        InspectOptions { sender: if mask.is_some() { Sender::Client } else { Sender::Server }, ..Default::default() };
+    let inspection = core_inspect(&bytes, &options);
+    let violations = inspection.frames.first().map(|f| f.violations.iter().map(ViolationJs::from).collect());
+    to_js(&BuiltJs { header: HeaderJs::from(&header), bytes, violations: violations.unwrap_or_default() })
+}
+
+/// The payload of a close frame: a code and a UTF-8 reason (cut to fit).
+#[wasm_bindgen]
+pub fn close_payload(code: Option<u16>, reason: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    wscope_core::close::encode_close_payload(code.map(CloseCode), reason, &mut out);
+    out
+}
+
+#[derive(Serialize)]
+struct CloseCodeJs {
+    code: u16,
+    name: Option<&'static str>,
+    sendable: bool,
+    range: &'static str,
+}
+
+/// What RFC 6455 section 7.4 says of a close code.
+#[wasm_bindgen]
+pub fn close_code_info(code: u16) -> Result<JsValue, JsError> {
+    let c = CloseCode(code);
+    to_js(&CloseCodeJs { code, name: c.name(), sendable: c.is_sendable(), range: c.range() })
+}
+
+/// Parses pasted bytes: hex (spaces, newlines, `0x`, commas and colons are
+/// ignored) or base64. `format`: `hex`, `base64` or `auto` (hex when it
+/// reads as hex).
+#[wasm_bindgen]
+pub fn parse_bytes(text: &str, format: &str) -> Result<Vec<u8>, JsError> {
+    let hex_digits: String = text
+        .replace("0x", "")
+        .replace("0X", "")
+        .chars()
+        .filter(|c| !(c.is_whitespace() || *c == ',' || *c == ':'))
+        .collect();
+    let looks_hex = hex_digits.chars().all(|c| c.is_ascii_hexdigit());
+    let use_hex = match format {
+        "hex" => true,
+        "base64" => false,
+        _ => looks_hex,
+    };
+    if use_hex {
+        if !looks_hex {
+            let bad = hex_digits.chars().find(|c| !c.is_ascii_hexdigit()).unwrap_or('?');
+            return Err(JsError::new(&format!("not hex: {bad:?} is not a hex digit")));
+        }
+        if hex_digits.len() % 2 != 0 {
+            return Err(JsError::new("odd number of hex digits: the last byte is missing a digit"));
+        }
+        return Ok((0..hex_digits.len())
+            .step_by(2)
+            .filter_map(|i| hex_digits.get(i..i.saturating_add(2)).and_then(|p| u8::from_str_radix(p, 16).ok()))
+            .collect());
+    }
+    use base64::Engine as _;
+    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(compact.as_bytes())
+        .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(compact.trim_end_matches('=').as_bytes()))
+        .map_err(|e| JsError::new(&format!("neither hex nor base64: {e}")))
+}
+
+/// XORs `bytes` with a 4-byte key (section 5.3), for showing a payload
+/// masked and unmasked.
+#[wasm_bindgen]
+pub fn apply_mask_key(bytes: &[u8], key: &[u8]) -> Result<Vec<u8>, JsError> {
+    let key: [u8; 4] = key.try_into().map_err(|_| JsError::new("a masking key is exactly 4 bytes"))?;
+    let mut out = bytes.to_vec();
+    apply_mask(&mut out, key, 0);
+    Ok(out)
+}

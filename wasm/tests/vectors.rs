@@ -1,0 +1,122 @@
+//! The known answers of `core/tests/data/rfc6455.json`, inside Chromium,
+//! through the same bindings the page uses.
+#![cfg(target_arch = "wasm32")]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use js_sys::{Reflect, Uint8Array};
+use serde_json::Value;
+use wasm_bindgen::JsValue;
+use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const VECTORS: &str = include_str!("../../core/tests/data/rfc6455.json");
+
+fn vectors() -> Value {
+    serde_json::from_str(VECTORS).unwrap()
+}
+
+fn hex(s: &str) -> Vec<u8> {
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+}
+
+/// `obj.a.b.c`.
+fn get(obj: &JsValue, path: &str) -> JsValue {
+    path.split('.').fold(obj.clone(), |o, key| {
+        let k = key.parse::<u32>().map_or_else(|_| JsValue::from_str(key), JsValue::from);
+        Reflect::get(&o, &k).unwrap_or(JsValue::UNDEFINED)
+    })
+}
+
+fn bytes(v: &JsValue) -> Vec<u8> {
+    Uint8Array::new(v).to_vec()
+}
+
+#[wasm_bindgen_test]
+fn accept_keys() {
+    let v = vectors();
+    let cases = v["accept"].as_array().unwrap();
+    assert!(cases.len() >= 3);
+    for case in cases {
+        assert_eq!(wscope_wasm::accept_key(case["key"].as_str().unwrap()), case["accept"].as_str().unwrap());
+    }
+}
+
+#[wasm_bindgen_test]
+fn chrome32_request_from_its_bytes() {
+    let v = vectors();
+    for case in v["handshake_requests"].as_array().unwrap() {
+        let req = hex(case["hex"].as_str().unwrap());
+        let report = wscope_wasm::inspect_request(&req).unwrap();
+        assert_eq!(get(&report, "problems.length").as_f64(), Some(0.0), "{}", case["name"]);
+        assert_eq!(get(&report, "accept").as_string().as_deref(), case["expect"]["accept"].as_str());
+        assert_eq!(get(&report, "target").as_string().as_deref(), case["expect"]["path"].as_str());
+        assert_eq!(get(&report, "head_len").as_f64(), Some(req.len() as f64));
+        let response = get(&report, "response").as_string().unwrap();
+        assert!(response.starts_with("HTTP/1.1 101 Switching Protocols\r\n"), "{response}");
+        assert_eq!(wscope_wasm::http_head_len(&req, true), req.len() as i32);
+        assert_eq!(wscope_wasm::http_head_len(&req[..req.len() - 1], true), -1);
+    }
+}
+
+#[wasm_bindgen_test]
+fn frames_decode_and_rebuild() {
+    let v = vectors();
+    let cases = v["frames"].as_array().unwrap();
+    assert!(cases.len() >= 8);
+    for case in cases {
+        let name = case["name"].as_str().unwrap();
+        let wire = hex(case["hex"].as_str().or(case["header_hex"].as_str()).unwrap());
+        let masked = case["masked"].as_bool().unwrap();
+        let options = js_sys::Object::new();
+        Reflect::set(&options, &"sender".into(), &(if masked { "client" } else { "server" }).into()).unwrap();
+        let report = wscope_wasm::inspect(&wire, options.into()).unwrap();
+        let frame = get(&report, "frames.0");
+        assert_eq!(get(&frame, "header.fin").as_bool(), case["fin"].as_bool(), "{name}");
+        assert_eq!(get(&frame, "header.opcode").as_f64(), case["opcode"].as_f64(), "{name}");
+        assert_eq!(get(&frame, "header.masked").as_bool(), Some(masked), "{name}");
+        if let Some(key) = case["mask_key"].as_str() {
+            assert_eq!(get(&frame, "header.mask_key").as_string().as_deref(), Some(key), "{name}");
+        }
+        if let Some(len) = case["payload_len"].as_u64() {
+            assert_eq!(get(&frame, "header.payload_len").as_string(), Some(len.to_string()), "{name}");
+        }
+        if let Some(text) = case["payload_text"].as_str() {
+            assert_eq!(bytes(&get(&frame, "payload")), text.as_bytes(), "{name}");
+            // The builder, given the same bits, writes the same bytes.
+            let spec = js_sys::Object::new();
+            Reflect::set(&spec, &"fin".into(), &case["fin"].as_bool().unwrap().into()).unwrap();
+            Reflect::set(&spec, &"opcode".into(), &(case["opcode"].as_u64().unwrap() as u32).into()).unwrap();
+            if let Some(key) = case["mask_key"].as_str() {
+                let key = Uint8Array::from(hex(key).as_slice());
+                Reflect::set(&spec, &"mask".into(), &js_sys::Array::from(&key)).unwrap();
+            }
+            let built = wscope_wasm::build_frame(spec.into(), text.as_bytes()).unwrap();
+            assert_eq!(bytes(&get(&built, "bytes")), wire, "{name}");
+        }
+    }
+}
+
+#[wasm_bindgen_test]
+fn violations_carry_code_and_section() {
+    // A client's unmasked ping with a 126-byte payload, FIN clear.
+    let mut wire = vec![0x09, 0x7e, 0x00, 0x7e];
+    wire.extend([0u8; 126]);
+    let options = js_sys::Object::new();
+    Reflect::set(&options, &"sender".into(), &"client".into()).unwrap();
+    let report = wscope_wasm::inspect(&wire, options.into()).unwrap();
+    let violations = get(&report, "frames.0.violations");
+    let messages: Vec<String> = (0..get(&violations, "length").as_f64().unwrap() as u32)
+        .map(|i| get(&violations, &format!("{i}.message")).as_string().unwrap())
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            "client frame is not masked",
+            "control frame (Ping (0x9)) is fragmented (FIN = 0)",
+            "control frame payload > 125 bytes (126)",
+        ]
+    );
+    assert_eq!(get(&violations, "2.code").as_f64(), Some(1002.0));
+    assert_eq!(get(&violations, "2.section").as_string().as_deref(), Some("5.5"));
+}

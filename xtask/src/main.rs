@@ -118,7 +118,7 @@ fn test(root: &Path) -> Result<bool, String> {
     let started = Instant::now();
     let mut outcomes: Vec<Outcome> = Vec::new();
     let mut counts = TestCounts::default();
-    let steps: [&'static str; 6] = ["setup", "fmt", "clippy", "test", "wasm32", "core-deps"];
+    let steps: [&'static str; 8] = ["setup", "fmt", "clippy", "test", "wasm32", "core-deps", "wasm-pkg", "browser"];
     for (i, name) in steps.iter().enumerate() {
         println!("\n==> [{}/{}] {name}", i + 1, steps.len());
         let t = Instant::now();
@@ -153,6 +153,8 @@ fn test(root: &Path) -> Result<bool, String> {
                 "wscope-core builds for wasm32-unknown-unknown",
             ),
             "core-deps" => core_has_no_runtime(root)?,
+            "wasm-pkg" => step(build_wasm_package(root), "www/pkg built by wasm-pack"),
+            "browser" => browser_tests(root, &mut counts)?,
             _ => unreachable!("every step is handled"),
         };
         outcomes.push(Outcome { name, ok, seconds: t.elapsed().as_secs_f64(), detail });
@@ -175,10 +177,93 @@ fn test(root: &Path) -> Result<bool, String> {
     Ok(failed_steps == 0)
 }
 
+/// `wasm-pack build --target web` of the wasm crate into `www/pkg/`.
+fn build_wasm_package(root: &Path) -> Result<bool, String> {
+    run(Command::new("wasm-pack").current_dir(root.join("wasm")).args([
+        "build",
+        "--release",
+        "--target",
+        "web",
+        "--no-typescript",
+        "--no-pack",
+        "--out-dir",
+        "../www/pkg",
+    ]))
+}
+
+/// A `wscope-server` started for tests on a free loopback port; killed on drop.
+struct TestServer {
+    child: std::process::Child,
+    addr: String,
+}
+
+impl TestServer {
+    fn start(root: &Path) -> Result<TestServer, String> {
+        if !run(cargo().current_dir(root).args(["build", "-q", "-p", "wscope-server"]))? {
+            return Err("wscope-server did not build".into());
+        }
+        let target_dir = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+        let mut child = Command::new(target_dir.join("debug").join("wscope-server"))
+            .current_dir(root)
+            .args(["--listen", "127.0.0.1:0", "--www"])
+            .arg(root.join("www"))
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot start wscope-server: {e}"))?;
+        let stdout = child.stdout.take().ok_or("no stdout from wscope-server")?;
+        let mut lines = BufReader::new(stdout).lines();
+        // The first line says where it listens: "... at http://ADDR/ ...".
+        let first = lines.next().and_then(Result::ok).unwrap_or_default();
+        let addr =
+            first.split("http://").nth(1).and_then(|rest| rest.split('/').next()).unwrap_or_default().to_string();
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        if addr.is_empty() {
+            let _ = child.kill();
+            return Err(format!("wscope-server did not say where it listens (first line: {first:?})"));
+        }
+        println!("xtask: wscope-server for the tests at {addr}");
+        Ok(TestServer { child, addr })
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `wasm-pack test --headless --chrome` in `wasm/`, against a running
+/// server whose address the live test is compiled with.
+fn browser_tests(root: &Path, counts: &mut TestCounts) -> Result<(bool, String), String> {
+    let server = match TestServer::start(root) {
+        Ok(s) => s,
+        Err(e) => return Ok((false, e)),
+    };
+    let before = (counts.passed, counts.failed);
+    let mut cmd = Command::new("wasm-pack");
+    cmd.current_dir(root.join("wasm"))
+        .args(["test", "--headless", "--chrome"])
+        .env("WSCOPE_TEST_SERVER", &server.addr)
+        .env("CHROMEDRIVER", "chromedriver");
+    let ok = run_counting(&mut cmd, counts)?;
+    drop(server);
+    let (passed, failed) = (counts.passed - before.0, counts.failed - before.1);
+    let detail = format!("wasm-pack test --headless --chrome: {passed} passed, {failed} failed in Chromium");
+    Ok((ok && passed > 0, detail))
+}
+
 /// Builds the release server and replaces this process with it, so Ctrl-C
 /// and SIGTERM reach the server itself (it shuts down gracefully).
 fn run_server(root: &Path, args: &[String]) -> Result<bool, String> {
     let args: Vec<&String> = args.iter().skip_while(|a| a.as_str() == "--").collect();
+    setup::ensure(root, setup::FOR_RUN)?;
+    println!("==> building the explorer's wasm package (wasm-pack)");
+    if !build_wasm_package(root)? {
+        return Err("the wasm package did not build".into());
+    }
     println!("==> building wscope-server (release)");
     if !run(cargo().current_dir(root).args(["build", "--release", "-p", "wscope-server"]))? {
         return Err("the server did not build".into());
@@ -210,20 +295,20 @@ fn step(result: Result<bool, String>, what: &str) -> (bool, String) {
 
 /// `cargo test --workspace`, echoing its output and counting results.
 fn cargo_test(root: &Path, counts: &mut TestCounts) -> Result<bool, String> {
-    let mut child = cargo()
-        .current_dir(root)
-        .args(["test", "--workspace", "--no-fail-fast"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot run cargo test: {e}"))?;
+    run_counting(cargo().current_dir(root).args(["test", "--workspace", "--no-fail-fast"]), counts)
+}
+
+/// Runs a test command, echoing its output and counting `test result:` lines.
+fn run_counting(cmd: &mut Command, counts: &mut TestCounts) -> Result<bool, String> {
+    let mut child = cmd.stdout(Stdio::piped()).spawn().map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
     if let Some(out) = child.stdout.take() {
         for line in BufReader::new(out).lines() {
-            let line = line.map_err(|e| format!("reading cargo test output: {e}"))?;
+            let line = line.map_err(|e| format!("reading test output: {e}"))?;
             println!("{line}");
             counts.add_line(&line);
         }
     }
-    let status = child.wait().map_err(|e| format!("waiting for cargo test: {e}"))?;
+    let status = child.wait().map_err(|e| format!("waiting for {cmd:?}: {e}"))?;
     Ok(status.success())
 }
 

@@ -17,8 +17,11 @@ use wscope_core::mask::apply_mask;
 use wscope_core::rules::{DataKind, FrameRole, Sender, Violation};
 use wscope_core::{CloseCode, Decoded};
 
+/// Plain objects, `null` for `None`, and bytes (the fields marked
+/// `serde_bytes_compat`) as `Uint8Array`s rather than arrays of numbers.
 fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
-    value.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).map_err(|e| JsError::new(&e.to_string()))
+    let serializer = serde_wasm_bindgen::Serializer::json_compatible().serialize_bytes_as_arrays(false);
+    value.serialize(&serializer).map_err(|e| JsError::new(&e.to_string()))
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -544,4 +547,87 @@ pub fn apply_mask_key(bytes: &[u8], key: &[u8]) -> Result<Vec<u8>, JsError> {
     let mut out = bytes.to_vec();
     apply_mask(&mut out, key, 0);
     Ok(out)
+}
+
+#[derive(Serialize)]
+struct OpcodeJs {
+    bits: u8,
+    name: &'static str,
+    control: bool,
+    reserved: bool,
+}
+
+/// The core's view of an opcode (section 5.2): its name, whether it is a
+/// control opcode, whether it is reserved. `bits` is cut to its low 4 bits.
+#[wasm_bindgen]
+pub fn opcode_info(bits: u8) -> Result<JsValue, JsError> {
+    let op = OpCode::from_bits(bits);
+    to_js(&OpcodeJs { bits: op.bits(), name: op.name(), control: op.is_control(), reserved: op.is_reserved() })
+}
+
+#[derive(Serialize)]
+struct FieldNameJs {
+    key: &'static str,
+    name: &'static str,
+}
+
+/// Every field of a frame in wire order, with the key the page colours it
+/// by and the name the RFC and Wireshark use; the payload comes last.
+#[wasm_bindgen]
+pub fn frame_fields() -> Result<JsValue, JsError> {
+    let header = [
+        Field::Fin,
+        Field::Rsv1,
+        Field::Rsv2,
+        Field::Rsv3,
+        Field::Opcode,
+        Field::Mask,
+        Field::PayloadLen,
+        Field::ExtendedPayloadLen,
+        Field::MaskingKey,
+    ];
+    let mut fields: Vec<FieldNameJs> =
+        header.iter().map(|f| FieldNameJs { key: field_key(*f), name: f.name() }).collect();
+    fields.push(FieldNameJs { key: "payload", name: "Payload Data" });
+    to_js(&fields)
+}
+
+#[derive(Serialize)]
+struct KeyReportJs {
+    /// The core's verdict (section 4.2.1, item 5).
+    valid: bool,
+    /// Characters in the key text.
+    chars: usize,
+    /// Bytes it decodes to, when it is base64 at all.
+    decoded_len: Option<usize>,
+    /// Why it is not base64, when it is not.
+    decode_error: Option<String>,
+    /// What a server answers to a request with this key (absent when valid).
+    problem: Option<ProblemJs>,
+    /// `base64(SHA-1(key ‖ GUID))`, computed over the text as given.
+    accept: String,
+    /// The GUID of section 1.3 every server appends.
+    guid: &'static str,
+}
+
+/// A `Sec-WebSocket-Key` examined: the core's verdict, and the facts that
+/// explain it (its length, what it decodes to).
+#[wasm_bindgen]
+pub fn key_report(key: &str) -> Result<JsValue, JsError> {
+    use base64::Engine as _;
+    let valid = wscope_core::accept::is_valid_key(key.as_bytes());
+    let decoded = base64::engine::general_purpose::STANDARD.decode(key.as_bytes());
+    let (decoded_len, decode_error) = match decoded {
+        Ok(d) => (Some(d.len()), None),
+        Err(e) => (None, Some(e.to_string())),
+    };
+    to_js(&KeyReportJs {
+        valid,
+        chars: key.chars().count(),
+        decoded_len,
+        decode_error,
+        problem: (!valid).then(|| ProblemJs::from(&HandshakeError::InvalidKey)),
+        accept: wscope_core::accept_key(key.as_bytes()),
+        guid: wscope_core::accept::GUID,
+    })
 }

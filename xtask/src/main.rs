@@ -28,11 +28,15 @@ COMMANDS:
                     -- --help lists every flag and limit).
     test            Install what is missing, then run every check:
                     rustfmt, clippy (-D warnings), cargo test --workspace,
-                    wscope-core built for wasm32-unknown-unknown, and the
-                    check that wscope-core depends on no async runtime.
+                    wscope-core built for wasm32-unknown-unknown, the check
+                    that wscope-core depends on no async runtime, the wasm
+                    package, the wasm tests in headless Chromium against a
+                    live server, and the page end to end via chromedriver.
                     Ends with 'summary: N passed, M failed'.
     setup           Install everything the project can need (idempotent):
-                    the wasm32 target, rustfmt and clippy.
+                    the wasm32 target, rustfmt, clippy, wasm-bindgen-cli,
+                    wasm-pack, binaryen, Chromium and chromedriver, nightly
+                    and cargo-fuzz.
     fuzz [SECONDS]  Run each cargo-fuzz target of wscope-core for SECONDS
                     (default 60); needs the nightly toolchain and cargo-fuzz,
                     which it installs if missing.
@@ -118,7 +122,8 @@ fn test(root: &Path) -> Result<bool, String> {
     let started = Instant::now();
     let mut outcomes: Vec<Outcome> = Vec::new();
     let mut counts = TestCounts::default();
-    let steps: [&'static str; 8] = ["setup", "fmt", "clippy", "test", "wasm32", "core-deps", "wasm-pkg", "browser"];
+    let steps: [&'static str; 9] =
+        ["setup", "fmt", "clippy", "test", "wasm32", "core-deps", "wasm-pkg", "browser", "e2e"];
     for (i, name) in steps.iter().enumerate() {
         println!("\n==> [{}/{}] {name}", i + 1, steps.len());
         let t = Instant::now();
@@ -129,7 +134,15 @@ fn test(root: &Path) -> Result<bool, String> {
             },
             "fmt" => step(run(cargo().current_dir(root).args(["fmt", "--all", "--", "--check"])), "rustfmt --check"),
             "clippy" => step(
-                run(cargo().current_dir(root).args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])),
+                run(cargo().current_dir(root).args([
+                    "clippy",
+                    "--workspace",
+                    "--all-targets",
+                    "--all-features",
+                    "--",
+                    "-D",
+                    "warnings",
+                ])),
                 "clippy -D warnings",
             ),
             "test" => {
@@ -155,6 +168,26 @@ fn test(root: &Path) -> Result<bool, String> {
             "core-deps" => core_has_no_runtime(root)?,
             "wasm-pkg" => step(build_wasm_package(root), "www/pkg built by wasm-pack"),
             "browser" => browser_tests(root, &mut counts)?,
+            "e2e" => {
+                let before = counts.passed;
+                let ok = run_counting(
+                    cargo().current_dir(root).args([
+                        "test",
+                        "-p",
+                        "wscope-tests",
+                        "--features",
+                        "e2e",
+                        "--test",
+                        "e2e",
+                    ]),
+                    &mut counts,
+                )?;
+                let ran = counts.passed - before;
+                (
+                    ok && ran > 0,
+                    format!("the page in Chromium via chromedriver: {ran} passed; screenshots in target/e2e/"),
+                )
+            }
             _ => unreachable!("every step is handled"),
         };
         outcomes.push(Outcome { name, ok, seconds: t.elapsed().as_secs_f64(), detail });

@@ -23,7 +23,9 @@ pub(crate) enum Need {
     WasmBindgen,
     /// wasm-pack, which builds the explorer's package and runs the browser tests.
     WasmPack,
-    /// binaryen's wasm-opt (Debian's), so wasm-pack does not try to download it.
+    /// binaryen's wasm-opt (Debian's). Not needed by the build: Debian's
+    /// binaryen 108 corrupts wasm-bindgen's exported table, so the wasm crate
+    /// sets `wasm-opt = false`; `cargo xtask setup` still offers it.
     Binaryen,
     /// Debian's Chromium and its ChromeDriver, for the browser tests.
     Chromium,
@@ -37,17 +39,10 @@ pub(crate) enum Need {
 pub(crate) const WASM_BINDGEN_VERSION: &str = "0.2.130";
 
 /// What `cargo xtask run` needs: the tools that build the explorer's wasm.
-pub(crate) const FOR_RUN: &[Need] = &[Need::Wasm32Target, Need::WasmBindgen, Need::WasmPack, Need::Binaryen];
+pub(crate) const FOR_RUN: &[Need] = &[Need::Wasm32Target, Need::WasmBindgen, Need::WasmPack];
 /// What `cargo xtask test` needs.
-pub(crate) const FOR_TEST: &[Need] = &[
-    Need::Rustfmt,
-    Need::Clippy,
-    Need::Wasm32Target,
-    Need::WasmBindgen,
-    Need::WasmPack,
-    Need::Binaryen,
-    Need::Chromium,
-];
+pub(crate) const FOR_TEST: &[Need] =
+    &[Need::Rustfmt, Need::Clippy, Need::Wasm32Target, Need::WasmBindgen, Need::WasmPack, Need::Chromium];
 /// What `cargo xtask fuzz` needs.
 pub(crate) const FOR_FUZZ: &[Need] = &[Need::Nightly, Need::CargoFuzz];
 /// Everything.

@@ -1,0 +1,233 @@
+//! End to end: the explorer page, served by `wscope-server`, in Debian's
+//! Chromium driven through chromedriver, used as a person would: compute an
+//! accept, build a frame and read its bytes, connect live and send, see the
+//! events and the tapped frames, inject an unmasked frame and see 1002, close.
+//!
+//! Needs `www/pkg` (the wasm package) and `chromedriver` on PATH; `cargo xtask
+//! test` provides both and runs `cargo test -p wscope-tests --features e2e
+//! --test e2e`. Screenshots go to `target/e2e/`.
+//!
+//! Every wait is bounded only so a hang becomes a failure; nothing asserts
+//! on time.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+use wscope_server::{Server, ServerConfig};
+
+const WAIT: Duration = Duration::from_secs(15);
+
+fn repo() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
+/// chromedriver on a free port; killed on drop.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Driver {
+    async fn start() -> Driver {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        // Waited for in Drop, or below when it never starts listening.
+        #[allow(clippy::zombie_processes)]
+        let mut child = Command::new(std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into()))
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver on PATH (cargo xtask test installs it)");
+        for _ in 0..300 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+                return Driver { child, url: format!("http://127.0.0.1:{port}") };
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("chromedriver did not start listening on port {port}");
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn browser(driver: &Driver) -> Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": "/usr/bin/chromium",
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-first-run", "--window-size=1280,800",
+            ],
+        }),
+    );
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    ClientBuilder::new(connector).capabilities(caps).connect(&driver.url).await.expect("a Chromium session")
+}
+
+/// Polls `check` until it yields a value.
+async fn until<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        if tokio::time::Instant::now() > deadline {
+            panic!("timed out waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The element for `css`, made visible first if it sits in a hidden panel
+/// (by clicking the navigation entry that points at its panel).
+async fn el(c: &Client, css: &str) -> Element {
+    let e = until(css, || async { c.find(Locator::Css(css)).await.ok() }).await;
+    if !e.is_displayed().await.unwrap_or(false) {
+        let script = r##"
+            const el = document.querySelector(arguments[0]);
+            const panel = el && el.closest('section[id], [role=tabpanel][id]');
+            if (!panel) return false;
+            const id = panel.id;
+            const nav = document.querySelector(`[href="#${id}"], [aria-controls="${id}"], [data-panel="${id}"]`);
+            if (!nav) return false;
+            nav.click();
+            return true;
+        "##;
+        c.execute(script, vec![serde_json::json!(css)]).await.unwrap();
+    }
+    until(&format!("{css} to be shown"), || async { e.is_displayed().await.unwrap_or(false).then_some(()) }).await;
+    e
+}
+
+async fn type_into(c: &Client, css: &str, text: &str) {
+    let e = el(c, css).await;
+    e.clear().await.unwrap();
+    e.send_keys(text).await.unwrap();
+}
+
+async fn attr_is(c: &Client, css: &str, attr: &str, want: &str) {
+    until(&format!("{css} [{attr}] = {want:?}"), || async {
+        let got = c.find(Locator::Css(css)).await.ok()?.attr(attr).await.ok()??;
+        (got == want).then_some(())
+    })
+    .await;
+}
+
+async fn text_is(c: &Client, css: &str, want: &str) {
+    until(&format!("{css} text = {want:?}"), || async {
+        let got = c.find(Locator::Css(css)).await.ok()?.text().await.ok()?;
+        (got.trim() == want).then_some(())
+    })
+    .await;
+}
+
+/// Waits for an element matching `css` to exist; returns it.
+async fn present(c: &Client, css: &str) -> Element {
+    until(&format!("{css} to appear"), || async { c.find(Locator::Css(css)).await.ok() }).await
+}
+
+async fn set_checked(c: &Client, css: &str, on: bool) {
+    let e = el(c, css).await;
+    if e.is_selected().await.unwrap() != on {
+        e.click().await.unwrap();
+    }
+}
+
+async fn screenshot(c: &Client, name: &str) {
+    let dir = repo().join("target").join("e2e");
+    std::fs::create_dir_all(&dir).unwrap();
+    let png = c.screenshot().await.unwrap();
+    std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_explorer_as_a_person_uses_it() {
+    assert!(
+        repo().join("www/pkg/wscope_wasm_bg.wasm").is_file(),
+        "www/pkg is missing: run through `cargo xtask test`, which builds it"
+    );
+    let server = Server::start(ServerConfig::new("127.0.0.1:0".parse().unwrap(), repo().join("www"))).await.unwrap();
+    let addr = server.local_addr();
+    let driver = Driver::start().await;
+    let c = browser(&driver).await;
+    c.goto(&format!("http://{addr}/")).await.unwrap();
+
+    // Handshake: the RFC's sample key gives the RFC's accept.
+    type_into(&c, "#hs-key", "dGhlIHNhbXBsZSBub25jZQ==").await;
+    text_is(&c, "#hs-accept", "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=").await;
+    screenshot(&c, "1-handshake").await;
+
+    // Frame builder: the RFC 5.7 masked "Hello", byte for byte.
+    el(&c, "#fb-payload-format").await.select_by_value("text").await.unwrap();
+    el(&c, "#fb-opcode").await.select_by_value("1").await.unwrap();
+    set_checked(&c, "#fb-fin", true).await;
+    set_checked(&c, "#fb-mask", true).await;
+    type_into(&c, "#fb-key", "37fa213d").await;
+    type_into(&c, "#fb-payload", "Hello").await;
+    attr_is(&c, "#fb-hex", "data-hex", "818537fa213d7f9f4d5158").await;
+    // A reserved opcode: the core's verdict is listed beside the frame.
+    el(&c, "#fb-opcode").await.select_by_value("11").await.unwrap();
+    present(&c, "#fb-violations [data-code=\"1002\"]").await;
+    screenshot(&c, "2-builder").await;
+
+    // Live: connect to this server's echo, send, see events and wire frames.
+    let url = el(&c, "#live-url").await.prop("value").await.unwrap().unwrap_or_default();
+    assert!(url.ends_with("/echo"), "the live URL defaults to this server's echo, got {url:?}");
+    el(&c, "#live-connect").await.click().await.unwrap();
+    present(&c, "#live-log [data-event=\"open\"]").await;
+    type_into(&c, "#live-text", "hello wire").await;
+    el(&c, "#live-send-text").await.click().await.unwrap();
+    let message = present(&c, "#live-log [data-event=\"message\"]").await;
+    assert!(message.text().await.unwrap().contains("hello wire"));
+    // The browser masked its frame; the server did not.
+    present(&c, "#live-wire [data-dir=\"up\"][data-opcode=\"1\"][data-masked=\"true\"]").await;
+    present(&c, "#live-wire [data-dir=\"down\"][data-opcode=\"1\"][data-masked=\"false\"]").await;
+    screenshot(&c, "3-live").await;
+
+    // Inject: an unmasked client frame comes back as close 1002.
+    type_into(&c, "#inj-input", "81 02 68 69").await;
+    el(&c, "#inj-send").await.click().await.unwrap();
+    present(&c, "#inj-output .inj-frame[data-opcode=\"8\"][data-close-code=\"1002\"]").await;
+    present(&c, "#inj-output .inj-end").await;
+    screenshot(&c, "4-inject").await;
+
+    // Live close: the CloseEvent and both close frames on the wire.
+    type_into(&c, "#live-close-code", "4000").await;
+    type_into(&c, "#live-close-reason", "bye").await;
+    el(&c, "#live-close").await.click().await.unwrap();
+    let close = present(&c, "#live-log [data-event=\"close\"]").await;
+    assert_eq!(close.attr("data-code").await.unwrap().as_deref(), Some("4000"));
+    assert_eq!(close.attr("data-was-clean").await.unwrap().as_deref(), Some("true"));
+    present(&c, "#live-wire [data-dir=\"up\"][data-opcode=\"8\"][data-masked=\"true\"]").await;
+    present(&c, "#live-wire [data-dir=\"down\"][data-opcode=\"8\"][data-masked=\"false\"]").await;
+    assert!(c.find_all(Locator::Css("#live-log [data-event=\"error\"]")).await.unwrap().is_empty());
+    screenshot(&c, "5-live-closed").await;
+
+    c.close().await.unwrap();
+    drop(driver);
+    server.shutdown().await;
+}

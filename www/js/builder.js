@@ -1,0 +1,173 @@
+// Panel 2: the frame builder. Every header bit is the user's; the wasm core
+// encodes the frame, names its fields with their bit spans, and judges it.
+
+import { build_frame, parse_bytes } from '../pkg/wscope_wasm.js';
+import { h, $, utf8, toHex, randomBytes, opcodeTable, opcodeHex, fmtInt, plural, setInput, fieldClass, allFields, decodeText } from './util.js';
+import { hexDump, onDumpWidthChange } from './hexdump.js';
+import { frameDiagram } from './diagram.js';
+import { fieldTable, violationItem } from './frameview.js';
+
+/** Largest generated payload (the page keeps the whole frame as hex). */
+const MAX_SIZE = 1 << 20;
+
+export function setupBuilder({ toInspector, toInject }) {
+  const el = (id) => $(`#fb-${id}`);
+  const opSel = el('opcode');
+  for (const op of opcodeTable()) {
+    const marks = [op.control ? 'control' : 'data'];
+    if (op.reserved) marks.push('reserved');
+    opSel.append(h('option', { value: String(op.bits) }, `${opcodeHex(op.bits)}  ${op.name}${op.reserved ? '' : ` (${marks.join(', ')})`}`));
+  }
+  opSel.value = '1';
+
+  // Legend: one chip per field, in the core's order and names.
+  const legend = el('legend');
+  for (const f of allFields()) {
+    legend.append(h('li', { class: `chip ${fieldClass(f.key)}`, 'data-f': f.key, tabindex: '0' }, h('span', { class: 'swatch', 'aria-hidden': 'true' }), f.name));
+  }
+
+  const fmtSel = el('payload-format');
+  const payloadIn = el('payload');
+  const keyIn = el('key');
+  const maskBox = el('mask');
+  let lastBuilt = null;
+
+  /** The payload bytes the controls describe, or an error text. */
+  const payloadBytes = () => {
+    const v = payloadIn.value;
+    switch (fmtSel.value) {
+      case 'hex':
+        try {
+          return { bytes: parse_bytes(v, 'hex') };
+        } catch (e) {
+          return { error: e.message };
+        }
+      case 'size': {
+        const t = v.trim().replace(/[_,\s]/g, '');
+        if (!/^\d+$/.test(t)) return { error: 'Type a number of bytes (e.g. 126 or 65536).' };
+        const n = Number(t);
+        if (n > MAX_SIZE) return { error: `At most ${fmtInt(MAX_SIZE)} bytes can be generated here.` };
+        const b = new Uint8Array(n);
+        for (let i = 0; i < n; i++) b[i] = 0x61 + (i % 26);
+        return { bytes: b, generated: true };
+      }
+      default:
+        return { bytes: utf8.encode(v) };
+    }
+  };
+
+  const keyBytes = () => {
+    const t = keyIn.value.trim().replace(/^0x/i, '').replace(/[\s:]/g, '');
+    if (!/^[0-9a-fA-F]{8}$/.test(t)) return null;
+    return Array.from(t.match(/../g), (x) => parseInt(x, 16));
+  };
+
+  const setError = (msg) => {
+    el('error').textContent = msg || '';
+    el('error').hidden = !msg;
+  };
+
+  const render = () => {
+    keyIn.disabled = !maskBox.checked;
+    el('key-random').disabled = !maskBox.checked;
+    payloadIn.placeholder = { text: 'Hello', hex: '48 65 6c 6c 6f', size: '126' }[fmtSel.value];
+    const p = payloadBytes();
+    const spec = {
+      fin: el('fin').checked,
+      rsv: [el('rsv1').checked, el('rsv2').checked, el('rsv3').checked],
+      opcode: Number(opSel.value),
+    };
+    let problem = p.error || null;
+    if (maskBox.checked) {
+      const k = keyBytes();
+      keyIn.setAttribute('aria-invalid', String(!k));
+      if (!k) problem = problem || 'The Masking-Key is 8 hex digits (4 bytes), e.g. 37fa213d.';
+      else spec.mask = k;
+    } else keyIn.removeAttribute('aria-invalid');
+    const lf = el('length-form').value;
+    if (lf !== 'auto') spec.length_form = lf;
+    const declared = el('declared').value.trim();
+    if (declared !== '') {
+      if (!/^\d+$/.test(declared)) problem = problem || 'The declared length is a whole number of bytes.';
+      else spec.declared_len = Number(declared);
+    }
+    let built = null;
+    if (!problem) {
+      try {
+        built = build_frame(spec, p.bytes);
+      } catch (e) {
+        problem = `Cannot encode this header: ${e.message}.`;
+      }
+    }
+    setError(problem);
+    const result = el('result');
+    result.classList.toggle('stale', !built);
+    el('send-inspect').disabled = !built;
+    el('send-inject').disabled = !built;
+    if (!built) {
+      el('hex').dataset.hex = '';
+      lastBuilt = null;
+      return;
+    }
+    lastBuilt = built;
+    const bytes = built.bytes;
+    const hd = built.header;
+    const plen = bytes.length - hd.header_len;
+    el('hex').dataset.hex = toHex(bytes, '');
+    el('summary').replaceChildren(
+      h('strong', {}, plural(bytes.length, 'byte')),
+      ` = ${hd.header_len}-byte header + ${plural(plen, 'byte')} of payload`,
+      h('span', { class: 'muted' }, ` · ${hd.length_form} length${hd.masked ? ' · masked' : ''}`),
+      String(plen) !== hd.payload_len ? h('span', { class: 'badge warn' }, `declares ${fmtInt(hd.payload_len)} bytes`) : '');
+    el('diagram').replaceChildren(frameDiagram(bytes, hd));
+    el('hex').replaceChildren(hexDump(bytes, { fields: hd.fields, headerLen: hd.header_len, headRows: 8, label: 'Hex dump of the built frame' }));
+    el('fields').replaceChildren(fieldTable(hd, { payloadLen: plen }));
+    const masked = hd.masked && plen > 0 && !p.generated;
+    el('unmasked').replaceChildren(masked
+      ? h('p', { class: 'small muted' }, `Payload before masking: ${toHex(p.bytes.subarray(0, 24))}${p.bytes.length > 24 ? ' …' : ''}${fmtSel.value === 'text' ? ` (“${decodeText(p.bytes.subarray(0, 40))}”)` : ''} → on the wire: ${toHex(bytes.subarray(hd.header_len, hd.header_len + 24))}${plen > 24 ? ' …' : ''}`)
+      : '');
+    const vl = el('violations');
+    vl.replaceChildren(...built.violations.map((v) => violationItem(v)));
+    el('violations-empty').hidden = built.violations.length > 0;
+    el('judged-as').textContent = hd.masked ? 'a client frame (it is masked), as a server would' : 'a server frame (it is not masked), as a client would';
+    el('violations-count').textContent = built.violations.length ? `(${built.violations.length})` : '';
+  };
+
+  for (const id of ['fin', 'rsv1', 'rsv2', 'rsv3', 'mask', 'opcode', 'key', 'payload', 'length-form', 'declared']) {
+    el(id).addEventListener('input', render);
+    el(id).addEventListener('change', render);
+  }
+  // Switching the format carries the payload over when it is small.
+  let prevFormat = fmtSel.value;
+  fmtSel.addEventListener('change', () => {
+    const now = fmtSel.value;
+    fmtSel.value = prevFormat;
+    const p = payloadBytes();
+    fmtSel.value = now;
+    if (p.bytes && p.bytes.length <= 4096) {
+      if (now === 'hex') payloadIn.value = toHex(p.bytes);
+      else if (now === 'size') payloadIn.value = String(p.bytes.length);
+      else payloadIn.value = decodeText(p.bytes);
+    } else if (p.bytes && now === 'size') payloadIn.value = String(p.bytes.length);
+    else if (p.bytes) payloadIn.value = '';
+    prevFormat = now;
+    render();
+  });
+  el('key-random').addEventListener('click', () => setInput(keyIn, toHex(randomBytes(4), '')));
+  for (const b of document.querySelectorAll('[data-fb-size]')) {
+    b.addEventListener('click', () => {
+      fmtSel.value = 'size';
+      prevFormat = 'size';
+      setInput(payloadIn, b.dataset.fbSize);
+    });
+  }
+  el('send-inspect').addEventListener('click', () => {
+    if (lastBuilt) toInspector(lastBuilt.bytes, lastBuilt.header.masked ? 'client' : 'server');
+  });
+  el('send-inject').addEventListener('click', () => {
+    if (lastBuilt) toInject(lastBuilt.bytes);
+  });
+  render();
+  onDumpWidthChange(render);
+  return { bytes: () => lastBuilt?.bytes ?? null };
+}

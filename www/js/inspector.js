@@ -1,0 +1,98 @@
+// Panel 3: the inspector. Pasted bytes are decoded by the core, which lists
+// every frame, every assembled message and every rule broken.
+
+import { inspect, parse_bytes } from '../pkg/wscope_wasm.js';
+import { h, $, toHex, fmtInt, plural, setInput, empty } from './util.js';
+import { frameCard, messageList } from './frameview.js';
+import { onDumpWidthChange } from './hexdump.js';
+
+const seq256 = toHex(Uint8Array.from({ length: 256 }, (_, i) => i));
+
+/** Examples: bytes and who sent them. The first five are RFC 6455 §5.7's. */
+const EXAMPLES = {
+  'rfc-text': ['81 05 48 65 6c 6c 6f', 'server'],
+  'rfc-masked': ['81 85 37 fa 21 3d 7f 9f 4d 51 58', 'client'],
+  'rfc-fragmented': ['01 03 48 65 6c\n80 02 6c 6f', 'server'],
+  'rfc-ping-pong': ['89 05 48 65 6c 6c 6f\n8a 85 37 fa 21 3d 7f 9f 4d 51 58', 'unknown'],
+  'rfc-256': [`82 7e 01 00\n${seq256}`, 'server'],
+  'unmasked-client': ['81 02 68 69', 'client'],
+  'ping-between': ['01 03 48 65 6c\n89 00\n80 02 6c 6f', 'server'],
+  broken: ['73 00\n09 00\n88 01 03\n81 02 c3 28', 'server'],
+  cut: ['81 85 37 fa 21 3d 7f 9f 4d\n81 fe 00', 'client'],
+};
+
+const MAX_CARDS = 100;
+
+export function setupInspector() {
+  const input = $('#in-input');
+  const sender = $('#in-sender');
+  const view = $('#in-view');
+  const out = $('#in-output');
+
+  const render = () => {
+    const text = input.value;
+    out.replaceChildren();
+    if (!text.trim()) {
+      out.append(empty('Paste bytes above (hex like “81 05 48 65 6c 6c 6f”, or base64), or pick an example. Every frame is decoded, even broken or cut ones.'));
+      return;
+    }
+    let bytes;
+    try {
+      bytes = parse_bytes(text, 'auto');
+    } catch (e) {
+      out.append(h('p', { class: 'note bad' }, `These are not bytes: ${e.message}.`));
+      return;
+    }
+    const r = inspect(bytes, { sender: sender.value });
+    const v = view.value;
+    const complete = r.frames.filter((f) => f.complete).length;
+    out.append(h('p', { class: `note ${r.violation_count ? 'bad' : 'ok'}`, role: 'status' },
+      h('strong', {}, `${plural(bytes.length, 'byte')}: ${plural(r.frames.length, 'frame')}`),
+      r.frames.length !== complete ? ` (${r.frames.length - complete} incomplete)` : '',
+      `, ${plural(r.messages.length, 'message')}, `,
+      h('strong', {}, plural(r.violation_count, 'violation')),
+      r.violation_count ? ` (the first one is where a ${sender.value === 'unknown' ? 'receiver' : sender.value === 'client' ? 'server' : 'client'} would fail the connection).` : '.'));
+
+    if (r.frames.length) {
+      const list = h('div', { class: 'frame-list' });
+      r.frames.slice(0, MAX_CARDS).forEach((f, i) => list.append(frameCard(f, i, bytes, { cls: 'in-frame', view: v })));
+      if (r.frames.length > MAX_CARDS) list.append(h('p', { class: 'muted' }, `… and ${fmtInt(r.frames.length - MAX_CARDS)} more frames (not drawn).`));
+      out.append(h('h3', {}, 'Frames'), list);
+    }
+    if (r.partial_header) {
+      const p = r.partial_header;
+      out.append(h('p', { class: 'note warn partial-header' },
+        h('strong', {}, 'Partial header'), ` at offset ${fmtInt(p.offset)}: the bytes stop inside a frame header. ${plural(p.have, 'byte')} present (${toHex(bytes.subarray(p.offset))}), at least ${plural(p.needed, 'more byte')} needed.`));
+    }
+    if (r.stopped_at !== null && r.stopped_at !== undefined) {
+      out.append(h('p', { class: 'note warn' }, `Stopped at byte ${fmtInt(r.stopped_at)}: the frame limit was reached; the rest is not decoded.`));
+    }
+    out.append(h('h3', {}, 'Messages'), r.messages.length
+      ? messageList(r.messages, v)
+      : empty('No data message: messages are assembled from Text/Binary frames and their continuations.'));
+  };
+
+  input.addEventListener('input', render);
+  input.addEventListener('change', render);
+  sender.addEventListener('change', render);
+  view.addEventListener('change', render);
+  for (const b of document.querySelectorAll('[data-in-example]')) {
+    b.addEventListener('click', () => {
+      const [bytes, who] = EXAMPLES[b.dataset.inExample];
+      sender.value = who;
+      setInput(input, bytes);
+    });
+  }
+  render();
+  onDumpWidthChange(render);
+
+  return {
+    /** Loads bytes from another panel. */
+    load(bytes, who) {
+      sender.value = who;
+      setInput(input, toHex(bytes));
+      $('#inspector').scrollIntoView({ behavior: 'smooth', block: 'start' });
+      input.focus({ preventScroll: true });
+    },
+  };
+}

@@ -53,6 +53,9 @@ pub(crate) async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, trac
     }
 }
 
+/// Largest message a `/tap` subscriber may send (it has nothing to say).
+const TAP_INPUT_LIMIT: u64 = 4096;
+
 /// Why reading the head stopped.
 enum HeadEnd {
     /// The peer went away or the socket failed.
@@ -126,7 +129,22 @@ async fn handle(mut stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
         },
         _ => None,
     };
-    let ws = match WsStream::accept(stream, &request, bytes, head_len, tap.clone(), accepted, &shared).await {
+    // Each endpoint takes only the messages it needs: the echo the configured
+    // limits, /inject one injection's bytes, /tap nothing of size.
+    let mut config = shared.config.ws;
+    match path.as_str() {
+        "/inject" => {
+            let most = shared.config.inject.max_payload_bytes as u64;
+            config.max_message_size = config.max_message_size.min(most);
+            config.max_frame_size = config.max_frame_size.min(most);
+        }
+        "/tap" => {
+            config.max_message_size = config.max_message_size.min(TAP_INPUT_LIMIT);
+            config.max_frame_size = config.max_frame_size.min(TAP_INPUT_LIMIT);
+        }
+        _ => {}
+    }
+    let ws = match WsStream::accept(stream, &request, bytes, head_len, tap.clone(), accepted, &shared, config).await {
         Ok(ws) => ws,
         Err(e) => {
             debug!(%peer, error = %e, "101 not delivered");

@@ -79,7 +79,8 @@ impl ServerConfig {
                 max_reply_bytes: 1 << 20,
                 max_payload_bytes: 1 << 20,
             },
-            shutdown_timeout: Duration::from_secs(5),
+            // Longer than the close timeout plus the 2 s drain after it.
+            shutdown_timeout: Duration::from_secs(10),
         }
     }
 }

@@ -120,7 +120,7 @@ async fn run(id: u64, payload: Vec<u8>, shared: Arc<Shared>, tx: mpsc::Sender<No
     let limits = shared.config.inject;
     let target = shared.self_addr;
     let started = Instant::now();
-    let _permit = match Arc::clone(&shared.inject_permits).try_acquire_owned() {
+    let permit = match Arc::clone(&shared.inject_permits).try_acquire_owned() {
         Ok(p) => p,
         Err(_) => {
             let note = serde_json::json!({
@@ -142,12 +142,19 @@ async fn run(id: u64, payload: Vec<u8>, shared: Arc<Shared>, tx: mpsc::Sender<No
             ("wscope", format!("time limit of {} ms reached; wscope closed the connection", limits.timeout.as_millis()))
         }
     };
+    // The injected connection is gone: free its slot before reporting, so
+    // a page that stops reading cannot hold it.
+    drop(permit);
     let end = serde_json::json!({
         "type": "end", "id": id, "closed_by": closed_by, "how": how,
         "elapsed_ms": u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
     });
-    let _ = tx.send(Note::Text(end.to_string())).await;
-    let _ = tx.send(Note::Done).await;
+    // Bounded: a page that stopped reading loses its last notes, nothing more.
+    let _ = tokio::time::timeout(limits.timeout, async {
+        let _ = tx.send(Note::Text(end.to_string())).await;
+        let _ = tx.send(Note::Done).await;
+    })
+    .await;
 }
 
 fn micros(since: Instant) -> u64 {
@@ -173,7 +180,9 @@ async fn exchange(
     if getrandom::fill(&mut nonce).is_err() {
         return ("wscope", "no randomness for the handshake key".into());
     }
-    let handshake = ClientHandshake::new(&target.to_string(), "/echo", nonce);
+    let mut handshake = ClientHandshake::new(&target.to_string(), "/echo", nonce);
+    // With --allow-origin, the server's own connection must pass it too.
+    handshake.origin = shared.config.allow_origins.first().cloned();
     let request = match handshake.request() {
         Ok(r) => r,
         Err(e) => return ("wscope", format!("could not build the handshake: {e}")),

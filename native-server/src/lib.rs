@@ -47,10 +47,16 @@ impl Server {
     pub async fn start(config: ServerConfig) -> std::io::Result<Server> {
         let listener = TcpListener::bind(config.listen).await?;
         let addr = listener.local_addr()?;
-        let self_addr = if addr.ip().is_unspecified() {
-            SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), addr.port())
-        } else {
-            addr
+        // Inject connects to the server itself: to the loopback of the
+        // listener's own family when it listens on every address.
+        let self_addr = match addr.ip() {
+            std::net::IpAddr::V4(ip) if ip.is_unspecified() => {
+                SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), addr.port())
+            }
+            std::net::IpAddr::V6(ip) if ip.is_unspecified() => {
+                SocketAddr::new(std::net::Ipv6Addr::LOCALHOST.into(), addr.port())
+            }
+            _ => addr,
         };
         let shared = Arc::new(Shared {
             taps: tap::TapHub::new(config.tap),

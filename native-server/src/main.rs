@@ -86,7 +86,7 @@ struct Args {
     inject_max_bytes: usize,
 
     /// On Ctrl-C or SIGTERM, wait this long for connections to close.
-    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
     shutdown_timeout: Duration,
 }
 

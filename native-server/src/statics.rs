@@ -16,8 +16,13 @@ pub(crate) async fn serve(io: Prefixed<TcpStream>, shared: &Shared) {
         .header_read_timeout(shared.config.handshake_timeout)
         .serve_connection(TokioIo::new(io), service);
     tokio::pin!(conn);
+    // hyper bounds reading a request, not writing a response: a client that
+    // never reads would hold its connection slot forever without this.
+    let deadline = tokio::time::sleep(shared.config.idle_timeout);
+    tokio::pin!(deadline);
     tokio::select! {
         _ = conn.as_mut() => {}
+        () = &mut deadline => {}
         () = shared.shutdown.cancelled() => {
             conn.as_mut().graceful_shutdown();
             let _ = tokio::time::timeout(shared.config.close_timeout, conn).await;

@@ -21,8 +21,11 @@
 //! - `{"type":"hello","token_bits":128,"connection":{"peer":"127.0.0.1:5555","target":"/echo?tap=…"}}`
 //!   first (`connection` is `null` until the tapped connection arrives; a
 //!   later `{"type":"open",…}` then says when it does);
-//! - `{"type":"dropped","chunks":N,"bytes":M}` when chunks were dropped to
-//!   keep the per-connection cap (oldest first);
+//! - `{"type":"dropped","chunks":N,"record_dropped_chunks":M,"record_dropped_bytes":B}`
+//!   just before the first chunk sent after a gap: `N` chunks this subscriber
+//!   will never see were dropped to keep the per-connection cap (oldest
+//!   first; each chunk counts 64 bytes beyond its data); `M` and `B` count
+//!   everything the record dropped so far;
 //! - `{"type":"evicted"}` when the whole record was dropped to make room for
 //!   newer tapped connections (the subscription then closes with 1001);
 //! - `{"type":"end","reason":"…"}` when the tapped connection is over and
@@ -59,6 +62,9 @@ pub(crate) fn encode_record(dir: Dir, micros: u64, data: &[u8], out: &mut Vec<u8
     out.extend_from_slice(&micros.to_be_bytes());
     out.extend_from_slice(data);
 }
+
+/// What a kept chunk costs beyond its bytes, counted against the cap.
+pub const CHUNK_OVERHEAD: usize = 64;
 
 /// One chunk as it crossed the connection.
 #[derive(Clone, Debug)]
@@ -112,10 +118,15 @@ impl Tap {
         self.bump();
     }
 
-    /// Records a chunk, dropping the oldest ones past the cap.
+    /// Records a chunk, dropping the oldest ones past the cap. Each chunk
+    /// counts [`CHUNK_OVERHEAD`] bytes more than its data, so a peer sending
+    /// one byte at a time cannot make the cap cost far more than it says.
     pub(crate) fn record(&self, dir: Dir, data: &[u8]) {
         {
             let mut log = self.lock();
+            if log.evicted {
+                return;
+            }
             let micros = log.started.map_or(0, |s| s.elapsed().as_micros().try_into().unwrap_or(u64::MAX));
             if data.len() > self.max_bytes {
                 log.dropped_chunks = log.dropped_chunks.saturating_add(1);
@@ -124,12 +135,12 @@ impl Tap {
                 log.chunks.push_back(Chunk { dir, micros, data: Bytes::new() });
             } else {
                 log.chunks.push_back(Chunk { dir, micros, data: Bytes::copy_from_slice(data) });
-                log.bytes = log.bytes.saturating_add(data.len());
+                log.bytes = log.bytes.saturating_add(data.len()).saturating_add(CHUNK_OVERHEAD);
             }
             while log.bytes > self.max_bytes {
                 let Some(old) = log.chunks.pop_front() else { break };
                 log.first_seq = log.first_seq.saturating_add(1);
-                log.bytes = log.bytes.saturating_sub(old.data.len());
+                log.bytes = log.bytes.saturating_sub(old.data.len().saturating_add(CHUNK_OVERHEAD));
                 log.dropped_chunks = log.dropped_chunks.saturating_add(1);
                 log.dropped_bytes = log.dropped_bytes.saturating_add(old.data.len() as u64);
             }
@@ -204,7 +215,16 @@ impl TapHub {
             return Arc::clone(tap);
         }
         while hub.taps.len() >= self.limits.max_taps.max(1) {
-            let Some(old) = hub.order.pop_front() else { break };
+            // Make room with the oldest record whose connection is not live
+            // (never arrived, or over) before touching a live one, so idle
+            // subscriptions cannot push out connections being watched.
+            let idle = hub.order.iter().position(|t| {
+                hub.taps.get(t).is_none_or(|tap| {
+                    let log = tap.lock();
+                    log.connection.is_none() || log.ended.is_some()
+                })
+            });
+            let Some(old) = hub.order.remove(idle.unwrap_or(0)) else { break };
             if let Some(tap) = hub.taps.remove(&old) {
                 tap.evict();
             }
@@ -262,7 +282,6 @@ struct Subscriber {
     changes: watch::Receiver<u64>,
     /// Next chunk to send.
     cursor: u64,
-    told_dropped: (u64, u64),
     told_open: bool,
     done: bool,
 }
@@ -292,11 +311,15 @@ impl Subscriber {
                 notes.push(json(&serde_json::json!({ "type": "open", "connection": Self::connection_json(&log) })));
                 self.told_open = true;
             }
-            if (log.dropped_chunks, log.dropped_bytes) != self.told_dropped {
+            // Only what this subscriber missed: chunks dropped before it
+            // could be sent them.
+            if self.cursor < log.first_seq {
                 notes.push(json(&serde_json::json!({
-                    "type": "dropped", "chunks": log.dropped_chunks, "bytes": log.dropped_bytes
+                    "type": "dropped",
+                    "chunks": log.first_seq.saturating_sub(self.cursor),
+                    "record_dropped_chunks": log.dropped_chunks,
+                    "record_dropped_bytes": log.dropped_bytes,
                 })));
-                self.told_dropped = (log.dropped_chunks, log.dropped_bytes);
             }
             self.cursor = self.cursor.max(log.first_seq);
             let skip = usize::try_from(self.cursor.saturating_sub(log.first_seq)).unwrap_or(usize::MAX);
@@ -345,7 +368,7 @@ impl Session for Subscriber {
 
 pub(crate) async fn serve_subscriber(ws: WsStream, tap: Arc<Tap>, shared: &Shared) -> Outcome {
     let changes = tap.changed.subscribe();
-    let mut sub = Subscriber { tap, changes, cursor: 0, told_dropped: (0, 0), told_open: false, done: false };
+    let mut sub = Subscriber { tap, changes, cursor: 0, told_open: false, done: false };
     let hello = {
         let log = sub.tap.lock();
         sub.told_open = log.connection.is_some();

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::{Instant as TokioInstant, sleep_until, timeout};
-use wscope_core::connection::{Connection, Event, Message, State};
+use wscope_core::connection::{Config as WsConfig, Connection, Event, Message, State};
 use wscope_core::handshake::Request;
 use wscope_core::{CloseCode, ProtocolError};
 
@@ -30,6 +30,7 @@ pub(crate) struct WsStream {
 impl WsStream {
     /// Completes the handshake for an accepted `request`: `bytes` is all
     /// that was read (the head is its first `head_len` bytes).
+    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn accept(
         mut stream: TcpStream,
         request: &Request,
@@ -38,6 +39,7 @@ impl WsStream {
         tap: Option<Arc<Tap>>,
         accepted: Instant,
         shared: &Shared,
+        config: WsConfig,
     ) -> std::io::Result<WsStream> {
         if let Some(tap) = &tap {
             tap.start(accepted);
@@ -45,28 +47,34 @@ impl WsStream {
         }
         // No subprotocol or extension is offered back: the echo speaks none.
         let response = request.response(None, None).map_err(std::io::Error::other)?;
-        stream.write_all(&response).await?;
+        timeout(shared.config.handshake_timeout, stream.write_all(&response)).await.map_err(|_| {
+            std::io::Error::new(std::io::ErrorKind::TimedOut, "the 101 response was not taken in time")
+        })??;
         if let Some(tap) = &tap {
             tap.record(Dir::ServerToClient, &response);
         }
-        let mut conn = Connection::server(shared.config.ws);
+        let mut conn = Connection::server(config);
         conn.receive_data(bytes.get(head_len..).unwrap_or_default());
         Ok(WsStream { stream, conn, tap, buf: vec![0; READ_CHUNK].into_boxed_slice() })
     }
 
-    /// Writes everything the connection has queued.
+    /// Writes everything the connection has queued. Each write is recorded
+    /// as it completes, so a write cut short leaves the tap exact.
     async fn flush(&mut self) -> std::io::Result<()> {
-        let out = self.conn.pending_output();
-        if out.is_empty() {
-            return Ok(());
+        loop {
+            let out = self.conn.pending_output();
+            if out.is_empty() {
+                return Ok(());
+            }
+            let n = self.stream.write(out).await?;
+            if n == 0 {
+                return Err(std::io::ErrorKind::WriteZero.into());
+            }
+            if let (Some(tap), Some(written)) = (&self.tap, out.get(..n)) {
+                tap.record(Dir::ServerToClient, written);
+            }
+            self.conn.consume_output(n);
         }
-        self.stream.write_all(out).await?;
-        if let Some(tap) = &self.tap {
-            tap.record(Dir::ServerToClient, out);
-        }
-        let n = out.len();
-        self.conn.consume_output(n);
-        Ok(())
     }
 
     /// Reads once and feeds the connection; 0 means the peer closed TCP.

@@ -100,3 +100,19 @@ async fn text_message_gets_an_error_note() {
     assert_eq!(note["type"], "error", "{note}");
     assert!(note["message"].as_str().is_some_and(|m| !m.is_empty()), "{note}");
 }
+
+/// With `--allow-origin`, the server's own connection still gets through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inject_works_with_an_origin_policy() {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+    let server = crate::support::start(|cfg| cfg.allow_origins = vec!["http://explorer.test".into()]).await;
+    let mut request = format!("ws://{}/inject", server.local_addr()).into_client_request().unwrap();
+    request.headers_mut().insert("Origin", "http://explorer.test".parse().unwrap());
+    let (mut ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    ws.send(Message::binary(vec![0x81, 0x02, 0x68, 0x69])).await.unwrap();
+    let injection = read_injection(&mut ws).await;
+    assert_eq!(injection.note("handshake")["ok"], true, "{:?}", injection.notes);
+    let head = find_head_end(&injection.from_echo).expect("a 101 head") + 4;
+    let (close, _) = parse_frame(&injection.from_echo[head..]).expect("a frame after the head");
+    assert_eq!(close.close_code(), Some(1002));
+}

@@ -215,3 +215,52 @@ async fn malformed_tokens_get_400() {
         assert_eq!(raw.read_head().await.status_line, "HTTP/1.1 101 Switching Protocols");
     }
 }
+
+/// Past the per-connection cap the oldest chunks go, and a late subscriber
+/// is told how many it will never see, before the rest, which is exact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_subscriber_is_told_what_was_dropped() {
+    let server = crate::support::start(|cfg| cfg.tap.max_bytes = 3000).await;
+    let addr = server.local_addr();
+    let token = tap_token();
+    let mut raw = RawClient::connect(addr, &format!("/echo?tap={token}")).await;
+    for i in 0..4u8 {
+        raw.send_frame(&Frame::binary(&[i; 1000])).await;
+        assert_eq!(raw.read_message().await, (OP_BINARY, vec![i; 1000]));
+    }
+    raw.send_frame(&Frame::close(1000, b"")).await;
+    raw.expect_close(1000).await;
+    raw.shutdown().await;
+
+    let mut ws = ws_connect(addr, &format!("/tap?token={token}")).await;
+    let (mut notes, mut to_server, mut to_client) = (Vec::new(), Vec::new(), Vec::new());
+    let mut dropped_before_bytes = false;
+    loop {
+        let message = ws_next(&mut ws).await;
+        match &message {
+            Message::Binary(data) => match chunk_of(data) {
+                (0, bytes) => to_server.extend_from_slice(bytes),
+                (_, bytes) => to_client.extend_from_slice(bytes),
+            },
+            Message::Text(_) => {
+                let note = json_of(&message).unwrap();
+                if note["type"] == "dropped" {
+                    dropped_before_bytes = to_server.is_empty() && to_client.is_empty();
+                }
+                let end = note["type"] == "end";
+                notes.push(note);
+                if end {
+                    break;
+                }
+            }
+            other => panic!("unexpected message on the tap: {other:?}"),
+        }
+    }
+    let dropped = notes.iter().find(|n| n["type"] == "dropped").unwrap_or_else(|| panic!("no dropped note: {notes:?}"));
+    assert!(dropped_before_bytes, "the gap is reported where it is, before the chunks after it");
+    assert!(dropped["chunks"].as_u64().unwrap() >= 1, "{dropped}");
+    // What is left is the newest part of each direction, byte for byte.
+    assert!(!to_client.is_empty() && raw.received.ends_with(&to_client), "server-to-client is a suffix");
+    assert!(raw.sent.ends_with(&to_server), "client-to-server is a suffix");
+    assert!(to_server.len() + to_client.len() < raw.sent.len() + raw.received.len());
+}

@@ -199,6 +199,9 @@ struct HeaderJs {
     rsv: [bool; 3],
     opcode: u8,
     opcode_name: &'static str,
+    /// What the opcode means, as a stable key for the page: `continuation`,
+    /// `text`, `binary`, `close`, `ping`, `pong` or `reserved`.
+    kind: &'static str,
     control: bool,
     reserved: bool,
     masked: bool,
@@ -208,6 +211,18 @@ struct HeaderJs {
     length_form: &'static str,
     header_len: usize,
     fields: Vec<FieldJs>,
+}
+
+fn opcode_kind(op: OpCode) -> &'static str {
+    match op {
+        OpCode::Continuation => "continuation",
+        OpCode::Text => "text",
+        OpCode::Binary => "binary",
+        OpCode::Close => "close",
+        OpCode::Ping => "ping",
+        OpCode::Pong => "pong",
+        OpCode::ReservedData(_) | OpCode::ReservedControl(_) => "reserved",
+    }
 }
 
 fn length_form_name(f: LengthForm) -> &'static str {
@@ -225,6 +240,7 @@ impl From<&FrameHeader> for HeaderJs {
             rsv: h.rsv,
             opcode: h.opcode.bits(),
             opcode_name: h.opcode.name(),
+            kind: opcode_kind(h.opcode),
             control: h.opcode.is_control(),
             reserved: h.opcode.is_reserved(),
             masked: h.mask.is_some(),

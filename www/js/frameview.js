@@ -83,7 +83,7 @@ export function fieldTable(header, { frame = null, payloadLen = null, baseOffset
 export function payloadBlock(frame, view = 'text', max = 512) {
   const block = h('div', { class: 'payload' });
   const p = frame.payload;
-  const isClose = frame.header.opcode === 8;
+  const isClose = frame.header.kind === 'close';
   if (!p.length) {
     block.append(h('p', { class: 'muted small' }, 'Empty payload.'));
     return block;

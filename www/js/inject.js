@@ -155,7 +155,7 @@ export function setupInject({ builderBytes }) {
       e.replies.append(card);
     });
     if (r.partial_header) e.replies.append(h('p', { class: 'note warn' }, `The reply stops inside a frame header (${plural(r.partial_header.have, 'byte')}).`));
-    const close = r.frames.find((f) => f.header.opcode === 8);
+    const close = r.frames.find((f) => f.header.kind === 'close');
     if (close) {
       const c = close.close;
       e.verdict.append(h('p', { class: `note ${c && c.code !== 1000 ? 'bad' : 'ok'}` },

@@ -167,12 +167,12 @@ export function setupLive() {
       const m = r.messages.findIndex((msg) => msg.frames.includes(i));
       return d.dir === 'up' ? `send:${m}` : `msg:${m}`;
     }
-    const op = f.header.opcode;
-    if (op === 8) return d.dir === 'down' ? 'close-event' : closeRequested ? 'close-action' : 'close-event';
-    if (op === 9 || op === 10) {
+    const kind = f.header.kind;
+    if (kind === 'close') return d.dir === 'down' ? 'close-event' : closeRequested ? 'close-action' : 'close-event';
+    if (kind === 'ping' || kind === 'pong') {
       // A ping and the pong that answers it share a row.
-      const nth = r.frames.slice(0, i + 1).filter((x) => x.header.opcode === op).length;
-      return `ping:${(d.dir === 'down') === (op === 9) ? 'down' : 'up'}:${nth}`;
+      const nth = r.frames.slice(0, i + 1).filter((x) => x.header.kind === kind).length;
+      return `ping:${(d.dir === 'down') === (kind === 'ping') ? 'down' : 'up'}:${nth}`;
     }
     return `frame:${d.dir}:${i}`;
   };
@@ -181,7 +181,7 @@ export function setupLive() {
     const hd = f.header;
     const frameBytes = d.buf.subarray(d.headLen + f.offset, d.headLen + f.offset + hd.header_len + f.payload.length);
     const arrow = d.dir === 'up' ? 'browser → server' : 'server → browser';
-    const isClose = hd.opcode === 8;
+    const isClose = hd.kind === 'close';
     let preview = '';
     if (f.close) preview = f.close.code === null ? 'no status code' : `${f.close.code} ${f.close.code_name || ''}${f.close.reason ? ` “${f.close.reason}”` : ''}`;
     else if (f.text !== null && f.text !== undefined && !isClose && f.payload.length) preview = `“${showText(f.text, 80)}”`;

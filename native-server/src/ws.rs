@@ -5,26 +5,34 @@
 
 use crate::Shared;
 use crate::tap::{Dir, Tap};
+use std::cell::RefCell;
 use std::fmt;
-use std::future::Future;
+use std::future::{Future, poll_fn};
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::time::{Instant as TokioInstant, sleep_until, timeout};
 use wscope_core::connection::{Config as WsConfig, Connection, Event, Message, State};
 use wscope_core::handshake::Request;
 use wscope_core::{CloseCode, ProtocolError};
 
-/// Bytes read from the socket at a time.
-const READ_CHUNK: usize = 16 * 1024;
+/// Bytes read from the socket at a time: a 16 KiB message and its header
+/// in one read. The buffer is one per worker thread, not per connection,
+/// so an idle connection holds no read buffer at all.
+const READ_CHUNK: usize = 64 * 1024;
+
+thread_local! {
+    static SCRATCH: RefCell<Box<[u8]>> = RefCell::new(vec![0; READ_CHUNK].into_boxed_slice());
+}
 
 /// A WebSocket after a successful handshake.
 pub(crate) struct WsStream {
     stream: TcpStream,
     pub(crate) conn: Connection,
     tap: Option<Arc<Tap>>,
-    buf: Box<[u8]>,
 }
 
 impl WsStream {
@@ -55,7 +63,7 @@ impl WsStream {
         }
         let mut conn = Connection::server(config);
         conn.receive_data(bytes.get(head_len..).unwrap_or_default());
-        Ok(WsStream { stream, conn, tap, buf: vec![0; READ_CHUNK].into_boxed_slice() })
+        Ok(WsStream { stream, conn, tap })
     }
 
     /// Writes everything the connection has queued. Each write is recorded
@@ -77,17 +85,33 @@ impl WsStream {
         }
     }
 
-    /// Reads once and feeds the connection; 0 means the peer closed TCP.
+    /// Reads once into the thread's scratch buffer and feeds the
+    /// connection, which copies what it keeps; 0 means the peer closed TCP.
     async fn read(&mut self) -> std::io::Result<usize> {
-        let n = self.stream.read(&mut self.buf).await?;
-        let chunk = self.buf.get(..n).unwrap_or_default();
+        poll_fn(|cx| {
+            SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+                Ok(mut buf) => self.poll_read_into(cx, &mut buf),
+                // Not reentrant, so this cannot happen; a small stack buffer
+                // would do if it did.
+                Err(_) => self.poll_read_into(cx, &mut [0u8; 4096]),
+            })
+        })
+        .await
+    }
+
+    fn poll_read_into(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<std::io::Result<usize>> {
+        let mut rb = ReadBuf::new(buf);
+        // A short read tells tokio the socket is drained, so the next
+        // read waits for readiness instead of trying and failing.
+        ready!(Pin::new(&mut self.stream).poll_read(cx, &mut rb))?;
+        let chunk = rb.filled();
         if let Some(tap) = &self.tap {
-            if n > 0 {
+            if !chunk.is_empty() {
                 tap.record(Dir::ClientToServer, chunk);
             }
         }
         self.conn.receive_data(chunk);
-        Ok(n)
+        Poll::Ready(Ok(chunk.len()))
     }
 
     /// Closes TCP from our side first (RFC 6455 section 7.1.1), then reads
@@ -97,12 +121,13 @@ impl WsStream {
     async fn finish(mut self, linger: Duration) {
         let _ = self.stream.shutdown().await;
         let mut budget: usize = 1 << 20;
+        let mut buf = [0u8; 4096];
         let _ = timeout(linger, async {
             while budget > 0 {
-                match self.stream.read(&mut self.buf).await {
+                match self.stream.read(&mut buf).await {
                     Ok(0) | Err(_) => break,
                     Ok(n) => {
-                        if let (Some(tap), Some(chunk)) = (&self.tap, self.buf.get(..n)) {
+                        if let (Some(tap), Some(chunk)) = (&self.tap, buf.get(..n)) {
                             tap.record(Dir::ClientToServer, chunk);
                         }
                         budget = budget.saturating_sub(n);
@@ -160,12 +185,23 @@ pub(crate) trait Session {
 }
 
 /// Runs `session` over `ws` until the connection is over.
+///
+/// One timer serves the idle ping, the idle close and the close deadline.
+/// It is not moved on every read: when it fires, the loop works out which
+/// deadline (if any) has really passed and sets it again for the next, so
+/// a busy connection touches the timer wheel about twice per idle period,
+/// not once per message.
 pub(crate) async fn drive<S: Session>(mut ws: WsStream, shared: &Shared, session: &mut S) -> Outcome {
     let cfg = &shared.config;
     let mut outcome = Outcome::default();
     let mut last_input = TokioInstant::now();
     let mut pinged = false;
     let mut close_deadline: Option<TokioInstant> = None;
+    let shutdown = shared.shutdown.cancelled();
+    tokio::pin!(shutdown);
+    let mut shutdown_seen = false;
+    let timer = sleep_until(later(last_input, cfg.idle_timeout.checked_div(2).unwrap_or_default()));
+    tokio::pin!(timer);
     loop {
         while let Some(event) = ws.conn.next_event() {
             match &event {
@@ -176,28 +212,29 @@ pub(crate) async fn drive<S: Session>(mut ws: WsStream, shared: &Shared, session
             session.on_event(&mut ws.conn, event);
         }
         // A peer that never reads must not hold the task forever.
-        match timeout(cfg.idle_timeout, ws.flush()).await {
-            Ok(Ok(())) => {}
-            Ok(Err(_)) => {
-                outcome.abnormal = Some("write failed");
-                break;
-            }
-            Err(_) => {
-                outcome.abnormal = Some("peer stopped reading (write timed out)");
-                break;
+        if !ws.conn.pending_output().is_empty() {
+            match timeout(cfg.idle_timeout, ws.flush()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => {
+                    outcome.abnormal = Some("write failed");
+                    break;
+                }
+                Err(_) => {
+                    outcome.abnormal = Some("peer stopped reading (write timed out)");
+                    break;
+                }
             }
         }
         match ws.conn.state() {
             State::Closed => break,
             State::CloseSent if close_deadline.is_none() => {
-                close_deadline = Some(later(TokioInstant::now(), cfg.close_timeout));
+                let at = later(TokioInstant::now(), cfg.close_timeout);
+                close_deadline = Some(at);
+                timer.as_mut().reset(at);
             }
             _ => {}
         }
         let open = close_deadline.is_none();
-        let idle_at = later(last_input, cfg.idle_timeout);
-        let ping_at = later(last_input, cfg.idle_timeout.checked_div(2).unwrap_or_default());
-        let never = later(TokioInstant::now(), Duration::from_secs(86_400 * 365));
         tokio::select! {
             r = ws.read() => match r {
                 Ok(0) => {
@@ -213,19 +250,35 @@ pub(crate) async fn drive<S: Session>(mut ws: WsStream, shared: &Shared, session
                     break;
                 }
             },
-            () = shared.shutdown.cancelled(), if open => {
+            () = &mut shutdown, if open && !shutdown_seen => {
+                shutdown_seen = true;
                 close_first(&mut ws.conn, &mut outcome, CloseCode::GOING_AWAY, "server shutting down");
             }
-            () = sleep_until(ping_at), if open && !pinged => {
-                let _ = ws.conn.send(Message::Ping(b"wscope: idle check"));
-                pinged = true;
-            }
-            () = sleep_until(idle_at), if open => {
-                close_first(&mut ws.conn, &mut outcome, CloseCode::GOING_AWAY, "idle timeout");
-            }
-            () = sleep_until(close_deadline.unwrap_or(never)), if !open => {
-                outcome.abnormal = Some("peer did not answer the close in time");
-                break;
+            () = &mut timer => {
+                let now = TokioInstant::now();
+                if let Some(deadline) = close_deadline {
+                    if now >= deadline {
+                        outcome.abnormal = Some("peer did not answer the close in time");
+                        break;
+                    }
+                    timer.as_mut().reset(deadline);
+                    continue;
+                }
+                let ping_at = later(last_input, cfg.idle_timeout.checked_div(2).unwrap_or_default());
+                let idle_at = later(last_input, cfg.idle_timeout);
+                if now >= idle_at {
+                    close_first(&mut ws.conn, &mut outcome, CloseCode::GOING_AWAY, "idle timeout");
+                    // The close deadline takes over the timer next round.
+                    timer.as_mut().reset(later(now, cfg.close_timeout));
+                } else if now >= ping_at && !pinged {
+                    let _ = ws.conn.send(Message::Ping(b"wscope: idle check"));
+                    pinged = true;
+                    timer.as_mut().reset(idle_at);
+                } else if pinged {
+                    timer.as_mut().reset(idle_at);
+                } else {
+                    timer.as_mut().reset(ping_at);
+                }
             }
             ready = session.ready(), if open => session.on_ready(&mut ws.conn, ready),
         }

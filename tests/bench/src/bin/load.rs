@@ -1,0 +1,406 @@
+//! `wscope-load`: the closed-loop WebSocket load generator behind
+//! `cargo xtask bench`, and the idle-connection memory probe.
+//!
+//! `echo`: C connections, each sends a pre-built masked frame of S bytes
+//! (or D of them back to back with `--pipeline D`), reads the echo, checks
+//! every byte of it, and sends again. Only round trips that end inside the
+//! measuring window count. It prints one `RESULT` line with msgs/s,
+//! p50/p99 round-trip latency, and how busy this process and (with
+//! `--server-pid`) the server were during the window, so a reader can see
+//! which side was the bottleneck.
+//!
+//! `idle`: opens N connections, echoes one 20-byte message on each, and
+//! reports the server's resident memory before and after (with
+//! `--server-pid`), then holds them until stdin closes or `--hold` passes.
+//!
+//! Single-threaded on purpose: pin it to one core with `taskset`.
+
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use clap::{Parser, Subcommand};
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::Semaphore;
+use wscope_core::handshake::{ClientHandshake, HandshakeLimits};
+use wscope_core::{Decoded, FrameHeader, OpCode};
+
+#[derive(Debug, Parser)]
+#[command(name = "wscope-load", about = "Closed-loop WebSocket echo load and idle-memory probe")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Closed-loop echo load: msgs/s and round-trip latency.
+    Echo(EchoArgs),
+    /// Hold idle connections and report the server's memory per connection.
+    Idle(IdleArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct EchoArgs {
+    /// Echo endpoint, e.g. ws://127.0.0.1:8080/echo.
+    #[arg(long)]
+    url: String,
+    /// Concurrent connections.
+    #[arg(long, default_value_t = 100)]
+    conns: usize,
+    /// Payload bytes per message.
+    #[arg(long, default_value_t = 20)]
+    size: usize,
+    /// Messages each connection sends before waiting for their echoes.
+    #[arg(long, default_value_t = 1)]
+    pipeline: usize,
+    /// Send text frames (ASCII payload) instead of binary.
+    #[arg(long)]
+    text: bool,
+    /// Load before the window opens.
+    #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
+    warmup: Duration,
+    /// The measuring window.
+    #[arg(long, default_value = "3s", value_parser = humantime::parse_duration)]
+    duration: Duration,
+    /// The server's process id, to report its CPU use over the window.
+    #[arg(long)]
+    server_pid: Option<u32>,
+    /// Expect the sent bytes back unchanged (for `echo-raw`, the TCP echo
+    /// that measures the load generator's own ceiling).
+    #[arg(long)]
+    raw: bool,
+}
+
+#[derive(Debug, clap::Args)]
+struct IdleArgs {
+    /// Echo endpoint, e.g. ws://127.0.0.1:8080/echo.
+    #[arg(long)]
+    url: String,
+    /// Connections to open and hold.
+    #[arg(long, default_value_t = 1000)]
+    conns: usize,
+    /// Handshakes in flight at once.
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    /// The server's process id, to read its resident memory.
+    #[arg(long)]
+    server_pid: Option<u32>,
+    /// How long to hold the connections after reporting (stdin closing ends
+    /// the hold earlier).
+    #[arg(long, default_value = "0s", value_parser = humantime::parse_duration)]
+    hold: Duration,
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("wscope-load: runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = rt.block_on(async {
+        match cli.cmd {
+            Cmd::Echo(args) => echo(args).await,
+            Cmd::Idle(args) => idle(args).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("wscope-load: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Where to connect: `ws://host:port/path`.
+#[derive(Debug, Clone)]
+struct Target {
+    addr: SocketAddr,
+    host: String,
+    path: String,
+}
+
+impl Target {
+    fn parse(url: &str) -> Result<Target, BoxError> {
+        let rest = url.strip_prefix("ws://").ok_or("the URL must start with ws://")?;
+        let (host, path) = match rest.find('/') {
+            Some(i) => rest.split_at(i),
+            None => (rest, "/"),
+        };
+        let addr: SocketAddr = host.parse().map_err(|_| format!("{host:?} is not an IP:port address"))?;
+        Ok(Target { addr, host: host.to_owned(), path: path.to_owned() })
+    }
+
+    /// TCP connect and the opening handshake (checked by wscope-core).
+    async fn connect(&self) -> Result<TcpStream, BoxError> {
+        let mut stream = TcpStream::connect(self.addr).await?;
+        stream.set_nodelay(true)?;
+        let mut nonce = [0u8; 16];
+        getrandom::fill(&mut nonce).map_err(|e| format!("no randomness: {e}"))?;
+        let hs = ClientHandshake::new(&self.host, &self.path, nonce);
+        stream.write_all(&hs.request()?).await?;
+        let mut buf = Vec::with_capacity(512);
+        let limits = HandshakeLimits::default();
+        loop {
+            let mut chunk = [0u8; 512];
+            let n = stream.read(&mut chunk).await?;
+            if n == 0 {
+                return Err("the server closed during the handshake".into());
+            }
+            buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
+            if let Decoded::Complete { len, .. } = hs.check_response(&buf, &limits)? {
+                if len != buf.len() {
+                    return Err("the server sent frames before any message".into());
+                }
+                return Ok(stream);
+            }
+        }
+    }
+}
+
+/// One masked client frame and the unmasked echo expected for it.
+fn frame_pair(size: usize, text: bool) -> Result<(Vec<u8>, Vec<u8>), BoxError> {
+    let opcode = if text { OpCode::Text } else { OpCode::Binary };
+    let payload: Vec<u8> = (0..size).map(|i| b'a'.wrapping_add((i % 26) as u8)).collect();
+    let key = [0x37, 0xfa, 0x21, 0x3d];
+    let mut out = Vec::with_capacity(size.saturating_add(14));
+    FrameHeader::new(true, opcode, Some(key), size as u64).encode(&mut out)?;
+    let at = out.len();
+    out.extend_from_slice(&payload);
+    wscope_core::mask::apply_mask(out.get_mut(at..).unwrap_or_default(), key, 0);
+    let mut echo = Vec::with_capacity(size.saturating_add(10));
+    FrameHeader::new(true, opcode, None, size as u64).encode(&mut echo)?;
+    echo.extend_from_slice(&payload);
+    Ok((out, echo))
+}
+
+const WARMUP: u8 = 0;
+const MEASURE: u8 = 1;
+const STOP: u8 = 2;
+
+/// What one connection measured.
+#[derive(Debug, Default)]
+struct ConnStats {
+    msgs: u64,
+    latencies_us: Vec<u32>,
+}
+
+async fn echo(args: EchoArgs) -> Result<(), BoxError> {
+    if args.conns == 0 || args.pipeline == 0 {
+        return Err("--conns and --pipeline must be at least 1".into());
+    }
+    let target = Target::parse(&args.url)?;
+    let (one, one_echo) = frame_pair(args.size, args.text)?;
+    let send: Arc<[u8]> = one.repeat(args.pipeline).into();
+    let expect: Arc<[u8]> = if args.raw { &one } else { &one_echo }.repeat(args.pipeline).into();
+    let phase = Arc::new(AtomicU8::new(WARMUP));
+    let errors = Arc::new(AtomicU64::new(0));
+
+    let gate = Arc::new(Semaphore::new(64));
+    let mut streams = Vec::with_capacity(args.conns);
+    let mut opening = tokio::task::JoinSet::new();
+    for _ in 0..args.conns {
+        let target = target.clone();
+        let gate = gate.clone();
+        opening.spawn(async move {
+            let _permit = gate.acquire_owned().await;
+            target.connect().await
+        });
+    }
+    while let Some(r) = opening.join_next().await {
+        streams.push(r??);
+    }
+
+    let mut tasks = tokio::task::JoinSet::new();
+    let pipeline = args.pipeline as u64;
+    for mut stream in streams {
+        let (send, expect, phase, errors) = (send.clone(), expect.clone(), phase.clone(), errors.clone());
+        tasks.spawn(async move {
+            let mut stats = ConnStats::default();
+            // Larger than the echo, so the read that completes it is a short
+            // read, which tells tokio the socket is drained (no extra read
+            // that would only return EAGAIN).
+            let mut buf = vec![0u8; expect.len().saturating_add(4096)];
+            loop {
+                let p = phase.load(Ordering::Relaxed);
+                if p == STOP {
+                    break;
+                }
+                let t0 = Instant::now();
+                let ok = stream.write_all(&send).await.is_ok() && read_echo(&mut stream, &mut buf, expect.len()).await;
+                if !ok || buf.get(..expect.len()) != Some(&*expect) {
+                    errors.fetch_add(1, Ordering::Relaxed);
+                    break;
+                }
+                if p == MEASURE && phase.load(Ordering::Relaxed) == MEASURE {
+                    stats.msgs = stats.msgs.saturating_add(pipeline);
+                    let us = u32::try_from(t0.elapsed().as_micros()).unwrap_or(u32::MAX);
+                    stats.latencies_us.push(us);
+                }
+            }
+            // A clean close: 1000, masked, then wait for the server's answer.
+            let close = [0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8];
+            let _ = stream.write_all(&close).await;
+            let mut sink = [0u8; 256];
+            let _ = tokio::time::timeout(Duration::from_secs(2), async {
+                while let Ok(n) = stream.read(&mut sink).await {
+                    if n == 0 {
+                        break;
+                    }
+                }
+            })
+            .await;
+            stats
+        });
+    }
+
+    tokio::time::sleep(args.warmup).await;
+    let server_cpu0 = args.server_pid.and_then(process_cpu_ns);
+    let self_cpu0 = process_cpu_ns(std::process::id());
+    phase.store(MEASURE, Ordering::Relaxed);
+    let start = Instant::now();
+    tokio::time::sleep(args.duration).await;
+    phase.store(STOP, Ordering::Relaxed);
+    let secs = start.elapsed().as_secs_f64();
+    let server_cpu1 = args.server_pid.and_then(process_cpu_ns);
+    let self_cpu1 = process_cpu_ns(std::process::id());
+
+    let mut msgs = 0u64;
+    let mut lat = Vec::new();
+    while let Some(r) = tasks.join_next().await {
+        let s = r?;
+        msgs = msgs.saturating_add(s.msgs);
+        lat.extend(s.latencies_us);
+    }
+    lat.sort_unstable();
+    let pct = |p: f64| -> u32 {
+        let i = ((lat.len() as f64) * p) as usize;
+        lat.get(i.min(lat.len().saturating_sub(1))).copied().unwrap_or(0)
+    };
+    let busy = |a: Option<u64>, b: Option<u64>| match (a, b) {
+        (Some(a), Some(b)) => format!("{:.2}", b.saturating_sub(a) as f64 / 1e9 / secs),
+        _ => "-".to_owned(),
+    };
+    println!(
+        "RESULT conns={} size={} pipeline={} msgs={msgs} secs={secs:.3} rate={:.0} p50_us={} p99_us={} errors={} load_cpu={} server_cpu={}",
+        args.conns,
+        args.size,
+        args.pipeline,
+        msgs as f64 / secs,
+        pct(0.50),
+        pct(0.99),
+        errors.load(Ordering::Relaxed),
+        busy(self_cpu0, self_cpu1),
+        busy(server_cpu0, server_cpu1),
+    );
+    if errors.load(Ordering::Relaxed) > 0 {
+        return Err("some connections failed or echoed wrong bytes (see errors=)".into());
+    }
+    Ok(())
+}
+
+/// Reads until `want` bytes are in `buf`; false on EOF, error, or more
+/// bytes than asked for (a server must not send anything unasked).
+async fn read_echo(stream: &mut TcpStream, buf: &mut [u8], want: usize) -> bool {
+    let mut have = 0usize;
+    while have < want {
+        let Some(space) = buf.get_mut(have..) else { return false };
+        match stream.read(space).await {
+            Ok(0) | Err(_) => return false,
+            Ok(n) => have = have.saturating_add(n),
+        }
+    }
+    have == want
+}
+
+async fn idle(args: IdleArgs) -> Result<(), BoxError> {
+    let target = Target::parse(&args.url)?;
+    let (one, one_echo) = frame_pair(20, true)?;
+    let (one, one_echo): (Arc<[u8]>, Arc<[u8]>) = (one.into(), one_echo.into());
+    let before = args.server_pid.and_then(resident_kib);
+    let gate = Arc::new(Semaphore::new(args.concurrency.max(1)));
+    let mut opening = tokio::task::JoinSet::new();
+    let started = Instant::now();
+    for _ in 0..args.conns {
+        let (target, gate, one, one_echo) = (target.clone(), gate.clone(), one.clone(), one_echo.clone());
+        opening.spawn(async move {
+            let _permit = gate.acquire_owned().await;
+            let mut stream = target.connect().await?;
+            stream.write_all(&one).await?;
+            let mut buf = vec![0u8; one_echo.len()];
+            stream.read_exact(&mut buf).await?;
+            if buf.as_slice() != &*one_echo {
+                return Err::<TcpStream, BoxError>("wrong echo".into());
+            }
+            Ok(stream)
+        });
+    }
+    let mut held = Vec::with_capacity(args.conns);
+    let mut last_report = Instant::now();
+    while let Some(r) = opening.join_next().await {
+        held.push(r??);
+        if last_report.elapsed() > Duration::from_secs(2) {
+            eprintln!("wscope-load: {} of {} connections open", held.len(), args.conns);
+            last_report = Instant::now();
+        }
+    }
+    let open_secs = started.elapsed().as_secs_f64();
+    // Let the server finish whatever it does after the echo.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let after = args.server_pid.and_then(resident_kib);
+    let per_conn = match (before, after) {
+        (Some(b), Some(a)) if !held.is_empty() => {
+            format!("{:.2}", (a.saturating_sub(b) as f64) / (held.len() as f64))
+        }
+        _ => "-".to_owned(),
+    };
+    let show = |v: Option<u64>| v.map_or_else(|| "-".to_owned(), |v| v.to_string());
+    println!(
+        "RESULT idle conns={} open_secs={open_secs:.2} rss_before_kib={} rss_after_kib={} per_conn_kib={per_conn}",
+        held.len(),
+        show(before),
+        show(after),
+    );
+    let mut stdin = tokio::io::stdin();
+    let mut sink = [0u8; 64];
+    let _ = tokio::time::timeout(args.hold, async {
+        while let Ok(n) = stdin.read(&mut sink).await {
+            if n == 0 {
+                break;
+            }
+        }
+    })
+    .await;
+    drop(held);
+    Ok(())
+}
+
+/// CPU time of every thread of process `pid`, in nanoseconds
+/// (`/proc/PID/task/*/schedstat`, first field).
+fn process_cpu_ns(pid: u32) -> Option<u64> {
+    let mut total = 0u64;
+    for entry in std::fs::read_dir(format!("/proc/{pid}/task")).ok()? {
+        let path = entry.ok()?.path().join("schedstat");
+        let Ok(text) = std::fs::read_to_string(path) else { continue };
+        let ns: u64 = text.split_whitespace().next()?.parse().ok()?;
+        total = total.saturating_add(ns);
+    }
+    Some(total)
+}
+
+/// Resident memory of process `pid` in KiB (`VmRSS` in `/proc/PID/status`).
+fn resident_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}

@@ -23,6 +23,7 @@
 //! - `tap`: the wire tap streams exactly the connection's bytes.
 //! - `inject`: raw bytes to the server's own `/echo`, the reply reported.
 //! - `shutdown`: close 1001 to open WebSockets, no task left.
+//! - `timers`: idle ping, idle close 1001, close deadline.
 //!
 //! Everything here is `#[cfg(test)]`: run with `cargo test -p wscope-tests`.
 
@@ -39,5 +40,7 @@ mod inject;
 mod shutdown;
 #[cfg(test)]
 mod tap;
+#[cfg(test)]
+mod timers;
 #[cfg(test)]
 mod violations;

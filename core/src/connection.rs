@@ -274,16 +274,40 @@ impl Connection {
     /// for [`Connection::next_event`]; after the peer's close or a violation
     /// further bytes are ignored.
     pub fn receive_data(&mut self, data: &[u8]) {
-        if let Err(e) = self.receive(data) {
-            self.rx = Rx::Done;
-            self.events.push_back(Event::Failed(e));
+        let _ = self.receive_until(data, false);
+    }
+
+    /// Feeds bytes received from the peer until an event is ready, and
+    /// returns how many bytes it took: take the events with
+    /// [`Connection::next_event`], then feed the rest. The same events as
+    /// [`Connection::receive_data`], but each message can be handled (and
+    /// its buffer freed) before the next is decoded, which keeps the event
+    /// queue short and the allocator warm when one read holds many
+    /// messages.
+    pub fn receive_some(&mut self, data: &[u8]) -> usize {
+        self.receive_until(data, true)
+    }
+
+    fn receive_until(&mut self, data: &[u8], stop_at_event: bool) -> usize {
+        match self.receive(data, stop_at_event) {
+            Ok(rest) => data.len().saturating_sub(rest),
+            Err(e) => {
+                self.rx = Rx::Done;
+                self.events.push_back(Event::Failed(e));
+                data.len()
+            }
         }
     }
 
-    fn receive(&mut self, mut data: &[u8]) -> Result<(), ProtocolError> {
+    /// Returns how many bytes of `data` are left unread (only when
+    /// `stop_at_event` stopped it).
+    fn receive(&mut self, mut data: &[u8], stop_at_event: bool) -> Result<usize, ProtocolError> {
         while !data.is_empty() {
+            if stop_at_event && !self.events.is_empty() {
+                return Ok(data.len());
+            }
             match self.rx {
-                Rx::Done => return Ok(()),
+                Rx::Done => return Ok(0),
                 Rx::Header { mut buf, have } => {
                     let (header, used) = if have == 0 {
                         // Fast path: the whole header is in `data`.
@@ -297,7 +321,7 @@ impl Connection {
                                 }
                                 self.rx = Rx::Header { buf, have: n };
                                 self.received = self.received.saturating_add(n as u64);
-                                return Ok(());
+                                return Ok(0);
                             }
                         }
                     } else {
@@ -320,6 +344,12 @@ impl Connection {
                             }
                         }
                     };
+                    if used != 0 {
+                        if let Some(consumed) = self.whole_data_frame(&header, used, data)? {
+                            data = data.get(consumed..).unwrap_or_default();
+                            continue;
+                        }
+                    }
                     let start = self.received.saturating_sub(if used == 0 { header.encoded_len() as u64 } else { 0 });
                     data = data.get(used..).unwrap_or_default();
                     self.received = self.received.saturating_add(used as u64);
@@ -356,7 +386,54 @@ impl Connection {
                 }
             }
         }
-        Ok(())
+        Ok(0)
+    }
+
+    /// The common case in one step: an unfragmented data frame, no message
+    /// in progress, the whole frame in `data` (which starts with its
+    /// `header_len`-byte header), no frame events wanted. Judged by the same
+    /// rules and sequencer as every other frame; the payload is copied once
+    /// into a buffer of its exact size. `Ok(None)`: not this case, nothing
+    /// consumed.
+    fn whole_data_frame(
+        &mut self,
+        header: &FrameHeader,
+        header_len: usize,
+        data: &[u8],
+    ) -> Result<Option<usize>, ProtocolError> {
+        if self.config.frame_events || !header.fin || self.seq.in_message().is_some() {
+            return Ok(None);
+        }
+        let kind = match header.opcode {
+            OpCode::Text => DataKind::Text,
+            OpCode::Binary => DataKind::Binary,
+            _ => return Ok(None),
+        };
+        let Some(end) = usize::try_from(header.payload_len).ok().and_then(|n| n.checked_add(header_len)) else {
+            return Ok(None);
+        };
+        let Some(payload) = data.get(header_len..end) else {
+            return Ok(None);
+        };
+        let start = self.received;
+        self.rules.check(header).map_err(|v| err(v, start))?;
+        if let (_, Some(v)) = self.seq.next(header) {
+            return Err(err(v, start));
+        }
+        self.received = self.received.saturating_add(end as u64);
+        let mut buf = Vec::with_capacity(payload.len());
+        buf.extend_from_slice(payload);
+        if let Some(key) = header.mask {
+            apply_mask(&mut buf, key, 0);
+        }
+        let event = match kind {
+            DataKind::Binary => Event::Binary(buf),
+            DataKind::Text => Event::Text(String::from_utf8(buf).map_err(|e| {
+                err(Violation::InvalidUtf8 { offset: e.utf8_error().valid_up_to() as u64 }, start)
+            })?),
+        };
+        self.events.push_back(event);
+        Ok(Some(end))
     }
 
     /// Judges a header and gets ready for its payload. `whole`: the entire

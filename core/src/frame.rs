@@ -272,32 +272,29 @@ impl FrameHeader {
     /// Decodes a header from the start of `buf`, which may be any prefix of
     /// a frame. `Incomplete { needed }` is exact: with that many more bytes
     /// the header decodes (or asks again, once the length form is known).
+    #[inline]
     pub fn decode(buf: &[u8]) -> Decoded<FrameHeader> {
-        let (b0, b1) = match buf {
-            [b0, b1, ..] => (*b0, *b1),
-            _ => return Decoded::Incomplete { needed: 2usize.saturating_sub(buf.len()) },
+        let [b0, b1, rest @ ..] = buf else {
+            return Decoded::Incomplete { needed: 2usize.saturating_sub(buf.len()) };
         };
+        let (b0, b1) = (*b0, *b1);
         let masked = b1 & 0x80 != 0;
         let len7 = b1 & 0x7F;
-        let length_form = match len7 {
-            126 => LengthForm::Extended16,
-            127 => LengthForm::Extended64,
-            _ => LengthForm::Short,
+        let (length_form, ext) = match len7 {
+            126 => (LengthForm::Extended16, 2),
+            127 => (LengthForm::Extended64, 8),
+            _ => (LengthForm::Short, 0),
         };
-        let ext = length_form.extended_len();
-        let total = header_len(length_form, masked);
-        let Some(rest) = buf.get(2..total) else {
-            return Decoded::Incomplete { needed: total.saturating_sub(buf.len()) };
-        };
-        let (len_bytes, key_bytes) = rest.split_at(ext);
+        let after_len = if masked { ext | 4 } else { ext };
+        if rest.len() < after_len {
+            return Decoded::Incomplete { needed: after_len.saturating_sub(rest.len()) };
+        }
         let payload_len = match length_form {
             LengthForm::Short => u64::from(len7),
-            _ => len_bytes.iter().fold(0u64, |acc, b| acc << 8 | u64::from(*b)),
+            LengthForm::Extended16 => rest.first_chunk::<2>().map_or(0, |b| u64::from(u16::from_be_bytes(*b))),
+            LengthForm::Extended64 => rest.first_chunk::<8>().map_or(0, |b| u64::from_be_bytes(*b)),
         };
-        let mask = match key_bytes {
-            [a, b, c, d] => Some([*a, *b, *c, *d]),
-            _ => None,
-        };
+        let mask = if masked { rest.get(ext..).and_then(|k| k.first_chunk::<4>()).copied() } else { None };
         Decoded::Complete {
             value: FrameHeader {
                 fin: b0 & 0x80 != 0,
@@ -307,7 +304,7 @@ impl FrameHeader {
                 payload_len,
                 length_form,
             },
-            len: total,
+            len: after_len.saturating_add(2),
         }
     }
 

@@ -71,7 +71,7 @@ impl Utf8Validator {
             }
             rest = tail;
         }
-        match core::str::from_utf8(rest) {
+        match simdutf8::compat::from_utf8(rest) {
             Ok(_) => Ok(()),
             Err(e) => {
                 let at = e.valid_up_to();

@@ -147,6 +147,25 @@ fn run_server(bytes: &[u8], chunk: usize, config: Config) -> (Vec<Event>, Vec<u8
     (events, s.take_output())
 }
 
+/// The same with [`Connection::receive_some`]: events taken as each one
+/// is ready. Asserts that every call consumed something or queued an event.
+fn run_server_some(bytes: &[u8], chunk: usize, config: Config) -> (Vec<Event>, Vec<u8>) {
+    let mut s = Connection::server(config);
+    let mut events = Vec::new();
+    for piece in bytes.chunks(chunk.max(1)) {
+        let mut rest = piece;
+        while !rest.is_empty() {
+            let n = s.receive_some(rest);
+            let before = events.len();
+            events.extend(std::iter::from_fn(|| s.next_event()));
+            assert!(n > 0 || events.len() > before, "receive_some made no progress");
+            assert!(events.len() <= before + 2, "receive_some decoded past the first event");
+            rest = &rest[n..];
+        }
+    }
+    (events, s.take_output())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
@@ -183,10 +202,13 @@ proptest! {
         let (wire, expected) = encode(&steps, seed);
         let (whole, out_whole) = run_server(&wire, wire.len(), Config::default());
         prop_assert_eq!(&whole, &expected);
-        for chunk in [1, 2, 3, 5, 7, 13, 64, 127] {
+        for chunk in [1, 2, 3, 5, 7, 13, 64, 127, wire.len()] {
             let (events, out) = run_server(&wire, chunk, Config::default());
             prop_assert_eq!(&events, &whole, "chunk {}", chunk);
             prop_assert_eq!(&out, &out_whole, "chunk {}", chunk);
+            let (events, out) = run_server_some(&wire, chunk, Config::default());
+            prop_assert_eq!(&events, &whole, "receive_some, chunk {}", chunk);
+            prop_assert_eq!(&out, &out_whole, "receive_some, chunk {}", chunk);
         }
     }
 
@@ -205,10 +227,13 @@ proptest! {
         wire.extend_from_slice(&junk);
         let config = if small_limits { Config { max_frame_size: 20, max_message_size: 40, ..Config::default() } } else { Config::default() };
         let (whole, out_whole) = run_server(&wire, wire.len(), config);
-        for chunk in 1..=wire.len().min(40) {
+        for chunk in (1..=wire.len().min(40)).chain([wire.len()]) {
             let (events, out) = run_server(&wire, chunk, config);
             prop_assert_eq!(&events, &whole, "chunk {}", chunk);
             prop_assert_eq!(&out, &out_whole, "chunk {}", chunk);
+            let (events, out) = run_server_some(&wire, chunk, config);
+            prop_assert_eq!(&events, &whole, "receive_some, chunk {}", chunk);
+            prop_assert_eq!(&out, &out_whole, "receive_some, chunk {}", chunk);
         }
     }
 

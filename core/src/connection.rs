@@ -288,15 +288,44 @@ impl Connection {
         self.receive_until(data, true)
     }
 
+    /// Feeds bytes until the next event and returns the bytes it took and
+    /// the event (as [`Connection::next_event`] would give it, automatic
+    /// replies included): the pull-style form of
+    /// [`Connection::receive_some`]. Call it again with the rest; `None`
+    /// with everything taken means more input is needed. A whole data
+    /// frame at the front of `data` goes straight to the caller without
+    /// passing through the event queue.
+    pub fn read_event(&mut self, data: &[u8]) -> (usize, Option<Event>) {
+        if self.events.is_empty() && matches!(self.rx, Rx::Header { have: 0, .. }) {
+            if let Decoded::Complete { value, len } = FrameHeader::decode(data) {
+                match self.whole_data_frame(&value, len, data) {
+                    Ok(Some((end, event))) => return (end, Some(event)),
+                    Ok(None) => {}
+                    Err(e) => {
+                        self.fail(e);
+                        return (data.len(), self.next_event());
+                    }
+                }
+            }
+        }
+        let used = self.receive_some(data);
+        (used, self.next_event())
+    }
+
     fn receive_until(&mut self, data: &[u8], stop_at_event: bool) -> usize {
         match self.receive(data, stop_at_event) {
             Ok(rest) => data.len().saturating_sub(rest),
             Err(e) => {
-                self.rx = Rx::Done;
-                self.events.push_back(Event::Failed(e));
+                self.fail(e);
                 data.len()
             }
         }
+    }
+
+    /// Stops reading and queues the failure.
+    fn fail(&mut self, e: ProtocolError) {
+        self.rx = Rx::Done;
+        self.events.push_back(Event::Failed(e));
     }
 
     /// Returns how many bytes of `data` are left unread (only when
@@ -345,7 +374,8 @@ impl Connection {
                         }
                     };
                     if used != 0 {
-                        if let Some(consumed) = self.whole_data_frame(&header, used, data)? {
+                        if let Some((consumed, event)) = self.whole_data_frame(&header, used, data)? {
+                            self.events.push_back(event);
                             data = data.get(consumed..).unwrap_or_default();
                             continue;
                         }
@@ -393,14 +423,14 @@ impl Connection {
     /// in progress, the whole frame in `data` (which starts with its
     /// `header_len`-byte header), no frame events wanted. Judged by the same
     /// rules and sequencer as every other frame; the payload is copied once
-    /// into a buffer of its exact size. `Ok(None)`: not this case, nothing
-    /// consumed.
+    /// into a buffer of its exact size. Returns the frame's length and its
+    /// message; `Ok(None)`: not this case, nothing consumed.
     fn whole_data_frame(
         &mut self,
         header: &FrameHeader,
         header_len: usize,
         data: &[u8],
-    ) -> Result<Option<usize>, ProtocolError> {
+    ) -> Result<Option<(usize, Event)>, ProtocolError> {
         if self.config.frame_events || !header.fin || self.seq.in_message().is_some() {
             return Ok(None);
         }
@@ -432,8 +462,7 @@ impl Connection {
                 err(Violation::InvalidUtf8 { offset: e.utf8_error().valid_up_to() as u64 }, start)
             })?),
         };
-        self.events.push_back(event);
-        Ok(Some(end))
+        Ok(Some((end, event)))
     }
 
     /// Judges a header and gets ready for its payload. `whole`: the entire

@@ -6,29 +6,41 @@
 /// Returns the phase of the byte after `buf`, so a payload that arrives in
 /// pieces can be unmasked piece by piece.
 ///
-/// The key is widened to a 32-byte pattern and the buffer walked in 32-byte
-/// chunks with no data-dependent branches, which the compiler turns into
-/// vector XORs on every target (SSE2/AVX2 on x86-64, SIMD128 in wasm).
+/// Long buffers are walked in 32-byte chunks against a 32-byte pattern with
+/// no data-dependent branches, which the compiler turns into vector XORs on
+/// every target (SSE2/AVX2 on x86-64, SIMD128 in wasm); what is left goes
+/// four bytes at a time as one 32-bit XOR, then byte by byte.
+#[inline]
 pub fn apply_mask(buf: &mut [u8], key: [u8; 4], phase: usize) -> usize {
     const WIDE: usize = 32;
     let phase = phase & 3;
+    let next = phase.wrapping_add(buf.len()) & 3;
     let mut rotated = key;
     rotated.rotate_left(phase);
-    let mut pattern = [0u8; WIDE];
-    for quad in pattern.chunks_exact_mut(4) {
-        quad.copy_from_slice(&rotated);
-    }
     let mut chunks = buf.chunks_exact_mut(WIDE);
-    for chunk in &mut chunks {
-        for (b, p) in chunk.iter_mut().zip(pattern.iter()) {
-            *b ^= *p;
+    if chunks.len() > 0 {
+        let mut pattern = [0u8; WIDE];
+        for quad in pattern.chunks_exact_mut(4) {
+            quad.copy_from_slice(&rotated);
+        }
+        for chunk in &mut chunks {
+            for (b, p) in chunk.iter_mut().zip(pattern.iter()) {
+                *b ^= *p;
+            }
         }
     }
-    // WIDE is a multiple of 4, so the tail starts at the same phase.
-    for (b, p) in chunks.into_remainder().iter_mut().zip(pattern.iter()) {
-        *b ^= *p;
+    // WIDE is a multiple of 4, so the rest starts at the same phase.
+    let word = u32::from_ne_bytes(rotated);
+    let mut quads = chunks.into_remainder().chunks_exact_mut(4);
+    for quad in &mut quads {
+        if let Ok(q) = <&mut [u8; 4]>::try_from(quad) {
+            *q = (u32::from_ne_bytes(*q) ^ word).to_ne_bytes();
+        }
     }
-    phase.wrapping_add(buf.len()) & 3
+    for (b, k) in quads.into_remainder().iter_mut().zip(rotated) {
+        *b ^= k;
+    }
+    next
 }
 
 #[cfg(test)]

@@ -175,10 +175,12 @@ pub struct FrameRules {
 impl FrameRules {
     /// Calls `f` with each rule `h` breaks, most fundamental first, until
     /// `f` breaks the loop.
+    #[inline]
     pub fn each_violation(&self, h: &FrameHeader, mut f: impl FnMut(Violation) -> ControlFlow<()>) {
         let _ = self.walk(h, &mut f);
     }
 
+    #[inline]
     fn walk(&self, h: &FrameHeader, f: &mut impl FnMut(Violation) -> ControlFlow<()>) -> ControlFlow<()> {
         if h.opcode.is_reserved() {
             f(Violation::ReservedOpcode { opcode: h.opcode.bits() })?;
@@ -218,6 +220,7 @@ impl FrameRules {
     }
 
     /// Strict judgement: the first rule `h` breaks.
+    #[inline]
     pub fn check(&self, h: &FrameHeader) -> Result<(), Violation> {
         let mut first = None;
         self.each_violation(h, |v| {

@@ -166,6 +166,26 @@ fn run_server_some(bytes: &[u8], chunk: usize, config: Config) -> (Vec<Event>, V
     (events, s.take_output())
 }
 
+/// The same with [`Connection::read_event`], one event per call.
+fn run_server_pull(bytes: &[u8], chunk: usize, config: Config) -> (Vec<Event>, Vec<u8>) {
+    let mut s = Connection::server(config);
+    let mut events = Vec::new();
+    for piece in bytes.chunks(chunk.max(1)) {
+        let mut rest = piece;
+        loop {
+            let (n, event) = s.read_event(rest);
+            rest = &rest[n..];
+            match event {
+                Some(e) => events.push(e),
+                None if rest.is_empty() => break,
+                None => panic!("read_event returned no event with {} bytes left", rest.len()),
+            }
+        }
+    }
+    events.extend(std::iter::from_fn(|| s.next_event()));
+    (events, s.take_output())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
@@ -209,6 +229,9 @@ proptest! {
             let (events, out) = run_server_some(&wire, chunk, Config::default());
             prop_assert_eq!(&events, &whole, "receive_some, chunk {}", chunk);
             prop_assert_eq!(&out, &out_whole, "receive_some, chunk {}", chunk);
+            let (events, out) = run_server_pull(&wire, chunk, Config::default());
+            prop_assert_eq!(&events, &whole, "read_event, chunk {}", chunk);
+            prop_assert_eq!(&out, &out_whole, "read_event, chunk {}", chunk);
         }
     }
 
@@ -234,6 +257,9 @@ proptest! {
             let (events, out) = run_server_some(&wire, chunk, config);
             prop_assert_eq!(&events, &whole, "receive_some, chunk {}", chunk);
             prop_assert_eq!(&out, &out_whole, "receive_some, chunk {}", chunk);
+            let (events, out) = run_server_pull(&wire, chunk, config);
+            prop_assert_eq!(&events, &whole, "read_event, chunk {}", chunk);
+            prop_assert_eq!(&out, &out_whole, "read_event, chunk {}", chunk);
         }
     }
 

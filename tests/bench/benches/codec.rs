@@ -163,6 +163,12 @@ fn decode_messages(c: &mut Criterion) {
     for (label, len, opcode) in [("1000x20B_text", 20, OpCode::Text), ("1000x16KiB_binary", 16384, OpCode::Binary)] {
         let wire = masked_stream(1000, len, opcode);
         g.throughput(Throughput::Elements(1000));
+        let count = |e: Event| match e {
+            Event::Text(t) => t.len(),
+            Event::Binary(b) => b.len(),
+            other => panic!("{other:?}"),
+        };
+        // `read_event`: each message is taken before the next is decoded.
         g.bench_function(BenchmarkId::new("wscope", label), |b| {
             b.iter_batched(
                 || Connection::server(Config::default()),
@@ -170,13 +176,32 @@ fn decode_messages(c: &mut Criterion) {
                     let mut n = 0usize;
                     // As a server feeds it: one socket read at a time.
                     for read in black_box(&wire).chunks(READ) {
+                        let mut rest = read;
+                        loop {
+                            let (used, event) = conn.read_event(rest);
+                            rest = &rest[used..];
+                            match event {
+                                Some(e) => n += count(e),
+                                None => break,
+                            }
+                        }
+                    }
+                    assert_eq!(n, 1000 * len);
+                    n
+                },
+                BatchSize::LargeInput,
+            )
+        });
+        // `receive_data`: a whole read decoded, then its messages taken.
+        g.bench_function(BenchmarkId::new("wscope_receive_data", label), |b| {
+            b.iter_batched(
+                || Connection::server(Config::default()),
+                |mut conn| {
+                    let mut n = 0usize;
+                    for read in black_box(&wire).chunks(READ) {
                         conn.receive_data(read);
                         while let Some(e) = conn.next_event() {
-                            match e {
-                                Event::Text(t) => n += t.len(),
-                                Event::Binary(b) => n += b.len(),
-                                other => panic!("{other:?}"),
-                            }
+                            n += count(e);
                         }
                     }
                     assert_eq!(n, 1000 * len);
@@ -303,7 +328,7 @@ fn print_ratios(groups: &[&str]) {
         params.sort_by_key(|p| SIZES.iter().position(|(_, l)| p.starts_with(l)).unwrap_or(0));
         for param in params {
             let Some(ours) = mean_ns(group, "wscope", &param) else { continue };
-            for peer in ["tungstenite", "fastwebsockets", "simdutf8"] {
+            for peer in ["tungstenite", "fastwebsockets", "simdutf8", "wscope_receive_data"] {
                 if let Some(theirs) = mean_ns(group, peer, &param) {
                     println!(
                         "{group:<16} {param:<22} {peer:<15} {:>12} {:>12} {:>6.2}x",

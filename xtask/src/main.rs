@@ -8,6 +8,7 @@
 //! Only the standard library is used, so this compiles in seconds on a
 //! fresh machine before anything else is there.
 
+mod bench;
 mod setup;
 
 use std::io::{BufRead, BufReader};
@@ -40,6 +41,12 @@ COMMANDS:
     fuzz [SECONDS]  Run each cargo-fuzz target of wscope-core for SECONDS
                     (default 60); needs the nightly toolchain and cargo-fuzz,
                     which it installs if missing.
+    bench [WHAT]    Benchmarks against tokio-tungstenite and fastwebsockets,
+                    measured in the same run, with ratios: echo (closed-loop
+                    msgs/s and latency, servers pinned to CPU 0, load on
+                    CPU 1), memory (RSS per idle connection at 1000 and
+                    10000), wasm (module size), codec (criterion). See
+                    `cargo xtask bench --help` and BENCHMARKS.md.
     help            This text.
 ";
 
@@ -51,6 +58,7 @@ fn main() -> ExitCode {
         Some("run") => run_server(&root, args.get(1..).unwrap_or_default()),
         Some("setup") => setup::ensure(&root, setup::ALL).map(|()| true),
         Some("fuzz") => fuzz(&root, args.get(1).map(String::as_str)),
+        Some("bench") => bench::bench(&root, args.get(1..).unwrap_or_default()),
         None | Some("help" | "--help" | "-h") => {
             print!("{HELP}");
             Ok(true)
@@ -108,12 +116,12 @@ impl TestCounts {
     }
 }
 
-fn cargo() -> Command {
+pub(crate) fn cargo() -> Command {
     Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
 }
 
 /// Runs a command, streaming its output; true if it exited 0.
-fn run(cmd: &mut Command) -> Result<bool, String> {
+pub(crate) fn run(cmd: &mut Command) -> Result<bool, String> {
     let status = cmd.status().map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
     Ok(status.success())
 }
@@ -211,7 +219,7 @@ fn test(root: &Path) -> Result<bool, String> {
 }
 
 /// `wasm-pack build --target web` of the wasm crate into `www/pkg/`.
-fn build_wasm_package(root: &Path) -> Result<bool, String> {
+pub(crate) fn build_wasm_package(root: &Path) -> Result<bool, String> {
     run(Command::new("wasm-pack").current_dir(root.join("wasm")).args([
         "build",
         "--release",

@@ -1,0 +1,455 @@
+//! `cargo xtask bench`: the echo benchmark, the idle-memory measurement,
+//! the wasm size report and the codec micro-benchmarks, each measuring
+//! wscope against its peers in the same run and printing ratios.
+//!
+//! Echo: every server (wscope-server, tokio-tungstenite, fastwebsockets,
+//! and a raw TCP echo that is the load generator's ceiling) runs pinned to
+//! CPU 0 with one worker thread; `wscope-load` runs pinned to CPU 1. For
+//! each case the servers take turns (A B C D), over several rounds; the
+//! tables give the median of the rounds. Results are printed as Markdown
+//! and written to `target/bench/`.
+
+use crate::{cargo, run, setup};
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Instant;
+
+pub(crate) const HELP: &str = "\
+cargo xtask bench [WHAT] [--rounds N] [--seconds S]
+
+WHAT (default: echo memory wasm):
+    echo     closed-loop echo: msgs/s, p50/p99, server and load CPU, ratios
+    memory   resident memory per idle connection at 1000 and 10000 connections
+    wasm     raw and gzip size of the explorer's wasm module, twiggy top
+    codec    cargo bench -p wscope-bench --bench codec (criterion, several minutes)
+    all      all of the above
+--rounds N   echo rounds, servers interleaved in each (default 3)
+--seconds S  measuring window per echo run (default 2; plus 0.5 s warm-up)
+";
+
+/// (connections, payload bytes, pipeline depth).
+const CASES: [(u32, u32, u32); 7] =
+    [(1, 20, 1), (100, 20, 1), (100, 1024, 1), (100, 16384, 1), (1000, 1024, 1), (100, 20, 16), (100, 16384, 16)];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Kind {
+    Wscope,
+    Tungstenite,
+    Fastwebsockets,
+    Raw,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Wscope => "wscope",
+            Kind::Tungstenite => "tokio-tungstenite",
+            Kind::Fastwebsockets => "fastwebsockets",
+            Kind::Raw => "raw TCP echo (ceiling)",
+        }
+    }
+    fn binary(self) -> &'static str {
+        match self {
+            Kind::Wscope => "wscope-server",
+            Kind::Tungstenite => "echo-tungstenite",
+            Kind::Fastwebsockets => "echo-fastwebsockets",
+            Kind::Raw => "echo-raw",
+        }
+    }
+}
+
+struct Options {
+    what: Vec<String>,
+    rounds: u32,
+    seconds: f64,
+}
+
+fn parse(args: &[String]) -> Result<Options, String> {
+    let mut o = Options { what: Vec::new(), rounds: 3, seconds: 2.0 };
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--rounds" => {
+                o.rounds = it.next().and_then(|v| v.parse().ok()).filter(|n| *n > 0).ok_or("--rounds needs N >= 1")?
+            }
+            "--seconds" => {
+                o.seconds = it.next().and_then(|v| v.parse().ok()).filter(|s| *s > 0.0).ok_or("--seconds needs S > 0")?
+            }
+            "-h" | "--help" => {
+                print!("{HELP}");
+                std::process::exit(0);
+            }
+            "echo" | "memory" | "wasm" | "codec" => o.what.push(a.clone()),
+            "all" => o.what.extend(["echo", "memory", "wasm", "codec"].map(String::from)),
+            other => return Err(format!("unknown bench argument {other:?}\n{HELP}")),
+        }
+    }
+    if o.what.is_empty() {
+        o.what.extend(["echo", "memory", "wasm"].map(String::from));
+    }
+    Ok(o)
+}
+
+pub(crate) fn bench(root: &Path, args: &[String]) -> Result<bool, String> {
+    let o = parse(args)?;
+    let out_dir = target_dir(root).join("bench");
+    std::fs::create_dir_all(&out_dir).map_err(|e| format!("cannot create {}: {e}", out_dir.display()))?;
+    let mut report = String::new();
+    report.push_str(&machine());
+    let mut ok = true;
+    if o.what.iter().any(|w| w == "echo" || w == "memory") {
+        println!("==> building the servers and the load generator (release)");
+        if !run(cargo().current_dir(root).args(["build", "--release", "-p", "wscope-server", "-p", "wscope-bench"]))? {
+            return Err("the benchmark binaries did not build".into());
+        }
+    }
+    for what in &o.what {
+        let section = match what.as_str() {
+            "echo" => echo(root, &o)?,
+            "memory" => memory(root)?,
+            "wasm" => wasm(root)?,
+            "codec" => {
+                println!("==> cargo bench -p wscope-bench --bench codec");
+                ok &= run(cargo().current_dir(root).args(["bench", "-p", "wscope-bench", "--bench", "codec"]))?;
+                continue;
+            }
+            _ => continue,
+        };
+        println!("\n{section}");
+        report.push_str(&section);
+        report.push('\n');
+    }
+    let path = out_dir.join("report.md");
+    std::fs::write(&path, &report).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    println!("xtask: report written to {}", path.display());
+    Ok(ok)
+}
+
+fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from)
+}
+
+fn release_bin(root: &Path, name: &str) -> PathBuf {
+    target_dir(root).join("release").join(name)
+}
+
+/// The machine, for the report's header.
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    format!("machine: {cpu}, {cores} cores, Linux {}\n\n", kernel.trim())
+}
+
+/// Whether we can pin to two different CPUs.
+fn can_pin() -> bool {
+    std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2)
+        && Command::new("taskset").arg("-V").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok()
+}
+
+/// A command pinned to `cpu` (when pinning is possible) with the open-file
+/// limit raised (when allowed: as root, or within the hard limit).
+fn pinned(cpu: u32, program: &Path) -> Command {
+    let mut cmd = Command::new("prlimit");
+    cmd.arg(format!("--nofile={0}:{0}", nofile_limit()));
+    cmd.arg("--");
+    if can_pin() {
+        cmd.args(["taskset", "-c", &cpu.to_string()]);
+    }
+    cmd.arg(program);
+    cmd
+}
+
+/// The open-file limit to run with: 65 536 if this process may raise its
+/// hard limit that far (root with CAP_SYS_RESOURCE), else the hard limit.
+fn nofile_limit() -> u64 {
+    static LIMIT: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *LIMIT.get_or_init(|| {
+        let hard = Command::new("sh")
+            .args(["-c", "ulimit -Hn"])
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse::<u64>().ok())
+            .unwrap_or(1024);
+        let raised = Command::new("prlimit")
+            .args(["--nofile=65536:65536", "--", "true"])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        let limit = if raised { hard.max(65_536) } else { hard };
+        println!("xtask: open-file limit for the servers and the load generator: {limit}");
+        limit
+    })
+}
+
+struct ServerProc {
+    child: Child,
+    url: String,
+}
+
+impl ServerProc {
+    fn start(root: &Path, kind: Kind) -> Result<ServerProc, String> {
+        let bin = release_bin(root, kind.binary());
+        let mut cmd = pinned(0, &bin);
+        cmd.args(["--listen", "127.0.0.1:0", "--threads", "1"]);
+        if kind == Kind::Wscope {
+            cmd.arg("--www").arg(root.join("www")).args(["--max-connections", "20000"]);
+        }
+        cmd.env("RUST_LOG", "warn").stdout(Stdio::piped()).stderr(Stdio::inherit());
+        let mut child = cmd.spawn().map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let mut lines = BufReader::new(stdout).lines();
+        let first = lines.next().and_then(Result::ok).unwrap_or_default();
+        std::thread::spawn(move || lines.for_each(drop));
+        let url = first
+            .split("ws://")
+            .nth(1)
+            .map(|rest| rest.split(|c: char| c.is_whitespace() || c == ')').next().unwrap_or_default())
+            .map(|rest| format!("ws://{rest}"));
+        match url {
+            Some(url) => Ok(ServerProc { child, url }),
+            None => {
+                let _ = child.kill();
+                let _ = child.wait();
+                Err(format!("{} did not say where it listens (first line {first:?})", kind.binary()))
+            }
+        }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for ServerProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `wscope-load` and returns its RESULT line's `key=value` pairs.
+fn load(root: &Path, args: &[String]) -> Result<BTreeMap<String, String>, String> {
+    let bin = release_bin(root, "wscope-load");
+    let out = pinned(1, &bin)
+        .args(args)
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot run wscope-load: {e}"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().find(|l| l.starts_with("RESULT")).ok_or_else(|| {
+        format!("wscope-load {} printed no result (exit {:?}): {text}", args.join(" "), out.status.code())
+    })?;
+    let fields = line
+        .split_whitespace()
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect::<BTreeMap<_, _>>();
+    if !out.status.success() {
+        return Err(format!("wscope-load failed: {line}"));
+    }
+    Ok(fields)
+}
+
+fn num(fields: &BTreeMap<String, String>, key: &str) -> f64 {
+    fields.get(key).and_then(|v| v.parse().ok()).unwrap_or(f64::NAN)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.retain(|x| !x.is_nan());
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(f64::total_cmp);
+    let mid = v.len() / 2;
+    if v.len() % 2 == 1 { v[mid] } else { (v[mid - 1] + v[mid]) / 2.0 }
+}
+
+#[derive(Default)]
+struct Samples {
+    rate: Vec<f64>,
+    p50: Vec<f64>,
+    p99: Vec<f64>,
+    server_cpu: Vec<f64>,
+    load_cpu: Vec<f64>,
+}
+
+fn echo(root: &Path, o: &Options) -> Result<String, String> {
+    let kinds = [Kind::Wscope, Kind::Tungstenite, Kind::Fastwebsockets, Kind::Raw];
+    let servers: Vec<(Kind, ServerProc)> =
+        kinds.iter().map(|k| ServerProc::start(root, *k).map(|s| (*k, s))).collect::<Result<_, _>>()?;
+    if !can_pin() {
+        println!("xtask: warning: fewer than 2 CPUs or no taskset: servers and load generator are not pinned");
+    }
+    let mut results: BTreeMap<((u32, u32, u32), Kind), Samples> = BTreeMap::new();
+    let started = Instant::now();
+    let total = o.rounds as usize * CASES.len() * kinds.len();
+    let mut done = 0usize;
+    for round in 1..=o.rounds {
+        for case @ (conns, size, pipeline) in CASES {
+            for (kind, server) in &servers {
+                let mut args: Vec<String> = vec![
+                    "echo".into(),
+                    "--url".into(),
+                    server.url.clone(),
+                    "--conns".into(),
+                    conns.to_string(),
+                    "--size".into(),
+                    size.to_string(),
+                    "--pipeline".into(),
+                    pipeline.to_string(),
+                    "--warmup".into(),
+                    "500ms".into(),
+                    "--duration".into(),
+                    format!("{}ms", (o.seconds * 1000.0) as u64),
+                    "--server-pid".into(),
+                    server.pid().to_string(),
+                ];
+                if *kind == Kind::Raw {
+                    args.push("--raw".into());
+                }
+                let r = load(root, &args)?;
+                done += 1;
+                println!(
+                    "[{done}/{total} {:>4.0}s] round {round} {:<24} conns={conns:<5} size={size:<6} pipeline={pipeline:<3} {:>10.0} msgs/s p50 {:>6} us p99 {:>6} us cpu server {} load {}",
+                    started.elapsed().as_secs_f64(),
+                    kind.name(),
+                    num(&r, "rate"),
+                    r.get("p50_us").map_or("-", String::as_str),
+                    r.get("p99_us").map_or("-", String::as_str),
+                    r.get("server_cpu").map_or("-", String::as_str),
+                    r.get("load_cpu").map_or("-", String::as_str),
+                );
+                let s = results.entry((case, *kind)).or_default();
+                s.rate.push(num(&r, "rate"));
+                s.p50.push(num(&r, "p50_us"));
+                s.p99.push(num(&r, "p99_us"));
+                s.server_cpu.push(num(&r, "server_cpu"));
+                s.load_cpu.push(num(&r, "load_cpu"));
+            }
+        }
+    }
+    drop(servers);
+    let mut t = format!(
+        "## Echo (closed loop; median of {} rounds, {} s each; server on CPU 0 with 1 worker, load generator on CPU 1)\n\n",
+        o.rounds, o.seconds
+    );
+    t.push_str("| conns | size | pipeline | server | msgs/s | p50 µs | p99 µs | server CPU | load CPU | wscope ÷ this |\n");
+    t.push_str("|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|\n");
+    for case @ (conns, size, pipeline) in CASES {
+        let ours = results.get(&(case, Kind::Wscope)).map_or(f64::NAN, |s| median(s.rate.clone()));
+        for kind in kinds {
+            let Some(s) = results.get(&(case, kind)) else { continue };
+            let rate = median(s.rate.clone());
+            let ratio = if kind == Kind::Wscope { "—".to_string() } else { format!("{:.2}×", ours / rate) };
+            t.push_str(&format!(
+                "| {conns} | {} | {pipeline} | {} | {:.0} | {:.0} | {:.0} | {:.2} | {:.2} | {ratio} |\n",
+                human_size(size),
+                kind.name(),
+                rate,
+                median(s.p50.clone()),
+                median(s.p99.clone()),
+                median(s.server_cpu.clone()),
+                median(s.load_cpu.clone()),
+            ));
+        }
+    }
+    Ok(t)
+}
+
+fn human_size(n: u32) -> String {
+    if n >= 1024 && n % 1024 == 0 { format!("{} KiB", n / 1024) } else { format!("{n} B") }
+}
+
+fn memory(root: &Path) -> Result<String, String> {
+    let mut t = String::from(
+        "## Memory per idle connection (server RSS after N connections each echoed one 20-byte message, minus RSS before)\n\n",
+    );
+    t.push_str("| server | connections | RSS before (KiB) | RSS after (KiB) | per connection (KiB) |\n");
+    t.push_str("|---|---:|---:|---:|---:|\n");
+    for n in [1000u32, 10_000] {
+        for kind in [Kind::Wscope, Kind::Tungstenite, Kind::Fastwebsockets] {
+            let server = ServerProc::start(root, kind)?;
+            let r = load(
+                root,
+                &[
+                    "idle".into(),
+                    "--url".into(),
+                    server.url.clone(),
+                    "--conns".into(),
+                    n.to_string(),
+                    "--server-pid".into(),
+                    server.pid().to_string(),
+                ],
+            )?;
+            println!(
+                "memory: {:<18} {n:>6} connections: {} KiB per connection",
+                kind.name(),
+                r.get("per_conn_kib").map_or("-", String::as_str)
+            );
+            t.push_str(&format!(
+                "| {} | {} | {} | {} | {} |\n",
+                kind.name(),
+                r.get("conns").map_or("-", String::as_str),
+                r.get("rss_before_kib").map_or("-", String::as_str),
+                r.get("rss_after_kib").map_or("-", String::as_str),
+                r.get("per_conn_kib").map_or("-", String::as_str),
+            ));
+        }
+    }
+    Ok(t)
+}
+
+fn wasm(root: &Path) -> Result<String, String> {
+    setup::ensure(root, setup::FOR_RUN)?;
+    println!("==> building the explorer's wasm package (wasm-pack, release)");
+    if !crate::build_wasm_package(root)? {
+        return Err("the wasm package did not build".into());
+    }
+    let module = root.join("www/pkg/wscope_wasm_bg.wasm");
+    let bytes = std::fs::read(&module).map_err(|e| format!("cannot read {}: {e}", module.display()))?;
+    let gz = gzip_len(&bytes)?;
+    let mut t = String::from("## Explorer wasm module\n\n");
+    t.push_str(&format!(
+        "`www/pkg/wscope_wasm_bg.wasm`: {} bytes raw, {} bytes gzip -9 ({:.1} KiB)\n\n",
+        bytes.len(),
+        gz,
+        gz as f64 / 1024.0
+    ));
+    let twiggy = Command::new("twiggy").arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status();
+    if twiggy.is_err() {
+        println!("==> installing twiggy (cargo install --locked twiggy)");
+        let _ = run(cargo().args(["install", "--locked", "twiggy"]));
+    }
+    match Command::new("twiggy").args(["top", "-n", "15"]).arg(&module).output() {
+        Ok(out) if out.status.success() => {
+            t.push_str("`twiggy top -n 15`:\n\n```\n");
+            t.push_str(&String::from_utf8_lossy(&out.stdout));
+            t.push_str("```\n");
+        }
+        _ => t.push_str("(twiggy is not available: `cargo install twiggy` to see what dominates)\n"),
+    }
+    Ok(t)
+}
+
+/// Length of `gzip -9` of `bytes`.
+fn gzip_len(bytes: &[u8]) -> Result<usize, String> {
+    let mut child = Command::new("gzip")
+        .args(["-9", "-c"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run gzip: {e}"))?;
+    let mut stdin = child.stdin.take().ok_or("no stdin for gzip")?;
+    let data = bytes.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&data));
+    let out = child.wait_with_output().map_err(|e| format!("gzip: {e}"))?;
+    let _ = writer.join();
+    Ok(out.stdout.len())
+}

@@ -99,32 +99,32 @@ async fn handle(mut stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
             return;
         }
         Ok(Err(HeadEnd::Gone)) => return,
-        Ok(Err(HeadEnd::Refused(e))) => return refuse(stream, peer, &e).await,
+        Ok(Err(HeadEnd::Refused(e))) => return Box::pin(refuse(stream, peer, &e)).await,
         Ok(Ok(head)) => head,
     };
     let path = head.path().to_string();
     match path.as_str() {
         "/echo" | "/tap" | "/inject" => {}
-        _ => return statics::serve(Prefixed::new(bytes, stream), &shared).await,
+        _ => return Box::pin(statics::serve(Prefixed::new(bytes, stream), &shared)).await,
     }
     let request = match head.upgrade().and_then(|r| check_origin(r, &shared)) {
         Ok(r) => r,
-        Err(e) => return refuse(stream, peer, &e).await,
+        Err(e) => return Box::pin(refuse(stream, peer, &e)).await,
     };
     let tap = match (path.as_str(), query_param(&request, "tap")) {
         ("/echo", Some(token)) => match shared.taps.attach(token, peer, &request.target) {
             Ok(tap) => Some(tap),
-            Err(e) => return refuse(stream, peer, &e).await,
+            Err(e) => return Box::pin(refuse(stream, peer, &e)).await,
         },
         _ => None,
     };
     let subscription = match path.as_str() {
         "/tap" => match query_param(&request, "token").map(|t| shared.taps.subscribe(t)) {
             Some(Ok(tap)) => Some(tap),
-            Some(Err(e)) => return refuse(stream, peer, &e).await,
+            Some(Err(e)) => return Box::pin(refuse(stream, peer, &e)).await,
             None => {
                 let e = HandshakeError::Refused { status: 400, message: "/tap needs ?token=TOKEN".into() };
-                return refuse(stream, peer, &e).await;
+                return Box::pin(refuse(stream, peer, &e)).await;
             }
         },
         _ => None,
@@ -156,8 +156,9 @@ async fn handle(mut stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
     };
     info!(%peer, path = %request.path(), "websocket open");
     let outcome = match (path.as_str(), subscription) {
-        ("/tap", Some(sub)) => tap::serve_subscriber(ws, sub, &shared).await,
-        ("/inject", _) => inject::serve(ws, &shared).await,
+        // Boxed: the rarer sessions' state does not enlarge every echo task.
+        ("/tap", Some(sub)) => Box::pin(tap::serve_subscriber(ws, sub, &shared)).await,
+        ("/inject", _) => Box::pin(inject::serve(ws, &shared)).await,
         _ => ws::echo(ws, &shared).await,
     };
     if let Some(tap) = tap {
@@ -180,7 +181,8 @@ async fn refuse(mut stream: TcpStream, peer: SocketAddr, e: &HandshakeError) {
         let _ = stream.shutdown().await;
         // Drop what the client still sends (bounded) so unread input does
         // not turn our FIN into a reset that destroys the response.
-        let mut sink = [0u8; 4096];
+        // On the heap: a buffer here would sit in every connection's task.
+        let mut sink = vec![0u8; 4096];
         let mut budget: usize = 64 * 1024;
         while budget > 0 {
             match stream.read(&mut sink).await {

@@ -49,6 +49,10 @@ pub struct ServerConfig {
     pub idle_timeout: Duration,
     /// How long to wait for the peer's close after sending ours.
     pub close_timeout: Duration,
+    /// Reading from a WebSocket pauses while more than this many bytes wait
+    /// to be written to it, so a peer that sends without reading cannot
+    /// grow the server's memory (TCP's own flow control then slows it).
+    pub max_pending_output: usize,
     /// Origins allowed to open WebSockets; empty allows any.
     pub allow_origins: Vec<String>,
     /// Wire tap limits.
@@ -71,6 +75,7 @@ impl ServerConfig {
             handshake_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(300),
             close_timeout: Duration::from_secs(5),
+            max_pending_output: 256 * 1024,
             allow_origins: Vec::new(),
             tap: TapLimits { max_taps: 64, max_bytes: 1 << 20 },
             inject: InjectLimits {

@@ -52,6 +52,11 @@ struct Args {
     #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
     close_timeout: Duration,
 
+    /// Stop reading from a WebSocket while more than this many bytes wait to
+    /// be written to it (a peer that sends but never reads).
+    #[arg(long, default_value_t = 256 * 1024, value_name = "BYTES")]
+    max_pending_output: usize,
+
     /// Largest handshake request head; larger gets HTTP 431.
     #[arg(long, default_value_t = 8192, value_name = "BYTES")]
     max_head_size: usize,
@@ -99,6 +104,7 @@ impl Args {
         c.handshake_timeout = self.handshake_timeout;
         c.idle_timeout = self.idle_timeout;
         c.close_timeout = self.close_timeout;
+        c.max_pending_output = self.max_pending_output;
         c.handshake.max_head_len = self.max_head_size;
         c.handshake.max_headers = self.max_headers;
         c.allow_origins = self.allow_origins.clone();

@@ -28,6 +28,12 @@ thread_local! {
     static SCRATCH: RefCell<Box<[u8]>> = RefCell::new(vec![0; READ_CHUNK].into_boxed_slice());
 }
 
+/// What [`WsStream::io`] saw.
+enum Io {
+    Writable(std::io::Result<()>),
+    Read(std::io::Result<usize>),
+}
+
 /// A WebSocket after a successful handshake.
 pub(crate) struct WsStream {
     stream: TcpStream,
@@ -66,15 +72,16 @@ impl WsStream {
         Ok(WsStream { stream, conn, tap })
     }
 
-    /// Writes everything the connection has queued. Each write is recorded
-    /// as it completes, so a write cut short leaves the tap exact.
-    async fn flush(&mut self) -> std::io::Result<()> {
+    /// Writes as much of the queued output as the socket takes without
+    /// waiting. Each write is recorded as it completes, so a write cut short
+    /// leaves the tap exact. `WouldBlock` means: wait for writability.
+    fn try_flush(&mut self) -> std::io::Result<()> {
         loop {
             let out = self.conn.pending_output();
             if out.is_empty() {
                 return Ok(());
             }
-            let n = self.stream.write(out).await?;
+            let n = self.stream.try_write(out)?;
             if n == 0 {
                 return Err(std::io::ErrorKind::WriteZero.into());
             }
@@ -85,16 +92,28 @@ impl WsStream {
         }
     }
 
-    /// Reads once into the thread's scratch buffer and feeds the
-    /// connection, which copies what it keeps; 0 means the peer closed TCP.
-    async fn read(&mut self) -> std::io::Result<usize> {
+    /// Waits until the socket is writable (if `write`) or has been read
+    /// (if `read`): a read goes into the thread's scratch buffer and feeds
+    /// the connection, which copies what it keeps; 0 means the peer closed
+    /// TCP.
+    async fn io(&mut self, read: bool, write: bool) -> Io {
         poll_fn(|cx| {
-            SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
-                Ok(mut buf) => self.poll_read_into(cx, &mut buf),
-                // Not reentrant, so this cannot happen; a small stack buffer
-                // would do if it did.
-                Err(_) => self.poll_read_into(cx, &mut [0u8; 4096]),
-            })
+            if write {
+                if let Poll::Ready(r) = self.stream.poll_write_ready(cx) {
+                    return Poll::Ready(Io::Writable(r));
+                }
+            }
+            if !read {
+                return Poll::Pending;
+            }
+            SCRATCH
+                .with(|scratch| match scratch.try_borrow_mut() {
+                    Ok(mut buf) => self.poll_read_into(cx, &mut buf),
+                    // Not reentrant, so this cannot happen; a small stack
+                    // buffer would do if it did.
+                    Err(_) => self.poll_read_into(cx, &mut [0u8; 4096]),
+                })
+                .map(Io::Read)
         })
         .await
     }
@@ -121,7 +140,8 @@ impl WsStream {
     async fn finish(mut self, linger: Duration) {
         let _ = self.stream.shutdown().await;
         let mut budget: usize = 1 << 20;
-        let mut buf = [0u8; 4096];
+        // On the heap, and only now: every connection's task would carry it.
+        let mut buf = vec![0u8; 4096];
         let _ = timeout(linger, async {
             while budget > 0 {
                 match self.stream.read(&mut buf).await {
@@ -211,41 +231,52 @@ pub(crate) async fn drive<S: Session>(mut ws: WsStream, shared: &Shared, session
             }
             session.on_event(&mut ws.conn, event);
         }
-        // A peer that never reads must not hold the task forever.
-        if !ws.conn.pending_output().is_empty() {
-            match timeout(cfg.idle_timeout, ws.flush()).await {
-                Ok(Ok(())) => {}
-                Ok(Err(_)) => {
+        // Write what the socket takes now; the rest waits for writability
+        // below, without stopping the timers. All output goes out in as few
+        // writes as the socket allows, however many messages made it.
+        match ws.try_flush() {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(_) => {
+                outcome.abnormal = Some("write failed");
+                break;
+            }
+        }
+        let pending = ws.conn.pending_output().len();
+        if pending == 0 && ws.conn.state() == State::Closed {
+            break;
+        }
+        // After our close (or, closed, with the last bytes still queued)
+        // the peer has the close timeout to answer (or to take them).
+        if matches!(ws.conn.state(), State::CloseSent | State::Closed) && close_deadline.is_none() {
+            let at = later(TokioInstant::now(), cfg.close_timeout);
+            close_deadline = Some(at);
+            timer.as_mut().reset(at);
+        }
+        let open = close_deadline.is_none();
+        let closed = ws.conn.state() == State::Closed;
+        // Backpressure: while more than the cap waits to be written, neither
+        // the peer's input nor the endpoint's own output is taken, so a peer
+        // that sends but does not read cannot grow the buffer.
+        let room = pending <= cfg.max_pending_output;
+        let may_read = !closed && room;
+        tokio::select! {
+            io = ws.io(may_read, pending > 0), if may_read || pending > 0 => match io {
+                // The loop's top writes.
+                Io::Writable(Ok(())) => {}
+                Io::Writable(Err(_)) => {
                     outcome.abnormal = Some("write failed");
                     break;
                 }
-                Err(_) => {
-                    outcome.abnormal = Some("peer stopped reading (write timed out)");
-                    break;
-                }
-            }
-        }
-        match ws.conn.state() {
-            State::Closed => break,
-            State::CloseSent if close_deadline.is_none() => {
-                let at = later(TokioInstant::now(), cfg.close_timeout);
-                close_deadline = Some(at);
-                timer.as_mut().reset(at);
-            }
-            _ => {}
-        }
-        let open = close_deadline.is_none();
-        tokio::select! {
-            r = ws.read() => match r {
-                Ok(0) => {
+                Io::Read(Ok(0)) => {
                     outcome.abnormal = Some("peer closed TCP");
                     break;
                 }
-                Ok(_) => {
+                Io::Read(Ok(_)) => {
                     last_input = TokioInstant::now();
                     pinged = false;
                 }
-                Err(_) => {
+                Io::Read(Err(_)) => {
                     outcome.abnormal = Some("read failed");
                     break;
                 }
@@ -258,7 +289,11 @@ pub(crate) async fn drive<S: Session>(mut ws: WsStream, shared: &Shared, session
                 let now = TokioInstant::now();
                 if let Some(deadline) = close_deadline {
                     if now >= deadline {
-                        outcome.abnormal = Some("peer did not answer the close in time");
+                        outcome.abnormal = Some(if ws.conn.state() == State::Closed {
+                            "peer did not take the last bytes in time"
+                        } else {
+                            "peer did not answer the close in time"
+                        });
                         break;
                     }
                     timer.as_mut().reset(deadline);
@@ -280,7 +315,7 @@ pub(crate) async fn drive<S: Session>(mut ws: WsStream, shared: &Shared, session
                     timer.as_mut().reset(ping_at);
                 }
             }
-            ready = session.ready(), if open => session.on_ready(&mut ws.conn, ready),
+            ready = session.ready(), if open && room => session.on_ready(&mut ws.conn, ready),
         }
     }
     ws.finish(cfg.close_timeout.min(Duration::from_secs(2))).await;

@@ -86,102 +86,139 @@ async fn read_head(stream: &mut TcpStream, shared: &Shared) -> Result<(RequestHe
     }
 }
 
-async fn handle(mut stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
+async fn handle(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
+    // The handshake's state lives in its own allocation, freed once the
+    // WebSocket is open: an open connection's task keeps only the session.
+    let Some(open) = Box::pin(open(stream, peer, &shared)).await else { return };
+    open.serve(&shared).await;
+}
+
+/// Which endpoint an open WebSocket is for.
+enum Endpoint {
+    Echo,
+    Tap(Arc<tap::Tap>),
+    Inject,
+}
+
+/// A WebSocket past its handshake, ready for its endpoint.
+struct Open {
+    ws: WsStream,
+    endpoint: Endpoint,
+    path: &'static str,
+    peer: SocketAddr,
+    accepted: Instant,
+    /// The tap recording this connection (`/echo?tap=TOKEN`).
+    tap: Option<Arc<tap::Tap>>,
+}
+
+impl Open {
+    async fn serve(self, shared: &Arc<Shared>) {
+        let Open { ws, endpoint, path, peer, accepted, tap } = self;
+        info!(%peer, path, "websocket open");
+        let outcome = match endpoint {
+            // Boxed: the rarer sessions' state does not enlarge every echo task.
+            Endpoint::Tap(sub) => Box::pin(tap::serve_subscriber(ws, sub, shared)).await,
+            Endpoint::Inject => Box::pin(inject::serve(ws, shared)).await,
+            Endpoint::Echo => ws::echo(ws, shared).await,
+        };
+        if let Some(tap) = tap {
+            tap.end(&outcome.to_string());
+        }
+        info!(
+            %peer,
+            path,
+            duration_ms = u64::try_from(accepted.elapsed().as_millis()).unwrap_or(u64::MAX),
+            close = %outcome,
+            "websocket closed"
+        );
+    }
+}
+
+/// Reads the request and answers it: a static file, a refusal, or the 101
+/// that opens a WebSocket (returned for its endpoint to serve).
+async fn open(mut stream: TcpStream, peer: SocketAddr, shared: &Arc<Shared>) -> Option<Open> {
     let accepted = Instant::now();
     let _ = stream.set_nodelay(true);
     let head = tokio::select! {
-        r = tokio::time::timeout(shared.config.handshake_timeout, read_head(&mut stream, &shared)) => r,
-        () = shared.shutdown.cancelled() => return,
+        r = tokio::time::timeout(shared.config.handshake_timeout, read_head(&mut stream, shared)) => r,
+        () = shared.shutdown.cancelled() => return None,
     };
     let (head, head_len, bytes) = match head {
         Err(_) => {
             debug!(%peer, "handshake timeout");
-            return;
+            return None;
         }
-        Ok(Err(HeadEnd::Gone)) => return,
-        Ok(Err(HeadEnd::Refused(e))) => return Box::pin(refuse(stream, peer, &e)).await,
+        Ok(Err(HeadEnd::Gone)) => return None,
+        Ok(Err(HeadEnd::Refused(e))) => return refuse(stream, peer, &e).await,
         Ok(Ok(head)) => head,
     };
-    let path = head.path().to_string();
-    match path.as_str() {
-        "/echo" | "/tap" | "/inject" => {}
-        _ => return Box::pin(statics::serve(Prefixed::new(bytes, stream), &shared)).await,
-    }
-    let request = match head.upgrade().and_then(|r| check_origin(r, &shared)) {
-        Ok(r) => r,
-        Err(e) => return Box::pin(refuse(stream, peer, &e)).await,
+    let path = match head.path() {
+        "/echo" => "/echo",
+        "/tap" => "/tap",
+        "/inject" => "/inject",
+        _ => {
+            Box::pin(statics::serve(Prefixed::new(bytes, stream), shared)).await;
+            return None;
+        }
     };
-    let tap = match (path.as_str(), query_param(&request, "tap")) {
+    let request = match head.upgrade().and_then(|r| check_origin(r, shared)) {
+        Ok(r) => r,
+        Err(e) => return refuse(stream, peer, &e).await,
+    };
+    let tap = match (path, query_param(&request, "tap")) {
         ("/echo", Some(token)) => match shared.taps.attach(token, peer, &request.target) {
             Ok(tap) => Some(tap),
-            Err(e) => return Box::pin(refuse(stream, peer, &e)).await,
+            Err(e) => return refuse(stream, peer, &e).await,
         },
         _ => None,
     };
-    let subscription = match path.as_str() {
+    let endpoint = match path {
         "/tap" => match query_param(&request, "token").map(|t| shared.taps.subscribe(t)) {
-            Some(Ok(tap)) => Some(tap),
-            Some(Err(e)) => return Box::pin(refuse(stream, peer, &e)).await,
+            Some(Ok(tap)) => Endpoint::Tap(tap),
+            Some(Err(e)) => return refuse(stream, peer, &e).await,
             None => {
                 let e = HandshakeError::Refused { status: 400, message: "/tap needs ?token=TOKEN".into() };
-                return Box::pin(refuse(stream, peer, &e)).await;
+                return refuse(stream, peer, &e).await;
             }
         },
-        _ => None,
+        "/inject" => Endpoint::Inject,
+        _ => Endpoint::Echo,
     };
     // Each endpoint takes only the messages it needs: the echo the configured
     // limits, /inject one injection's bytes, /tap nothing of size.
     let mut config = shared.config.ws;
-    match path.as_str() {
-        "/inject" => {
+    match endpoint {
+        Endpoint::Inject => {
             let most = shared.config.inject.max_payload_bytes as u64;
             config.max_message_size = config.max_message_size.min(most);
             config.max_frame_size = config.max_frame_size.min(most);
         }
-        "/tap" => {
+        Endpoint::Tap(_) => {
             config.max_message_size = config.max_message_size.min(TAP_INPUT_LIMIT);
             config.max_frame_size = config.max_frame_size.min(TAP_INPUT_LIMIT);
         }
-        _ => {}
+        Endpoint::Echo => {}
     }
-    let ws = match WsStream::accept(stream, &request, bytes, head_len, tap.clone(), accepted, &shared, config).await {
-        Ok(ws) => ws,
+    match WsStream::accept(stream, &request, bytes, head_len, tap.clone(), accepted, shared, config).await {
+        Ok(ws) => Some(Open { ws, endpoint, path, peer, accepted, tap }),
         Err(e) => {
             debug!(%peer, error = %e, "101 not delivered");
             if let Some(tap) = tap {
                 tap.end("connection failed during the handshake");
             }
-            return;
+            None
         }
-    };
-    info!(%peer, path = %request.path(), "websocket open");
-    let outcome = match (path.as_str(), subscription) {
-        // Boxed: the rarer sessions' state does not enlarge every echo task.
-        ("/tap", Some(sub)) => Box::pin(tap::serve_subscriber(ws, sub, &shared)).await,
-        ("/inject", _) => Box::pin(inject::serve(ws, &shared)).await,
-        _ => ws::echo(ws, &shared).await,
-    };
-    if let Some(tap) = tap {
-        tap.end(&outcome.to_string());
     }
-    info!(
-        %peer,
-        path = %request.path(),
-        duration_ms = u64::try_from(accepted.elapsed().as_millis()).unwrap_or(u64::MAX),
-        close = %outcome,
-        "websocket closed"
-    );
 }
 
-/// Sends a handshake refusal and closes.
-async fn refuse(mut stream: TcpStream, peer: SocketAddr, e: &HandshakeError) {
+/// Sends a handshake refusal and closes; there is no WebSocket to serve.
+async fn refuse(mut stream: TcpStream, peer: SocketAddr, e: &HandshakeError) -> Option<Open> {
     info!(%peer, status = e.status(), reason = %e, "handshake refused");
     let _ = tokio::time::timeout(Duration::from_secs(2), async {
         let _ = stream.write_all(&e.response()).await;
         let _ = stream.shutdown().await;
         // Drop what the client still sends (bounded) so unread input does
         // not turn our FIN into a reset that destroys the response.
-        // On the heap: a buffer here would sit in every connection's task.
         let mut sink = vec![0u8; 4096];
         let mut budget: usize = 64 * 1024;
         while budget > 0 {
@@ -192,6 +229,7 @@ async fn refuse(mut stream: TcpStream, peer: SocketAddr, e: &HandshakeError) {
         }
     })
     .await;
+    None
 }
 
 fn check_origin(request: Request, shared: &Shared) -> Result<Request, HandshakeError> {

@@ -37,7 +37,8 @@ enum Io {
 /// A WebSocket after a successful handshake.
 pub(crate) struct WsStream {
     stream: TcpStream,
-    pub(crate) conn: Connection,
+    /// Boxed so that moving the stream between futures moves a pointer.
+    pub(crate) conn: Box<Connection>,
     tap: Option<Arc<Tap>>,
 }
 
@@ -67,7 +68,7 @@ impl WsStream {
         if let Some(tap) = &tap {
             tap.record(Dir::ServerToClient, &response);
         }
-        let mut conn = Connection::server(config);
+        let mut conn = Box::new(Connection::server(config));
         conn.receive_data(bytes.get(head_len..).unwrap_or_default());
         Ok(WsStream { stream, conn, tap })
     }
@@ -318,7 +319,8 @@ pub(crate) async fn drive<S: Session>(mut ws: WsStream, shared: &Shared, session
             ready = session.ready(), if open && room => session.on_ready(&mut ws.conn, ready),
         }
     }
-    ws.finish(cfg.close_timeout.min(Duration::from_secs(2))).await;
+    // Boxed: needed once, at the end, it would otherwise enlarge the task.
+    Box::pin(ws.finish(cfg.close_timeout.min(Duration::from_secs(2)))).await;
     outcome
 }
 

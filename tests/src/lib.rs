@@ -14,6 +14,7 @@
 //! share its protocol code: tokio-tungstenite, and a raw client that builds
 //! and parses frames by hand and records every byte.
 //!
+//! - `backpressure`: a peer that never reads is stalled, not buffered.
 //! - `echo`: echo at every length form, UTF-8, fragmentation, ping, close,
 //!   message and frame limits.
 //! - `violations`: each protocol violation's exact close code, then TCP
@@ -30,6 +31,8 @@
 #[cfg(test)]
 mod support;
 
+#[cfg(test)]
+mod backpressure;
 #[cfg(test)]
 mod echo;
 #[cfg(test)]

@@ -348,6 +348,19 @@ impl RawClient {
         self.sent.extend_from_slice(bytes);
     }
 
+    /// Writes `bytes` if the server takes them within `wait`; false if the
+    /// write is still blocked then (the server stopped reading). Not
+    /// recorded.
+    pub(crate) async fn try_send_within(&mut self, bytes: &[u8], wait: std::time::Duration) -> bool {
+        match tokio::time::timeout(wait, self.stream.write_all(bytes)).await {
+            Ok(r) => {
+                r.expect("write to server");
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
     /// Writes one byte at a time, each in its own write call.
     pub(crate) async fn send_bytewise(&mut self, bytes: &[u8]) {
         for b in bytes {

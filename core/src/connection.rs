@@ -458,9 +458,10 @@ impl Connection {
         }
         let event = match kind {
             DataKind::Binary => Event::Binary(buf),
-            DataKind::Text => Event::Text(String::from_utf8(buf).map_err(|e| {
-                err(Violation::InvalidUtf8 { offset: e.utf8_error().valid_up_to() as u64 }, start)
-            })?),
+            DataKind::Text => Event::Text(
+                String::from_utf8(buf)
+                    .map_err(|e| err(Violation::InvalidUtf8 { offset: e.utf8_error().valid_up_to() as u64 }, start))?,
+            ),
         };
         Ok(Some((end, event)))
     }

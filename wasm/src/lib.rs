@@ -5,7 +5,7 @@
 //! (through serde). No rule of the protocol is written here; the page shows
 //! exactly what the server's own code decides.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wscope_core::frame::{Field, FieldSpan, FrameHeader, LengthForm, OpCode};
 use wscope_core::handshake::{
@@ -355,17 +355,6 @@ struct InspectionJs {
     violation_count: usize,
 }
 
-/// What the inspector is told about the bytes.
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct InspectOptionsJs {
-    /// `client`, `server` or anything else for unknown.
-    sender: String,
-    max_frame_size: Option<f64>,
-    max_message_size: Option<f64>,
-    max_frames: Option<f64>,
-}
-
 fn sender(name: &str) -> Sender {
     match name {
         "client" => Sender::Client,
@@ -385,22 +374,95 @@ fn limit(v: Option<f64>) -> Option<u64> {
     v.and_then(whole)
 }
 
+/// Reading the page's option objects by hand: serde's deserializer would
+/// bring float formatting and its generic machinery into the module (about
+/// 15 KB) for two small objects.
+mod input {
+    use wasm_bindgen::{JsError, JsValue};
+
+    /// `obj[name]`, `None` when `obj` or the field is undefined or null.
+    pub(crate) fn field(obj: &JsValue, name: &str) -> Result<Option<JsValue>, JsError> {
+        if obj.is_undefined() || obj.is_null() {
+            return Ok(None);
+        }
+        if !obj.is_object() {
+            return Err(JsError::new("the options must be an object"));
+        }
+        let v = js_sys::Reflect::get(obj, &JsValue::from_str(name))
+            .map_err(|_| JsError::new(&format!("cannot read the field {name}")))?;
+        Ok((!v.is_undefined() && !v.is_null()).then_some(v))
+    }
+
+    pub(crate) fn number(obj: &JsValue, name: &str) -> Result<Option<f64>, JsError> {
+        field(obj, name)?
+            .map(|v| v.as_f64().ok_or_else(|| JsError::new(&format!("{name} must be a number"))))
+            .transpose()
+    }
+
+    pub(crate) fn boolean(obj: &JsValue, name: &str) -> Result<Option<bool>, JsError> {
+        field(obj, name)?
+            .map(|v| v.as_bool().ok_or_else(|| JsError::new(&format!("{name} must be true or false"))))
+            .transpose()
+    }
+
+    pub(crate) fn string(obj: &JsValue, name: &str) -> Result<Option<String>, JsError> {
+        field(obj, name)?
+            .map(|v| v.as_string().ok_or_else(|| JsError::new(&format!("{name} must be a string"))))
+            .transpose()
+    }
+
+    /// `n` as a byte, if it is a whole number from 0 to `max`.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    pub(crate) fn small_whole(n: f64, max: u8) -> Option<u8> {
+        (n.fract() == 0.0 && (0.0..=f64::from(max)).contains(&n)).then_some(n as u8)
+    }
+
+    /// An array (or typed array) of whole numbers 0-255.
+    pub(crate) fn bytes(obj: &JsValue, name: &str) -> Result<Option<Vec<u8>>, JsError> {
+        let Some(v) = field(obj, name)? else { return Ok(None) };
+        let bad = || JsError::new(&format!("{name} must be an array of bytes (whole numbers 0-255)"));
+        if !js_sys::Array::is_array(&v) && !wasm_bindgen::JsCast::is_instance_of::<js_sys::Uint8Array>(&v) {
+            return Err(bad());
+        }
+        js_sys::Array::from(&v)
+            .iter()
+            .map(|x| x.as_f64().and_then(|n| small_whole(n, 255)).ok_or_else(bad))
+            .collect::<Result<Vec<u8>, JsError>>()
+            .map(Some)
+    }
+
+    /// An array of exactly `N` booleans.
+    pub(crate) fn booleans<const N: usize>(obj: &JsValue, name: &str) -> Result<Option<[bool; N]>, JsError> {
+        let Some(v) = field(obj, name)? else { return Ok(None) };
+        let bad = || JsError::new(&format!("{name} must be an array of {N} booleans"));
+        if !js_sys::Array::is_array(&v) {
+            return Err(bad());
+        }
+        let array = js_sys::Array::from(&v);
+        if array.length() as usize != N {
+            return Err(bad());
+        }
+        let mut out = [false; N];
+        for (slot, x) in out.iter_mut().zip(array.iter()) {
+            *slot = x.as_bool().ok_or_else(bad)?;
+        }
+        Ok(Some(out))
+    }
+}
+
 /// Decodes every frame in `bytes` and lists every violation (the core's
 /// inspecting judgement). `options`: `{ sender: "client" | "server" |
 /// "unknown", max_frame_size?, max_message_size?, max_frames? }`.
 #[wasm_bindgen]
 pub fn inspect(bytes: &[u8], options: JsValue) -> Result<JsValue, JsError> {
-    let o: InspectOptionsJs = if options.is_undefined() || options.is_null() {
-        InspectOptionsJs::default()
-    } else {
-        serde_wasm_bindgen::from_value(options).map_err(|e| JsError::new(&e.to_string()))?
-    };
     let defaults = InspectOptions::default();
     let options = InspectOptions {
-        sender: sender(&o.sender),
-        max_frame_size: limit(o.max_frame_size),
-        max_message_size: limit(o.max_message_size),
-        max_frames: limit(o.max_frames).and_then(|m| usize::try_from(m).ok()).unwrap_or(defaults.max_frames),
+        sender: sender(&input::string(&options, "sender")?.unwrap_or_default()),
+        max_frame_size: limit(input::number(&options, "max_frame_size")?),
+        max_message_size: limit(input::number(&options, "max_message_size")?),
+        max_frames: limit(input::number(&options, "max_frames")?)
+            .and_then(|m| usize::try_from(m).ok())
+            .unwrap_or(defaults.max_frames),
     };
     let r = core_inspect(bytes, &options);
     to_js(&InspectionJs {
@@ -425,22 +487,6 @@ pub fn inspect(bytes: &[u8], options: JsValue) -> Result<JsValue, JsError> {
     })
 }
 
-/// Every bit of a frame header, as the builder sets them.
-#[derive(Deserialize)]
-struct FrameSpecJs {
-    fin: bool,
-    #[serde(default)]
-    rsv: [bool; 3],
-    opcode: u8,
-    /// 4 bytes, or absent for an unmasked frame.
-    mask: Option<Vec<u8>>,
-    /// `7-bit`, `16-bit`, `64-bit`, or absent for the minimal form.
-    length_form: Option<String>,
-    /// A length to declare other than the payload's real one (to build a
-    /// frame that lies about its size).
-    declared_len: Option<f64>,
-}
-
 #[derive(Serialize)]
 struct BuiltJs {
     #[serde(with = "serde_bytes_compat")]
@@ -455,30 +501,30 @@ struct BuiltJs {
 /// length_form?: "7-bit" | "16-bit" | "64-bit", declared_len? }`.
 #[wasm_bindgen]
 pub fn build_frame(spec: JsValue, payload: &[u8]) -> Result<JsValue, JsError> {
-    let spec: FrameSpecJs = serde_wasm_bindgen::from_value(spec).map_err(|e| JsError::new(&e.to_string()))?;
-    let mask = match spec.mask.as_deref() {
+    if !spec.is_object() {
+        return Err(JsError::new("the frame spec must be an object"));
+    }
+    let fin = input::boolean(&spec, "fin")?.ok_or_else(|| JsError::new("fin is missing"))?;
+    let rsv = input::booleans::<3>(&spec, "rsv")?.unwrap_or_default();
+    let opcode = input::number(&spec, "opcode")?
+        .and_then(|n| input::small_whole(n, 15))
+        .ok_or_else(|| JsError::new("opcode must be a whole number 0-15"))?;
+    let mask = match input::bytes(&spec, "mask")?.as_deref() {
         None => None,
         Some(k) => Some(<[u8; 4]>::try_from(k).map_err(|_| JsError::new("a masking key is exactly 4 bytes"))?),
     };
-    let payload_len = match spec.declared_len {
+    let payload_len = match input::number(&spec, "declared_len")? {
         Some(n) => whole(n).ok_or_else(|| JsError::new("the declared length must be a whole number of bytes"))?,
         None => payload.len() as u64,
     };
-    let length_form = match spec.length_form.as_deref() {
+    let length_form = match input::string(&spec, "length_form")?.as_deref() {
         None | Some("" | "auto") => LengthForm::minimal(payload_len),
         Some("7-bit") => LengthForm::Short,
         Some("16-bit") => LengthForm::Extended16,
         Some("64-bit") => LengthForm::Extended64,
         Some(other) => return Err(JsError::new(&format!("unknown length form {other:?}"))),
     };
-    let header = FrameHeader {
-        fin: spec.fin,
-        rsv: spec.rsv,
-        opcode: OpCode::from_bits(spec.opcode),
-        mask,
-        payload_len,
-        length_form,
-    };
+    let header = FrameHeader { fin, rsv, opcode: OpCode::from_bits(opcode), mask, payload_len, length_form };
     let mut bytes = Vec::with_capacity(payload.len().saturating_add(14));
     header.encode(&mut bytes).map_err(|e| JsError::new(&e.to_string()))?;
     let at = bytes.len();

@@ -120,3 +120,49 @@ fn violations_carry_code_and_section() {
     assert_eq!(get(&violations, "2.code").as_f64(), Some(1002.0));
     assert_eq!(get(&violations, "2.section").as_string().as_deref(), Some("5.5"));
 }
+
+/// The message of a refused call.
+fn refusal(r: Result<JsValue, wasm_bindgen::JsError>) -> String {
+    let e = JsValue::from(r.expect_err("the call must be refused"));
+    Reflect::get(&e, &"message".into()).unwrap().as_string().unwrap()
+}
+
+#[wasm_bindgen_test]
+fn bad_specs_and_options_are_refused_with_what_is_wrong() {
+    let spec = |fields: &[(&str, JsValue)]| {
+        let o = js_sys::Object::new();
+        for (k, v) in fields {
+            Reflect::set(&o, &(*k).into(), v).unwrap();
+        }
+        JsValue::from(o)
+    };
+    let key = |bytes: &[f64]| JsValue::from(bytes.iter().map(|b| JsValue::from(*b)).collect::<js_sys::Array>());
+    let msg = refusal(wscope_wasm::build_frame(spec(&[("opcode", 1.into())]), b"x"));
+    assert_eq!(msg, "fin is missing");
+    let msg = refusal(wscope_wasm::build_frame(spec(&[("fin", true.into()), ("opcode", 16.into())]), b"x"));
+    assert_eq!(msg, "opcode must be a whole number 0-15");
+    let msg = refusal(wscope_wasm::build_frame(spec(&[("fin", true.into()), ("opcode", 1.5.into())]), b"x"));
+    assert_eq!(msg, "opcode must be a whole number 0-15");
+    let msg = refusal(wscope_wasm::build_frame(
+        spec(&[("fin", true.into()), ("opcode", 1.into()), ("mask", key(&[1.0, 2.0, 3.0]))]),
+        b"x",
+    ));
+    assert_eq!(msg, "a masking key is exactly 4 bytes");
+    let msg = refusal(wscope_wasm::build_frame(
+        spec(&[("fin", true.into()), ("opcode", 1.into()), ("mask", key(&[1.0, 2.0, 3.0, 256.0]))]),
+        b"x",
+    ));
+    assert_eq!(msg, "mask must be an array of bytes (whole numbers 0-255)");
+    let msg = refusal(wscope_wasm::build_frame(
+        spec(&[("fin", true.into()), ("opcode", 1.into()), ("rsv", key(&[1.0]))]),
+        b"x",
+    ));
+    assert_eq!(msg, "rsv must be an array of 3 booleans");
+    let msg = refusal(wscope_wasm::inspect(b"", spec(&[("max_frames", "many".into())])));
+    assert_eq!(msg, "max_frames must be a number");
+    let msg = refusal(wscope_wasm::inspect(b"", "client".into()));
+    assert_eq!(msg, "the options must be an object");
+    // A well-formed spec still builds: FIN, text, "x".
+    let built = wscope_wasm::build_frame(spec(&[("fin", true.into()), ("opcode", 1.into())]), b"x").unwrap();
+    assert_eq!(bytes(&get(&built, "bytes")), [0x81, 0x01, b'x']);
+}

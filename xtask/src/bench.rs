@@ -75,7 +75,8 @@ fn parse(args: &[String]) -> Result<Options, String> {
                 o.rounds = it.next().and_then(|v| v.parse().ok()).filter(|n| *n > 0).ok_or("--rounds needs N >= 1")?
             }
             "--seconds" => {
-                o.seconds = it.next().and_then(|v| v.parse().ok()).filter(|s| *s > 0.0).ok_or("--seconds needs S > 0")?
+                o.seconds =
+                    it.next().and_then(|v| v.parse().ok()).filter(|s| *s > 0.0).ok_or("--seconds needs S > 0")?
             }
             "-h" | "--help" => {
                 print!("{HELP}");
@@ -139,7 +140,11 @@ fn release_bin(root: &Path, name: &str) -> PathBuf {
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
         .unwrap_or_else(|| "unknown CPU".into());
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
@@ -340,7 +345,9 @@ fn echo(root: &Path, o: &Options) -> Result<String, String> {
         "## Echo (closed loop; median of {} rounds, {} s each; server on CPU 0 with 1 worker, load generator on CPU 1)\n\n",
         o.rounds, o.seconds
     );
-    t.push_str("| conns | size | pipeline | server | msgs/s | p50 µs | p99 µs | server CPU | load CPU | wscope ÷ this |\n");
+    t.push_str(
+        "| conns | size | pipeline | server | msgs/s | p50 µs | p99 µs | server CPU | load CPU | wscope ÷ this |\n",
+    );
     t.push_str("|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|\n");
     for case @ (conns, size, pipeline) in CASES {
         let ours = results.get(&(case, Kind::Wscope)).map_or(f64::NAN, |s| median(s.rate.clone()));
@@ -364,7 +371,7 @@ fn echo(root: &Path, o: &Options) -> Result<String, String> {
 }
 
 fn human_size(n: u32) -> String {
-    if n >= 1024 && n % 1024 == 0 { format!("{} KiB", n / 1024) } else { format!("{n} B") }
+    if n >= 1024 && n.is_multiple_of(1024) { format!("{} KiB", n / 1024) } else { format!("{n} B") }
 }
 
 fn memory(root: &Path) -> Result<String, String> {

@@ -39,7 +39,7 @@ pub(crate) enum Need {
 pub(crate) const WASM_BINDGEN_VERSION: &str = "0.2.130";
 
 /// What `cargo xtask run` needs: the tools that build the explorer's wasm.
-pub(crate) const FOR_RUN: &[Need] = &[Need::Wasm32Target, Need::WasmBindgen, Need::WasmPack];
+pub(crate) const FOR_RUN: &[Need] = &[Need::Wasm32Target, Need::WasmBindgen];
 /// What `cargo xtask test` needs.
 pub(crate) const FOR_TEST: &[Need] =
     &[Need::Rustfmt, Need::Clippy, Need::Wasm32Target, Need::WasmBindgen, Need::WasmPack, Need::Chromium];

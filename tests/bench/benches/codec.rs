@@ -9,16 +9,23 @@
 //! measured where it happens: reading one masked frame of N bytes into a
 //! message (`frame_in`), against wscope doing the same work.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::panic
+)]
 #![allow(clippy::cast_possible_truncation, missing_docs, unreachable_pub, clippy::print_stdout)]
 
-use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, black_box};
+use criterion::{BatchSize, BenchmarkId, Criterion, Throughput};
+use std::hint::black_box;
 use std::io::{Cursor, Read, Write};
 use std::path::PathBuf;
 use wscope_core::connection::{Config, Connection, Event, Message};
 use wscope_core::mask::apply_mask;
 use wscope_core::utf8::Utf8Validator;
-use wscope_core::{Decoded, FrameHeader, OpCode};
+use wscope_core::{FrameHeader, OpCode};
 
 const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
 
@@ -43,11 +50,7 @@ impl Write for Wire<'_> {
 }
 
 fn payload(len: usize, text: bool) -> Vec<u8> {
-    if text {
-        (0..len).map(|i| b'a' + (i % 26) as u8).collect()
-    } else {
-        (0..len).map(|i| (i * 7 + 3) as u8).collect()
-    }
+    if text { (0..len).map(|i| b'a' + (i % 26) as u8).collect() } else { (0..len).map(|i| (i * 7 + 3) as u8).collect() }
 }
 
 /// `count` masked client frames of `len` bytes each, back to back.
@@ -133,10 +136,8 @@ fn frame_in(c: &mut Criterion) {
 
 fn header_decode(c: &mut Criterion) {
     let mut g = c.benchmark_group("header_decode");
-    let cases: [(&str, Vec<u8>); 2] = [
-        ("masked_20B", masked_stream(1, 20, OpCode::Text)),
-        ("masked_200B", masked_stream(1, 200, OpCode::Binary)),
-    ];
+    let cases: [(&str, Vec<u8>); 2] =
+        [("masked_20B", masked_stream(1, 20, OpCode::Text)), ("masked_200B", masked_stream(1, 200, OpCode::Binary))];
     for (label, wire) in &cases {
         // The whole decoded header is returned (and so black-boxed by
         // criterion), so no field can be skipped.

@@ -171,7 +171,7 @@ impl Target {
 /// One masked client frame and the unmasked echo expected for it.
 fn frame_pair(size: usize, text: bool) -> Result<(Vec<u8>, Vec<u8>), BoxError> {
     let opcode = if text { OpCode::Text } else { OpCode::Binary };
-    let payload: Vec<u8> = (0..size).map(|i| b'a'.wrapping_add((i % 26) as u8)).collect();
+    let payload: Vec<u8> = (0..size).map(|i| b'a'.wrapping_add(u8::try_from(i % 26).unwrap_or(0))).collect();
     let key = [0x37, 0xfa, 0x21, 0x3d];
     let mut out = Vec::with_capacity(size.saturating_add(14));
     FrameHeader::new(true, opcode, Some(key), size as u64).encode(&mut out)?;
@@ -283,8 +283,8 @@ async fn echo(args: EchoArgs) -> Result<(), BoxError> {
         lat.extend(s.latencies_us);
     }
     lat.sort_unstable();
-    let pct = |p: f64| -> u32 {
-        let i = ((lat.len() as f64) * p) as usize;
+    let pct = |permille: usize| -> u32 {
+        let i = lat.len().saturating_mul(permille) / 1000;
         lat.get(i.min(lat.len().saturating_sub(1))).copied().unwrap_or(0)
     };
     let busy = |a: Option<u64>, b: Option<u64>| match (a, b) {
@@ -297,8 +297,8 @@ async fn echo(args: EchoArgs) -> Result<(), BoxError> {
         args.size,
         args.pipeline,
         msgs as f64 / secs,
-        pct(0.50),
-        pct(0.99),
+        pct(500),
+        pct(990),
         errors.load(Ordering::Relaxed),
         busy(self_cpu0, self_cpu1),
         busy(server_cpu0, server_cpu1),

@@ -233,6 +233,9 @@ fn decode_messages(c: &mut Criterion) {
     g.finish();
 }
 
+/// tungstenite's default `write_buffer_size`.
+const WRITE_BUFFER: usize = 128 * 1024;
+
 /// 1000 messages encoded by a server (unmasked) into its output buffer.
 fn encode(c: &mut Criterion) {
     let mut g = c.benchmark_group("encode");
@@ -241,14 +244,23 @@ fn encode(c: &mut Criterion) {
         let bytes = tungstenite::Bytes::from(p.clone());
         g.throughput(Throughput::Elements(1000));
         let mut conn = Connection::server(Config::default());
+        // Written out (here: dropped) whenever 128 KiB are pending, as
+        // tungstenite does with its default write buffer, so both keep the
+        // same amount of output in memory.
         g.bench_function(BenchmarkId::new("wscope", label), |b| {
             b.iter(|| {
+                let mut written = 0;
                 for _ in 0..1000 {
                     conn.send(Message::Binary(black_box(&p))).unwrap();
+                    let n = conn.pending_output().len();
+                    if n >= WRITE_BUFFER {
+                        written += black_box(conn.pending_output()).len();
+                        conn.consume_output(n);
+                    }
                 }
                 let n = conn.pending_output().len();
                 conn.consume_output(n);
-                n
+                written + n
             })
         });
         let mut ws = tungstenite_server(&[]);

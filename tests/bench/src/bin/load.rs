@@ -237,7 +237,18 @@ async fn echo(args: EchoArgs) -> Result<(), BoxError> {
                     break;
                 }
                 let t0 = Instant::now();
-                let ok = stream.write_all(&send).await.is_ok() && read_echo(&mut stream, &mut buf, expect.len()).await;
+                // Written and read at once: a pipelined batch can be larger
+                // than the socket buffers, and a client that wrote it all
+                // before reading would stall against any server that bounds
+                // what it buffers.
+                // (One frame fits: then in turn, which costs the generator less.)
+                let ok = if pipeline > 1 {
+                    let (mut rd, mut wr) = stream.split();
+                    let (wrote, read) = tokio::join!(wr.write_all(&send), read_echo(&mut rd, &mut buf, expect.len()));
+                    wrote.is_ok() && read
+                } else {
+                    stream.write_all(&send).await.is_ok() && read_echo(&mut stream, &mut buf, expect.len()).await
+                };
                 if !ok || buf.get(..expect.len()) != Some(&*expect) {
                     errors.fetch_add(1, Ordering::Relaxed);
                     break;
@@ -311,7 +322,7 @@ async fn echo(args: EchoArgs) -> Result<(), BoxError> {
 
 /// Reads until `want` bytes are in `buf`; false on EOF, error, or more
 /// bytes than asked for (a server must not send anything unasked).
-async fn read_echo(stream: &mut TcpStream, buf: &mut [u8], want: usize) -> bool {
+async fn read_echo(stream: &mut (impl AsyncReadExt + Unpin), buf: &mut [u8], want: usize) -> bool {
     let mut have = 0usize;
     while have < want {
         let Some(space) = buf.get_mut(have..) else { return false };

@@ -34,6 +34,14 @@ enum Io {
     Read(std::io::Result<usize>),
 }
 
+/// Most bytes handed to one write. Larger writes cost fewer syscalls here
+/// but make the peer's kernel work harder: in the pipelined 16 KiB echo
+/// benchmark, 64 KiB writes left the load generator at 100% CPU (a quarter
+/// of it in softirq processing) and the server 30% idle; 32 KiB writes
+/// gave 1.25x the rate, 16 KiB ones cost a second syscall per frame.
+/// See BENCHMARKS.md.
+const MAX_WRITE: usize = 32 * 1024;
+
 /// A WebSocket after a successful handshake.
 pub(crate) struct WsStream {
     stream: TcpStream,
@@ -82,6 +90,7 @@ impl WsStream {
             if out.is_empty() {
                 return Ok(());
             }
+            let out = out.get(..MAX_WRITE).unwrap_or(out);
             let n = self.stream.try_write(out)?;
             if n == 0 {
                 return Err(std::io::ErrorKind::WriteZero.into());

@@ -43,6 +43,7 @@ extern crate std;
 pub mod accept;
 pub mod close;
 pub mod connection;
+pub mod deflate;
 pub mod frame;
 pub mod handshake;
 pub mod inspect;

@@ -16,9 +16,10 @@
 
 use crate::Decoded;
 use crate::close::{self, CloseCode, CloseFrame};
+use crate::deflate::{DeflateParams, InflateError, MessageDeflater, MessageInflater};
 use crate::frame::{FrameHeader, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, OpCode};
 use crate::mask::apply_mask;
-use crate::rules::{DataKind, FrameRole, FrameRules, ProtocolError, Sender, Sequencer, Violation};
+use crate::rules::{DataKind, FrameRole, FrameRules, ProtocolError, RSV1, Sender, Sequencer, Violation};
 use crate::utf8::Utf8Validator;
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
@@ -49,6 +50,14 @@ pub struct Config {
     pub auto_close: bool,
     /// Emit [`Event::Frame`] for every frame header. Default off.
     pub frame_events: bool,
+    /// permessage-deflate's parameters, once negotiated in the handshake
+    /// ([`crate::deflate::negotiate`]). Default none: RSV1 is refused.
+    pub deflate: Option<DeflateParams>,
+    /// With deflate on, messages shorter than this go out uncompressed
+    /// (each message decides for itself, RFC 7692 section 6). Default 32.
+    pub compress_min_size: usize,
+    /// With deflate on, the compression level, 0-9. Default 6.
+    pub compression_level: u32,
 }
 
 impl Default for Config {
@@ -59,6 +68,9 @@ impl Default for Config {
             auto_pong: true,
             auto_close: true,
             frame_events: false,
+            deflate: None,
+            compress_min_size: 32,
+            compression_level: 6,
         }
     }
 }
@@ -197,6 +209,15 @@ pub struct Connection {
     /// most recent ping), so a peer that pings without reading cannot grow
     /// the output; below that every ping gets its pong.
     unsent_pong: Option<(usize, usize)>,
+    /// The message being received is compressed (its first frame had RSV1).
+    compressed: bool,
+    /// Unmasked compressed bytes on their way to the inflater.
+    compressed_in: Vec<u8>,
+    /// Made on the first compressed message each way: a compressor holds
+    /// a few hundred KiB, so a connection that never compresses holds none.
+    inflater: Option<Box<MessageInflater>>,
+    deflater: Option<Box<MessageDeflater>>,
+    compressed_out: Vec<u8>,
 }
 
 impl core::fmt::Debug for Connection {
@@ -234,7 +255,12 @@ impl Connection {
             config,
             state: State::Open,
             // No extension is negotiated yet, so every RSV bit is refused.
-            rules: FrameRules { sender, allowed_rsv: 0, max_frame_size: Some(config.max_frame_size) },
+            // RSV1 only with permessage-deflate; no other extension exists here.
+            rules: FrameRules {
+                sender,
+                allowed_rsv: if config.deflate.is_some() { RSV1 } else { 0 },
+                max_frame_size: Some(config.max_frame_size),
+            },
             seq: Sequencer::new(Some(config.max_message_size)),
             rx: Rx::Header { buf: [0; MAX_HEADER_LEN], have: 0 },
             received: 0,
@@ -247,6 +273,11 @@ impl Connection {
             mask_keys,
             sending: None,
             unsent_pong: None,
+            compressed: false,
+            compressed_in: Vec::new(),
+            inflater: None,
+            deflater: None,
+            compressed_out: Vec::new(),
         }
     }
 
@@ -393,6 +424,16 @@ impl Connection {
                     self.received = self.received.saturating_add(n as u64);
                     let phase = (read & 3) as usize;
                     let key = header.mask.unwrap_or_default();
+                    if self.compressed && matches!(role, FrameRole::Data { .. }) {
+                        self.inflate_piece(chunk, header.mask.map(|k| (k, phase)), role, start)?;
+                        let remaining = remaining.saturating_sub(n as u64);
+                        let read = read.saturating_add(n as u64);
+                        self.rx = Rx::Payload { header, role, remaining, read, start, deferred_utf8 };
+                        if remaining == 0 {
+                            self.finish_frame(role, start)?;
+                        }
+                        continue;
+                    }
                     let buf = if matches!(role, FrameRole::Control(_)) { &mut self.control } else { &mut self.message };
                     let at = buf.len();
                     buf.extend_from_slice(chunk);
@@ -431,7 +472,7 @@ impl Connection {
         header_len: usize,
         data: &[u8],
     ) -> Result<Option<(usize, Event)>, ProtocolError> {
-        if self.config.frame_events || !header.fin || self.seq.in_message().is_some() {
+        if self.config.frame_events || !header.fin || header.rsv[0] || self.seq.in_message().is_some() {
             return Ok(None);
         }
         let kind = match header.opcode {
@@ -484,7 +525,9 @@ impl Connection {
                 if first {
                     self.message.clear();
                     self.utf8.reset();
-                    deferred_utf8 = kind == DataKind::Text && last && whole;
+                    // The rules refused RSV1 unless deflate was negotiated.
+                    self.compressed = header.rsv[0];
+                    deferred_utf8 = kind == DataKind::Text && last && whole && !self.compressed;
                 }
             }
             // Reserved opcodes and misplaced frames were refused above.
@@ -495,6 +538,56 @@ impl Connection {
             self.finish_frame(role, start)?;
         }
         Ok(())
+    }
+
+    /// Unmasks a piece of a compressed message's payload and inflates it
+    /// onto the message (within the message size limit), validating text as
+    /// it comes out.
+    fn inflate_piece(
+        &mut self,
+        chunk: &[u8],
+        mask: Option<([u8; 4], usize)>,
+        role: FrameRole,
+        start: u64,
+    ) -> Result<(), ProtocolError> {
+        self.compressed_in.clear();
+        self.compressed_in.extend_from_slice(chunk);
+        if let Some((key, phase)) = mask {
+            apply_mask(&mut self.compressed_in, key, phase);
+        }
+        let no_context_takeover = self.peer_no_context_takeover();
+        let inflater = self.inflater.get_or_insert_with(|| Box::new(MessageInflater::new(no_context_takeover)));
+        let at = self.message.len();
+        inflater
+            .inflate(&self.compressed_in, &mut self.message, self.config.max_message_size)
+            .map_err(|e| inflate_err(e, start))?;
+        if let FrameRole::Data { kind: DataKind::Text, .. } = role {
+            let fresh = self.message.get(at..).unwrap_or_default();
+            self.utf8.feed(fresh).map_err(|e| err(Violation::InvalidUtf8 { offset: e.offset }, start))?;
+        }
+        Ok(())
+    }
+
+    /// The end of a compressed message: what the sync flush left pending.
+    fn inflate_end(&mut self, kind: DataKind, start: u64) -> Result<(), ProtocolError> {
+        self.compressed = false;
+        let no_context_takeover = self.peer_no_context_takeover();
+        let inflater = self.inflater.get_or_insert_with(|| Box::new(MessageInflater::new(no_context_takeover)));
+        let at = self.message.len();
+        inflater.finish(&mut self.message, self.config.max_message_size).map_err(|e| inflate_err(e, start))?;
+        if kind == DataKind::Text {
+            let fresh = self.message.get(at..).unwrap_or_default();
+            self.utf8.feed(fresh).map_err(|e| err(Violation::InvalidUtf8 { offset: e.offset }, start))?;
+        }
+        Ok(())
+    }
+
+    /// Whether the peer starts each compressed message afresh.
+    fn peer_no_context_takeover(&self) -> bool {
+        self.config.deflate.is_some_and(|p| match self.role {
+            Role::Server => p.client_no_context_takeover,
+            Role::Client => p.server_no_context_takeover,
+        })
     }
 
     fn finish_frame(&mut self, role: FrameRole, start: u64) -> Result<(), ProtocolError> {
@@ -513,6 +606,9 @@ impl Connection {
             FrameRole::Control(OpCode::Ping) => self.events.push_back(Event::Ping(core::mem::take(&mut self.control))),
             FrameRole::Control(OpCode::Pong) => self.events.push_back(Event::Pong(core::mem::take(&mut self.control))),
             FrameRole::Data { kind, last: true, .. } => {
+                if self.compressed {
+                    self.inflate_end(kind, start)?;
+                }
                 let payload = core::mem::take(&mut self.message);
                 let event = match kind {
                     DataKind::Binary => Event::Binary(payload),
@@ -623,6 +719,24 @@ impl Connection {
         if self.sending.is_some() {
             return Err(SendError::MessageInProgress);
         }
+        if let Some(params) = self.config.deflate.filter(|_| payload.len() >= self.config.compress_min_size) {
+            let (bits, no_context_takeover) = match self.role {
+                Role::Server => (params.server_max_window_bits, params.server_no_context_takeover),
+                Role::Client => (params.client_max_window_bits, params.client_no_context_takeover),
+            };
+            let level = self.config.compression_level;
+            let deflater =
+                self.deflater.get_or_insert_with(|| Box::new(MessageDeflater::new(bits, no_context_takeover, level)));
+            let mut compressed = core::mem::take(&mut self.compressed_out);
+            compressed.clear();
+            // Should the library ever refuse, the message goes out as it is.
+            if deflater.compress(payload, &mut compressed).is_ok() {
+                self.write_frame_rsv1(opcode, true, true, &compressed);
+                self.compressed_out = compressed;
+                return Ok(());
+            }
+            self.compressed_out = compressed;
+        }
         self.write_frame(opcode, true, payload);
         Ok(())
     }
@@ -645,8 +759,13 @@ impl Connection {
     }
 
     fn write_frame(&mut self, opcode: OpCode, fin: bool, payload: &[u8]) {
+        self.write_frame_rsv1(opcode, fin, false, payload);
+    }
+
+    fn write_frame_rsv1(&mut self, opcode: OpCode, fin: bool, rsv1: bool, payload: &[u8]) {
         let mask = self.mask_keys.as_mut().map(|next| next());
-        let header = FrameHeader::new(fin, opcode, mask, payload.len() as u64);
+        let mut header = FrameHeader::new(fin, opcode, mask, payload.len() as u64);
+        header.rsv[0] = rsv1;
         let mut head = [0u8; MAX_HEADER_LEN];
         // The minimal length form always holds the length.
         let n = header.encode_to(&mut head).unwrap_or(0);
@@ -681,6 +800,13 @@ impl Connection {
         self.out_pos = 0;
         self.unsent_pong = None;
         out
+    }
+}
+
+fn inflate_err(e: InflateError, offset: u64) -> ProtocolError {
+    match e {
+        InflateError::Invalid => err(Violation::InvalidDeflate, offset),
+        InflateError::TooLarge { max } => err(Violation::InflatedTooLarge { max }, offset),
     }
 }
 
@@ -837,5 +963,156 @@ mod tests {
         c.send(Message::Ping(b"")).unwrap();
         c.finish_fragments().unwrap();
         assert_eq!(c.take_output(), vec![0x01, 0x01, b'a', 0x89, 0x00, 0x80, 0x00]);
+    }
+
+    // ---- permessage-deflate (RFC 7692) ----
+
+    fn with_deflate() -> Config {
+        Config { deflate: Some(DeflateParams::default()), ..Config::default() }
+    }
+
+    /// A masked client frame with RSV1 as given.
+    fn client_frame_rsv1(fin: bool, opcode: OpCode, rsv1: bool, payload: &[u8]) -> Vec<u8> {
+        let mut f = client_frame(fin, opcode, payload);
+        if rsv1 {
+            f[0] |= 0x40;
+        }
+        f
+    }
+
+    fn hello_compressed() -> Vec<u8> {
+        // RFC 7692 section 7.2.3.1.
+        vec![0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]
+    }
+
+    fn failure(conn: &mut Connection) -> (Violation, u16) {
+        match events(conn).pop() {
+            Some(Event::Failed(e)) => (e.violation, e.close_code().0),
+            other => panic!("expected a failure, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn compressed_messages_whole_fragmented_and_with_context() {
+        let mut c = Connection::server(with_deflate());
+        c.receive_data(&client_frame_rsv1(true, OpCode::Text, true, &hello_compressed()));
+        // Fragmented: RSV1 on the first frame only (section 6.1), a ping between.
+        let z = hello_compressed();
+        c.receive_data(&client_frame_rsv1(false, OpCode::Text, true, &z[..3]));
+        c.receive_data(&client_frame(true, OpCode::Ping, b"p"));
+        c.receive_data(&client_frame(true, OpCode::Continuation, &z[3..]));
+        // Section 7.2.3.2: the same message again, referring to the first.
+        c.receive_data(&client_frame_rsv1(true, OpCode::Binary, true, &[0xf2, 0x00, 0x11, 0x00, 0x00]));
+        // An uncompressed message between compressed ones.
+        c.receive_data(&client_frame(true, OpCode::Text, b"plain"));
+        assert_eq!(
+            events(&mut c),
+            [
+                Event::Text("Hello".into()),
+                Event::Ping(b"p".to_vec()),
+                Event::Text("Hello".into()),
+                Event::Binary(b"Hello".to_vec()),
+                Event::Text("plain".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn rsv1_rules() {
+        let cases: [(Config, Vec<u8>, Violation, u16); 4] = [
+            (
+                Config::default(),
+                client_frame_rsv1(true, OpCode::Text, true, &hello_compressed()),
+                Violation::ReservedBits { bits: 0b100 },
+                1002,
+            ),
+            (
+                with_deflate(),
+                client_frame_rsv1(true, OpCode::Ping, true, b""),
+                Violation::ReservedBits { bits: 0b100 },
+                1002,
+            ),
+            (
+                with_deflate(),
+                [
+                    client_frame_rsv1(false, OpCode::Text, true, &[0xf2]),
+                    client_frame_rsv1(true, OpCode::Continuation, true, &[0x48]),
+                ]
+                .concat(),
+                Violation::CompressedContinuation,
+                1002,
+            ),
+            (
+                with_deflate(),
+                client_frame_rsv1(true, OpCode::Binary, true, &[0xff, 0xff]),
+                Violation::InvalidDeflate,
+                1007,
+            ),
+        ];
+        for (config, wire, violation, code) in cases {
+            let mut c = Connection::server(config);
+            c.receive_data(&wire);
+            assert_eq!(failure(&mut c), (violation, code));
+        }
+    }
+
+    #[test]
+    fn compressed_text_is_utf8_checked_after_inflating() {
+        let mut d = MessageDeflater::new(15, false, 6);
+        let mut z = Vec::new();
+        d.compress(b"ok \xff", &mut z).unwrap();
+        let mut c = Connection::server(with_deflate());
+        c.receive_data(&client_frame_rsv1(true, OpCode::Text, true, &z));
+        assert_eq!(failure(&mut c), (Violation::InvalidUtf8 { offset: 3 }, 1007));
+    }
+
+    #[test]
+    fn a_deflate_bomb_fails_with_1009_before_it_is_inflated() {
+        let mut bomb = Vec::new();
+        MessageDeflater::new(15, false, 9).compress(&vec![b'a'; 8 << 20], &mut bomb).unwrap();
+        assert!(bomb.len() < 20_000);
+        let config = Config { max_message_size: 1 << 20, ..with_deflate() };
+        let mut c = Connection::server(config);
+        c.receive_data(&client_frame_rsv1(true, OpCode::Text, true, &bomb));
+        assert_eq!(failure(&mut c), (Violation::InflatedTooLarge { max: 1 << 20 }, 1009));
+    }
+
+    #[test]
+    fn both_roles_compress_what_they_send_and_read_each_other() {
+        for params in [
+            DeflateParams::default(),
+            DeflateParams {
+                server_no_context_takeover: true,
+                client_no_context_takeover: true,
+                server_max_window_bits: 9,
+                client_max_window_bits: 10,
+            },
+        ] {
+            let config = Config { deflate: Some(params), ..Config::default() };
+            let mut server = Connection::server(config);
+            let mut n = 0u8;
+            let mut client = Connection::client(
+                config,
+                Box::new(move || {
+                    n = n.wrapping_add(1);
+                    [n, 2, 3, 4]
+                }),
+            );
+            let long = "a message long enough to be compressed, a message long enough".repeat(20);
+            for text in [long.as_str(), "short", long.as_str()] {
+                client.send(Message::Text(text)).unwrap();
+                let wire = client.take_output();
+                assert_eq!(wire[0] & 0x40 != 0, text.len() >= 32, "RSV1 on {text:?}");
+                server.receive_data(&wire);
+                assert_eq!(events(&mut server), [Event::Text(text.into())]);
+                server.send(Message::Binary(text.as_bytes())).unwrap();
+                let wire = server.take_output();
+                if text.len() >= 32 {
+                    assert!(wire.len() < text.len() / 4, "{} -> {}", text.len(), wire.len());
+                }
+                client.receive_data(&wire);
+                assert_eq!(events(&mut client), [Event::Binary(text.as_bytes().to_vec())]);
+            }
+        }
     }
 }

@@ -101,6 +101,20 @@ pub enum Violation {
         /// The limit.
         max: u64,
     },
+    /// RSV1 (permessage-deflate's "compressed" bit) on a continuation
+    /// frame: only a message's first frame carries it.
+    #[error("RSV1 set on a continuation frame (only the first frame of a compressed message has it)")]
+    CompressedContinuation,
+    /// A compressed message that is not valid DEFLATE.
+    #[error("compressed message is not valid DEFLATE data")]
+    InvalidDeflate,
+    /// A compressed message that inflates past the message size limit
+    /// (stopped there, before inflating the rest).
+    #[error("compressed message inflates to more than the limit of {max} bytes")]
+    InflatedTooLarge {
+        /// The limit.
+        max: u64,
+    },
 }
 
 impl Violation {
@@ -108,14 +122,27 @@ impl Violation {
     pub const fn close_code(&self) -> CloseCode {
         match self {
             Violation::InvalidUtf8 { .. } | Violation::InvalidCloseReason => CloseCode::INVALID_PAYLOAD,
-            Violation::FrameTooLarge { .. } | Violation::MessageTooLarge { .. } => CloseCode::MESSAGE_TOO_BIG,
+            Violation::FrameTooLarge { .. }
+            | Violation::MessageTooLarge { .. }
+            | Violation::InflatedTooLarge { .. } => CloseCode::MESSAGE_TOO_BIG,
+            Violation::InvalidDeflate => CloseCode::INVALID_PAYLOAD,
             _ => CloseCode::PROTOCOL_ERROR,
         }
     }
 
-    /// The section of RFC 6455 that states the rule.
+    /// The RFC that states the rule: 6455, or 7692 for permessage-deflate.
+    pub const fn rfc(&self) -> u16 {
+        match self {
+            Violation::CompressedContinuation | Violation::InvalidDeflate | Violation::InflatedTooLarge { .. } => 7692,
+            _ => 6455,
+        }
+    }
+
+    /// The section of that RFC ([`Violation::rfc`]) that states the rule.
     pub const fn section(&self) -> &'static str {
         match self {
+            Violation::CompressedContinuation => "6.1",
+            Violation::InvalidDeflate | Violation::InflatedTooLarge { .. } => "7.2.2",
             Violation::ReservedOpcode { .. }
             | Violation::ReservedBits { .. }
             | Violation::LengthTopBit
@@ -133,8 +160,8 @@ impl Violation {
 
 /// A violation found at a position in a byte stream.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, thiserror::Error)]
-#[error("{violation} (at byte {offset}; close {code}, RFC 6455 section {section})",
-    code = violation.close_code().0, section = violation.section())]
+#[error("{violation} (at byte {offset}; close {code}, RFC {rfc} section {section})",
+    code = violation.close_code().0, rfc = violation.rfc(), section = violation.section())]
 pub struct ProtocolError {
     /// What rule was broken.
     pub violation: Violation,
@@ -160,6 +187,9 @@ pub enum Sender {
     /// Unknown: masking is not judged.
     Unknown,
 }
+
+/// RSV1 in [`FrameRules::allowed_rsv`]: permessage-deflate's bit.
+pub const RSV1: u8 = 0b100;
 
 /// The per-frame rules in force on a stream.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -191,6 +221,11 @@ impl FrameRules {
         let allowed = if h.opcode.is_control() { 0 } else { self.allowed_rsv };
         if bits & !allowed != 0 {
             f(Violation::ReservedBits { bits })?;
+        }
+        // RFC 7692 6.1: with permessage-deflate, RSV1 marks a message's first
+        // frame only.
+        if h.opcode == OpCode::Continuation && h.rsv[0] && self.allowed_rsv & RSV1 != 0 {
+            f(Violation::CompressedContinuation)?;
         }
         match (self.sender, h.mask.is_some()) {
             (Sender::Client, false) => f(Violation::UnmaskedClientFrame)?,

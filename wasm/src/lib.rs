@@ -34,13 +34,21 @@ struct ViolationJs {
     message: String,
     code: u16,
     code_name: &'static str,
+    /// 6455, or 7692 for permessage-deflate.
+    rfc: u16,
     section: &'static str,
 }
 
 impl From<&Violation> for ViolationJs {
     fn from(v: &Violation) -> Self {
         let code = v.close_code();
-        ViolationJs { message: v.to_string(), code: code.0, code_name: code.name().unwrap_or(""), section: v.section() }
+        ViolationJs {
+            message: v.to_string(),
+            code: code.0,
+            code_name: code.name().unwrap_or(""),
+            rfc: v.rfc(),
+            section: v.section(),
+        }
     }
 }
 

@@ -13,7 +13,7 @@ export function violationItem(v, tag = 'li') {
     h('span', { class: 'v-meta' },
       h('span', { class: 'code-chip', title: `Close code ${v.code}${v.code_name ? ` (${v.code_name})` : ''}` },
         `close ${v.code}${v.code_name ? ` ${v.code_name}` : ''}`),
-      rfcLink(v.section)));
+      rfcLink(v.section, v.rfc)));
 }
 
 export function violationList(violations, attrs = {}) {

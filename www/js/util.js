@@ -70,14 +70,14 @@ export function concat(a, b) {
 }
 
 /** A link to a section of RFC 6455, labelled "RFC 6455 §x.y". */
-export function rfcLink(section) {
+export function rfcLink(section, rfc = 6455) {
   return h('a', {
     class: 'rfc',
-    href: `https://www.rfc-editor.org/rfc/rfc6455#section-${section}`,
+    href: `https://www.rfc-editor.org/rfc/rfc${rfc}#section-${section}`,
     target: '_blank',
     rel: 'noopener',
-    title: `Open section ${section} of RFC 6455`,
-  }, `RFC 6455 §${section}`);
+    title: `Open section ${section} of RFC ${rfc}`,
+  }, `RFC ${rfc} §${section}`);
 }
 
 /** The colour group of a field key: the three RSV bits share one colour. */

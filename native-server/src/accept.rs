@@ -199,7 +199,33 @@ async fn open(mut stream: TcpStream, peer: SocketAddr, shared: &Arc<Shared>) -> 
         }
         Endpoint::Echo => {}
     }
-    match WsStream::accept(stream, &request, bytes, head_len, tap.clone(), accepted, shared, config).await {
+    // permessage-deflate on the echo only, unless the page asked for the
+    // plain form (`/echo?deflate=off`) to compare the two.
+    let mut extensions = None;
+    let plain = matches!(query_param(&request, "deflate"), Some("off" | "0" | "no" | "false"));
+    if let (Endpoint::Echo, Some(deflate), false) = (&endpoint, &shared.config.deflate, plain) {
+        let negotiation = wscope_core::deflate::negotiate(&request.extensions, deflate);
+        for (_, why) in &negotiation.declined {
+            debug!(%peer, reason = %why, "permessage-deflate offer declined");
+        }
+        if let Some((params, value)) = negotiation.accepted {
+            config.deflate = Some(params);
+            extensions = Some(value);
+        }
+    }
+    match WsStream::accept(
+        stream,
+        &request,
+        bytes,
+        head_len,
+        tap.clone(),
+        accepted,
+        shared,
+        config,
+        extensions.as_deref(),
+    )
+    .await
+    {
         Ok(ws) => Some(Open { ws, endpoint, path, peer, accepted, tap }),
         Err(e) => {
             debug!(%peer, error = %e, "101 not delivered");

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 use wscope_core::connection::Config as WsConfig;
+use wscope_core::deflate::ServerDeflateConfig;
 use wscope_core::handshake::HandshakeLimits;
 
 /// Limits of the wire tap.
@@ -39,6 +40,9 @@ pub struct ServerConfig {
     pub www: PathBuf,
     /// Frame and message limits of every WebSocket connection.
     pub ws: WsConfig,
+    /// permessage-deflate on `/echo`, when a client offers it (and does not
+    /// ask for `?deflate=off`); `None` never accepts it.
+    pub deflate: Option<ServerDeflateConfig>,
     /// Limits on the handshake request head.
     pub handshake: HandshakeLimits,
     /// Connections open at once; more are refused with 503.
@@ -70,6 +74,7 @@ impl ServerConfig {
             listen,
             www,
             ws: WsConfig::default(),
+            deflate: Some(ServerDeflateConfig::default()),
             handshake: HandshakeLimits::default(),
             max_connections: 1024,
             handshake_timeout: Duration::from_secs(10),

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
+use wscope_core::deflate::ServerDeflateConfig;
 use wscope_server::{InjectLimits, Server, ServerConfig, TapLimits};
 
 /// Serves the wscope explorer page and a WebSocket echo with a wire tap.
@@ -57,6 +58,37 @@ struct Args {
     #[arg(long, default_value_t = 256 * 1024, value_name = "BYTES")]
     max_pending_output: usize,
 
+    /// Accept permessage-deflate (RFC 7692) on /echo when a client offers it
+    /// (`--deflate false` never does; `/echo?deflate=off` refuses it for one
+    /// connection).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    deflate: bool,
+
+    /// Start every compressed message the server sends with an empty window
+    /// (less memory per connection, less compression).
+    #[arg(long)]
+    deflate_server_no_context_takeover: bool,
+
+    /// Ask clients to start every compressed message with an empty window.
+    #[arg(long)]
+    deflate_client_no_context_takeover: bool,
+
+    /// The server's LZ77 window as bits, 9-15 (512 bytes to 32 KiB).
+    #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(u8).range(9..=15))]
+    deflate_server_window_bits: u8,
+
+    /// The window asked of clients that can limit theirs, as bits (8-15).
+    #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(u8).range(8..=15))]
+    deflate_client_window_bits: u8,
+
+    /// Compression level, 0 (none) to 9 (smallest).
+    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(0..=9))]
+    deflate_level: u32,
+
+    /// Messages shorter than this are sent uncompressed.
+    #[arg(long, default_value_t = 32, value_name = "BYTES")]
+    deflate_min_size: usize,
+
     /// Largest handshake request head; larger gets HTTP 431.
     #[arg(long, default_value_t = 8192, value_name = "BYTES")]
     max_head_size: usize,
@@ -105,6 +137,15 @@ impl Args {
         c.idle_timeout = self.idle_timeout;
         c.close_timeout = self.close_timeout;
         c.max_pending_output = self.max_pending_output;
+        c.deflate = self.deflate.then_some(ServerDeflateConfig {
+            server_no_context_takeover: self.deflate_server_no_context_takeover,
+            client_no_context_takeover: self.deflate_client_no_context_takeover,
+            server_max_window_bits: self.deflate_server_window_bits,
+            client_max_window_bits: self.deflate_client_window_bits,
+            ..ServerDeflateConfig::default()
+        });
+        c.ws.compression_level = self.deflate_level;
+        c.ws.compress_min_size = self.deflate_min_size;
         c.handshake.max_head_len = self.max_head_size;
         c.handshake.max_headers = self.max_headers;
         c.allow_origins = self.allow_origins.clone();

@@ -63,13 +63,15 @@ impl WsStream {
         accepted: Instant,
         shared: &Shared,
         config: WsConfig,
+        extensions: Option<&str>,
     ) -> std::io::Result<WsStream> {
         if let Some(tap) = &tap {
             tap.start(accepted);
             tap.record(Dir::ClientToServer, &bytes);
         }
-        // No subprotocol or extension is offered back: the echo speaks none.
-        let response = request.response(None, None).map_err(std::io::Error::other)?;
+        // No subprotocol is offered back (the echo speaks none); an
+        // extension only when the endpoint agreed to permessage-deflate.
+        let response = request.response(None, extensions).map_err(std::io::Error::other)?;
         timeout(shared.config.handshake_timeout, stream.write_all(&response)).await.map_err(|_| {
             std::io::Error::new(std::io::ErrorKind::TimedOut, "the 101 response was not taken in time")
         })??;

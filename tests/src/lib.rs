@@ -15,6 +15,7 @@
 //! and parses frames by hand and records every byte.
 //!
 //! - `backpressure`: a peer that never reads is stalled, not buffered.
+//! - `deflate`: permessage-deflate negotiated, read, written, and its rules.
 //! - `echo`: echo at every length form, UTF-8, fragmentation, ping, close,
 //!   message and frame limits.
 //! - `violations`: each protocol violation's exact close code, then TCP
@@ -33,6 +34,8 @@ mod support;
 
 #[cfg(test)]
 mod backpressure;
+#[cfg(test)]
+mod deflate;
 #[cfg(test)]
 mod echo;
 #[cfg(test)]

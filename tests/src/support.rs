@@ -332,14 +332,25 @@ impl RawClient {
     /// Opens a WebSocket to `target` (e.g. `/echo`): sends a request built
     /// by [`ClientHandshake`], checks the 101 and its accept value by hand.
     pub(crate) async fn connect(addr: SocketAddr, target: &str) -> RawClient {
+        RawClient::connect_offering(addr, target, None).await.0
+    }
+
+    /// The same, offering `extensions` (`Sec-WebSocket-Extensions`); returns
+    /// the 101 too.
+    pub(crate) async fn connect_offering(
+        addr: SocketAddr,
+        target: &str,
+        extensions: Option<&str>,
+    ) -> (RawClient, HttpResponse) {
         let mut client = RawClient::tcp(addr).await;
-        let handshake = ClientHandshake::new(&addr.to_string(), target, random16());
+        let mut handshake = ClientHandshake::new(&addr.to_string(), target, random16());
+        handshake.extensions = extensions.map(str::to_owned);
         client.send(&handshake.request().unwrap()).await;
         let response = client.read_head().await;
         assert_eq!(response.status_line, "HTTP/1.1 101 Switching Protocols", "handshake to {target}: {response:?}");
         assert_eq!(response.header("Sec-WebSocket-Accept"), expected_accept(&handshake.key));
         assert!(response.header("Upgrade").eq_ignore_ascii_case("websocket"));
-        client
+        (client, response)
     }
 
     /// Writes `bytes` and records them.

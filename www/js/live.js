@@ -323,6 +323,10 @@ export function setupLive() {
       setState('connecting…');
       const t = await openTap(token);
       if (t) url.searchParams.set('tap', token);
+      // The explorer does not inflate permessage-deflate frames yet, so the
+      // server is asked not to compress this connection (RFC 7692 is on
+      // by default otherwise); an explicit ?deflate= in the URL wins.
+      if (!url.searchParams.has('deflate')) url.searchParams.set('deflate', 'off');
       else {
         tapped = false;
         $('#live-wire-note').hidden = false;

@@ -488,6 +488,14 @@ impl MessageInflater {
     }
 }
 
+/// The parameters a response states, for an observer that did not see the
+/// offer (the explorer reading a tapped 101): the response is checked for
+/// its own grammar only.
+pub fn agreed_params(accepted: &[Extension]) -> Result<Option<DeflateParams>, ResponseError> {
+    let anything = DeflateOffer { client_max_window_bits: Some(None), ..DeflateOffer::default() };
+    check_response(&anything, accepted)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

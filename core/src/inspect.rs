@@ -8,9 +8,10 @@
 
 use crate::Decoded;
 use crate::close::{CloseCode, parse_close_payload};
+use crate::deflate::{DeflateParams, InflateError, MessageInflater};
 use crate::frame::FrameHeader;
 use crate::mask::apply_mask;
-use crate::rules::{DataKind, FrameRole, FrameRules, Sender, Sequencer, Violation};
+use crate::rules::{DataKind, FrameRole, FrameRules, RSV1, Sender, Sequencer, Violation};
 use crate::utf8::Utf8Validator;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -27,11 +28,25 @@ pub struct InspectOptions {
     /// Most frames to decode; the rest of the input is left unread and
     /// [`Inspection::stopped_at`] says where. Default 10 000.
     pub max_frames: usize,
+    /// permessage-deflate as negotiated for the stream: RSV1 marks
+    /// compressed messages, which are inflated (keeping the context across
+    /// messages unless the sender's no_context_takeover is set).
+    pub deflate: Option<DeflateParams>,
 }
+
+/// Most bytes a compressed message is inflated to when no message limit is
+/// given (a deflate bomb stops here).
+pub const INFLATE_CAP: u64 = 16 << 20;
 
 impl Default for InspectOptions {
     fn default() -> Self {
-        InspectOptions { sender: Sender::Unknown, max_frame_size: None, max_message_size: None, max_frames: 10_000 }
+        InspectOptions {
+            sender: Sender::Unknown,
+            max_frame_size: None,
+            max_message_size: None,
+            max_frames: 10_000,
+            deflate: None,
+        }
     }
 }
 
@@ -63,8 +78,11 @@ pub struct InspectedMessage {
     pub kind: DataKind,
     /// Indexes into [`Inspection::frames`] of the frames it was built from.
     pub frames: Vec<usize>,
-    /// The payload, unmasked and joined.
+    /// The payload, unmasked and joined (inflated if `compressed`; the
+    /// frames hold the compressed bytes).
     pub payload: Vec<u8>,
+    /// Whether it was sent compressed (RSV1 on its first frame).
+    pub compressed: bool,
     /// Whether its final frame was seen.
     pub complete: bool,
     /// For text: the text, if it is valid UTF-8 (up to where it ends).
@@ -104,8 +122,16 @@ impl Inspection {
 
 /// Decodes every frame in `bytes` and judges each against every rule.
 pub fn inspect(bytes: &[u8], options: &InspectOptions) -> Inspection {
-    // No extension is negotiated in the explorer yet: every RSV bit is judged.
-    let rules = FrameRules { sender: options.sender, allowed_rsv: 0, max_frame_size: options.max_frame_size };
+    let allowed_rsv = if options.deflate.is_some() { RSV1 } else { 0 };
+    let rules = FrameRules { sender: options.sender, allowed_rsv, max_frame_size: options.max_frame_size };
+    let no_context_takeover = options.deflate.is_some_and(|p| match options.sender {
+        Sender::Client => p.client_no_context_takeover,
+        Sender::Server => p.server_no_context_takeover,
+        Sender::Unknown => false,
+    });
+    let inflate_cap = options.max_message_size.unwrap_or(INFLATE_CAP);
+    let mut inflater: Option<MessageInflater> = None;
+    let mut inflate_failed = false;
     let mut seq = Sequencer::new(options.max_message_size);
     let mut utf8 = Utf8Validator::new();
     let mut utf8_failed = false;
@@ -145,17 +171,40 @@ pub fn inspect(bytes: &[u8], options: &InspectOptions) -> Inspection {
                         kind,
                         frames: Vec::new(),
                         payload: Vec::new(),
+                        compressed: options.deflate.is_some() && header.rsv[0],
                         complete: false,
                         text: None,
                     });
                     utf8.reset();
                     utf8_failed = false;
+                    inflate_failed = false;
                 }
                 if let Some(m) = current.and_then(|i| out.messages.get_mut(i)) {
                     m.frames.push(index);
-                    m.payload.extend_from_slice(&payload);
-                    if kind == DataKind::Text && !utf8_failed {
-                        let mut check = utf8.feed(&payload);
+                    let at = m.payload.len();
+                    if m.compressed {
+                        if !inflate_failed {
+                            let inf = inflater.get_or_insert_with(|| MessageInflater::new(no_context_takeover));
+                            let mut r = inf.inflate(&payload, &mut m.payload, inflate_cap);
+                            if r.is_ok() && last && complete {
+                                r = inf.finish(&mut m.payload, inflate_cap);
+                            }
+                            if let Err(e) = r {
+                                inflate_failed = true;
+                                // The context is lost: later messages start afresh.
+                                inflater = None;
+                                violations.push(match e {
+                                    InflateError::Invalid => Violation::InvalidDeflate,
+                                    InflateError::TooLarge { max } => Violation::InflatedTooLarge { max },
+                                });
+                            }
+                        }
+                    } else {
+                        m.payload.extend_from_slice(&payload);
+                    }
+                    let fresh = m.payload.get(at..).unwrap_or_default();
+                    if kind == DataKind::Text && !utf8_failed && !inflate_failed {
+                        let mut check = utf8.feed(fresh);
                         if check.is_ok() && last && complete {
                             check = utf8.finish();
                         }
@@ -285,5 +334,36 @@ mod tests {
         let r = inspect(&hex("880503e8686921"), &InspectOptions::default());
         assert_eq!(r.frames[0].close, Some((Some(CloseCode::NORMAL), "hi!".into())));
         assert_eq!(r.frames[0].header.opcode, OpCode::Close);
+    }
+
+    #[test]
+    fn compressed_messages_are_inflated_with_their_context() {
+        // RFC 7692 7.2.3.1 and 7.2.3.2 from a server: "Hello" twice, the
+        // second referring to the first; then RSV1 on a ping.
+        let bytes = hex("c107f248cdc9c90700c105f200110000c900");
+        let deflate = Some(DeflateParams::default());
+        let r = inspect(&bytes, &InspectOptions { sender: Sender::Server, deflate, ..Default::default() });
+        let texts: Vec<_> = r.messages.iter().map(|m| (m.compressed, m.text.as_deref())).collect();
+        assert_eq!(texts, [(true, Some("Hello")), (true, Some("Hello"))]);
+        assert_eq!(r.frames[0].payload, hex("f248cdc9c90700"), "frames keep the compressed bytes");
+        let all: Vec<_> = r.violations().map(|(i, v)| (i, *v)).collect();
+        assert_eq!(all, [(2, Violation::ReservedBits { bits: 0b100 })]);
+        // Without the extension RSV1 is a violation and nothing is inflated.
+        let r = inspect(&bytes, &InspectOptions { sender: Sender::Server, ..Default::default() });
+        assert_eq!(
+            r.frames[0].violations,
+            [Violation::ReservedBits { bits: 0b100 }, Violation::InvalidUtf8 { offset: 0 }]
+        );
+        assert!(!r.messages[0].compressed);
+        // Garbage, and a bomb past the message limit.
+        let r = inspect(&hex("c103ffffff"), &InspectOptions { deflate, ..Default::default() });
+        assert_eq!(r.frames[0].violations, [Violation::InvalidDeflate]);
+        let mut bomb = Vec::new();
+        crate::deflate::MessageDeflater::new(15, false, 9).compress(&[0u8; 100_000], &mut bomb).unwrap();
+        assert!(bomb.len() < 126);
+        let mut wire = alloc::vec![0xc2, bomb.len() as u8];
+        wire.extend_from_slice(&bomb);
+        let r = inspect(&wire, &InspectOptions { deflate, max_message_size: Some(1000), ..Default::default() });
+        assert_eq!(r.frames[0].violations, [Violation::InflatedTooLarge { max: 1000 }]);
     }
 }

@@ -273,7 +273,7 @@ proptest! {
             let _ = conn.take_output();
         }
         for sender in [Sender::Client, Sender::Server, Sender::Unknown] {
-            let r = inspect(&bytes, &InspectOptions { sender, max_frame_size: Some(10), max_message_size: Some(20), max_frames: 64 });
+            let r = inspect(&bytes, &InspectOptions { sender, max_frame_size: Some(10), max_message_size: Some(20), max_frames: 64, deflate: None });
             for f in &r.frames {
                 prop_assert!(f.payload.len() as u64 <= f.header.payload_len);
             }

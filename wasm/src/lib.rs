@@ -7,6 +7,7 @@
 
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
+use wscope_core::deflate::DeflateParams;
 use wscope_core::frame::{Field, FieldSpan, FrameHeader, LengthForm, OpCode};
 use wscope_core::handshake::{
     ClientHandshake, HandshakeError, HandshakeLimits, RequestHead, ResponseHead,
@@ -343,6 +344,9 @@ struct MessageJs {
     frames: Vec<usize>,
     #[serde(with = "serde_bytes_compat")]
     payload: Vec<u8>,
+    /// Sent compressed (permessage-deflate): `payload` is inflated, the
+    /// frames hold the compressed bytes.
+    compressed: bool,
     complete: bool,
     text: Option<String>,
 }
@@ -458,9 +462,70 @@ mod input {
     }
 }
 
+/// permessage-deflate parameters for the page: `true` for the defaults, or
+/// an object with any of the four parameters (booleans and window bits).
+fn deflate_option(options: &JsValue) -> Result<Option<DeflateParams>, JsError> {
+    let Some(v) = input::field(options, "deflate")? else { return Ok(None) };
+    if let Some(on) = v.as_bool() {
+        return Ok(on.then(DeflateParams::default));
+    }
+    let d = DeflateParams::default();
+    let bits = |name: &str, default: u8| -> Result<u8, JsError> {
+        match input::number(&v, name)? {
+            None => Ok(default),
+            Some(n) => input::small_whole(n, 15)
+                .filter(|b| *b >= 8)
+                .ok_or_else(|| JsError::new(&format!("deflate.{name} must be a whole number 8-15"))),
+        }
+    };
+    Ok(Some(DeflateParams {
+        server_no_context_takeover: input::boolean(&v, "server_no_context_takeover")?.unwrap_or(false),
+        client_no_context_takeover: input::boolean(&v, "client_no_context_takeover")?.unwrap_or(false),
+        server_max_window_bits: bits("server_max_window_bits", d.server_max_window_bits)?,
+        client_max_window_bits: bits("client_max_window_bits", d.client_max_window_bits)?,
+    }))
+}
+
+/// The permessage-deflate parameters a server's 101 response agreed to, as
+/// the `deflate` option of [`inspect`] takes them; `null` if it agreed to
+/// none (or `head` is not a complete response head).
+#[wasm_bindgen]
+pub fn response_deflate(head: &[u8]) -> Result<JsValue, JsError> {
+    let limits = wscope_core::handshake::HandshakeLimits::default();
+    let Ok(Decoded::Complete { value, .. }) = wscope_core::handshake::ResponseHead::parse(head, &limits) else {
+        return Ok(JsValue::NULL);
+    };
+    let accepted: Vec<_> = value
+        .headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("Sec-WebSocket-Extensions"))
+        .filter_map(|(_, v)| wscope_core::handshake::parse_extensions(v))
+        .flatten()
+        .collect();
+    match wscope_core::deflate::agreed_params(&accepted) {
+        Ok(Some(p)) => to_js(&DeflateJs {
+            server_no_context_takeover: p.server_no_context_takeover,
+            client_no_context_takeover: p.client_no_context_takeover,
+            server_max_window_bits: p.server_max_window_bits,
+            client_max_window_bits: p.client_max_window_bits,
+        }),
+        Ok(None) => Ok(JsValue::NULL),
+        Err(e) => Err(JsError::new(&e.to_string())),
+    }
+}
+
+#[derive(Serialize)]
+struct DeflateJs {
+    server_no_context_takeover: bool,
+    client_no_context_takeover: bool,
+    server_max_window_bits: u8,
+    client_max_window_bits: u8,
+}
+
 /// Decodes every frame in `bytes` and lists every violation (the core's
 /// inspecting judgement). `options`: `{ sender: "client" | "server" |
-/// "unknown", max_frame_size?, max_message_size?, max_frames? }`.
+/// "unknown", max_frame_size?, max_message_size?, max_frames?, deflate? }`
+/// (`deflate`: `true` or the parameters from [`response_deflate`]).
 #[wasm_bindgen]
 pub fn inspect(bytes: &[u8], options: JsValue) -> Result<JsValue, JsError> {
     let defaults = InspectOptions::default();
@@ -471,6 +536,7 @@ pub fn inspect(bytes: &[u8], options: JsValue) -> Result<JsValue, JsError> {
         max_frames: limit(input::number(&options, "max_frames")?)
             .and_then(|m| usize::try_from(m).ok())
             .unwrap_or(defaults.max_frames),
+        deflate: deflate_option(&options)?,
     };
     let r = core_inspect(bytes, &options);
     to_js(&InspectionJs {
@@ -485,6 +551,7 @@ pub fn inspect(bytes: &[u8], options: JsValue) -> Result<JsValue, JsError> {
                 },
                 frames: m.frames.clone(),
                 payload: m.payload.clone(),
+                compressed: m.compressed,
                 complete: m.complete,
                 text: m.text.clone(),
             })

@@ -118,6 +118,18 @@ const SIZES: [usize; 5] = [0, 125, 126, 65535, 65536];
 
 #[wasm_bindgen_test]
 async fn live_connection_matches_its_wire_tap() {
+    live(false).await;
+}
+
+/// The same with permessage-deflate, which Chromium offers and the server
+/// accepts: the browser's frames carry RSV1 and inflate to what was sent;
+/// the server compresses echoes of 32 bytes or more.
+#[wasm_bindgen_test]
+async fn compressed_live_connection_matches_its_wire_tap() {
+    live(true).await;
+}
+
+async fn live(deflate: bool) {
     let server = SERVER.expect("WSCOPE_TEST_SERVER was not set at build time: run this through `cargo xtask test`");
     let token = token();
 
@@ -125,9 +137,8 @@ async fn live_connection_matches_its_wire_tap() {
     let tap = Socket::open(&format!("ws://{server}/tap?token={token}"));
     tap.wait_until("the tap's hello", |g| g.iter().any(|m| matches!(m, Got::Text(t) if t.contains("\"hello\"")))).await;
 
-    // Plain frames: the inspector does not inflate permessage-deflate yet,
-    // which Chromium offers and the server accepts by default.
-    let ws = Socket::open(&format!("ws://{server}/echo?tap={token}&deflate=off"));
+    let plain = if deflate { "" } else { "&deflate=off" };
+    let ws = Socket::open(&format!("ws://{server}/echo?tap={token}{plain}"));
     ws.wait_until("onopen", |g| g.contains(&Got::Open)).await;
     let mut sent: Vec<Got> = Vec::new();
     for size in SIZES {
@@ -169,11 +180,19 @@ async fn live_connection_matches_its_wire_tap() {
     let response = String::from_utf8(down[..down_head as usize].to_vec()).unwrap();
     let expected = get(&request, "accept").as_string().unwrap();
     assert!(response.contains(&format!("\r\nSec-WebSocket-Accept: {expected}\r\n")), "{response}");
+    let agreed = wscope_wasm::response_deflate(&down[..down_head as usize]).unwrap();
+    assert_eq!(agreed.is_null(), !deflate, "permessage-deflate agreed: {response}");
+    if deflate {
+        assert!(response.contains("\r\nSec-WebSocket-Extensions: permessage-deflate\r\n"), "{response}");
+        assert_eq!(get(&agreed, "server_max_window_bits").as_f64(), Some(15.0));
+    }
 
-    // The browser's frames: all masked, valid, and unmasking to what was sent.
+    // The browser's frames: all masked, valid, and unmasking (inflating) to
+    // what was sent.
     let opts = |sender: &str| {
         let o = js_sys::Object::new();
         Reflect::set(&o, &"sender".into(), &sender.into()).unwrap();
+        Reflect::set(&o, &"deflate".into(), &agreed).unwrap();
         JsValue::from(o)
     };
     let client = wscope_wasm::inspect(&up[up_head as usize..], opts("client")).unwrap();
@@ -185,6 +204,7 @@ async fn live_connection_matches_its_wire_tap() {
         assert_eq!(get(&frames, &format!("{i}.header.masked")).as_bool(), Some(true), "client frame {i} is masked");
     }
     let messages = get(&client, "messages");
+    let mut compressed = 0;
     for (i, expect) in sent.iter().enumerate() {
         let payload = Uint8Array::new(&get(&messages, &format!("{i}.payload"))).to_vec();
         match expect {
@@ -192,6 +212,14 @@ async fn live_connection_matches_its_wire_tap() {
             Got::Binary(b) => assert_eq!(&payload, b),
             _ => unreachable!(),
         }
+        let rsv1 = get(&frames, &format!("{i}.header.rsv.0")).as_bool() == Some(true);
+        assert_eq!(get(&messages, &format!("{i}.compressed")).as_bool(), Some(rsv1));
+        compressed += usize::from(rsv1);
+    }
+    if deflate {
+        assert!(compressed > 0, "Chromium compressed none of its messages");
+    } else {
+        assert_eq!(compressed, 0);
     }
     let last = format!("{}", n - 1);
     assert_eq!(get(&frames, &format!("{last}.close.code")).as_f64(), Some(4000.0));
@@ -203,6 +231,18 @@ async fn live_connection_matches_its_wire_tap() {
     let frames = get(&server_side, "frames");
     let m = get(&frames, "length").as_f64().unwrap() as u32;
     assert_eq!(m, n);
+    let server_messages = get(&server_side, "messages");
+    for (i, expect) in sent.iter().enumerate() {
+        let len = match expect {
+            Got::Text(t) => t.len(),
+            Got::Binary(b) => b.len(),
+            _ => unreachable!(),
+        };
+        let rsv1 = get(&frames, &format!("{i}.header.rsv.0")).as_bool() == Some(true);
+        assert_eq!(rsv1, deflate && len >= 32, "server frame {i} ({len} bytes) compressed?");
+        let payload = Uint8Array::new(&get(&server_messages, &format!("{i}.payload"))).to_vec();
+        assert_eq!(payload.len(), len, "server message {i} inflates to its length");
+    }
     for i in 0..m {
         assert_eq!(get(&frames, &format!("{i}.header.masked")).as_bool(), Some(false), "server frame {i}");
         let len: u64 = get(&frames, &format!("{i}.header.payload_len")).as_string().unwrap().parse().unwrap();

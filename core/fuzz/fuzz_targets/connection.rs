@@ -54,6 +54,7 @@ fuzz_target!(|input: &[u8]| {
             max_frames: usize::MAX,
             max_frame_size: Some(config.max_frame_size),
             max_message_size: Some(config.max_message_size),
+            deflate: None,
         };
         let report = inspect(data, &options);
         let first = report.violations().next().map(|(i, v)| (report.frames[i].offset as u64, *v));

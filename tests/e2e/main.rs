@@ -203,6 +203,13 @@ async fn the_explorer_as_a_person_uses_it() {
     el(&c, "#live-send-text").await.click().await.unwrap();
     let message = present(&c, "#live-log [data-event=\"message\"]").await;
     assert!(message.text().await.unwrap().contains("hello wire"));
+    // Chromium offered permessage-deflate and the server agreed: its frame
+    // is shown compressed (RSV1) with the text it inflates to.
+    let compressed = present(&c, "#live-wire .wire-frame[data-dir=\"up\"][data-compressed=\"true\"]").await;
+    let shown = compressed.text().await.unwrap();
+    assert!(shown.contains("RSV1") && shown.contains("hello wire"), "compressed frame row: {shown}");
+    let summary = el(&c, "#live-mask-summary").await.text().await.unwrap();
+    assert!(summary.contains("browser → server"), "the wire summary counts frames: {summary}");
     // The browser masked its frame; the server did not.
     present(&c, "#live-wire [data-dir=\"up\"][data-opcode=\"1\"][data-masked=\"true\"]").await;
     present(&c, "#live-wire [data-dir=\"down\"][data-opcode=\"1\"][data-masked=\"false\"]").await;

@@ -3,7 +3,7 @@
 // the server saw and sent, decoded by the wasm core. Each wire frame sits
 // in the row of the event or action it belongs to.
 
-import { inspect, http_head_len, parse_bytes, close_code_info } from '../pkg/wscope_wasm.js';
+import { inspect, http_head_len, parse_bytes, close_code_info, response_deflate } from '../pkg/wscope_wasm.js';
 import { h, $, toHex, hexPreview, randomBytes, decodeText, showText, plural, fmtInt, opcodeLabel, concat, httpPre } from './util.js';
 import { hexDump, narrowScreen } from './hexdump.js';
 import { frameCard, violationList } from './frameview.js';
@@ -109,6 +109,8 @@ export function setupLive() {
   let ws = null;
   let tap = null;
   let t0 = 0;
+  // permessage-deflate as the server's 101 agreed to it (null: not in use).
+  let agreed = null;
   let sendCount = 0;
   let msgCount = 0;
   let closeRequested = false;
@@ -177,13 +179,20 @@ export function setupLive() {
     return `frame:${d.dir}:${i}`;
   };
 
-  const wireFrame = (d, f, i, micros) => {
+  const wireFrame = (d, f, i, micros, r) => {
     const hd = f.header;
+    // A compressed message: the frames hold DEFLATE bytes, the message the
+    // inflated payload (shown on its last frame).
+    const msg = f.role === 'data' ? r.messages.find((m) => m.frames.includes(i)) : null;
+    const compressed = Boolean(msg && msg.compressed);
+    const lastOfMsg = compressed && msg.frames[msg.frames.length - 1] === i && msg.complete;
     const frameBytes = d.buf.subarray(d.headLen + f.offset, d.headLen + f.offset + hd.header_len + f.payload.length);
     const arrow = d.dir === 'up' ? 'browser → server' : 'server → browser';
     const isClose = hd.kind === 'close';
     let preview = '';
     if (f.close) preview = f.close.code === null ? 'no status code' : `${f.close.code} ${f.close.code_name || ''}${f.close.reason ? ` “${f.close.reason}”` : ''}`;
+    else if (compressed && lastOfMsg) preview = msg.text !== null && msg.text !== undefined ? `“${showText(msg.text, 80)}”` : hexPreview(msg.payload, 16);
+    else if (compressed) preview = '';
     else if (f.text !== null && f.text !== undefined && !isClose && f.payload.length) preview = `“${showText(f.text, 80)}”`;
     else if (f.payload.length) preview = hexPreview(f.payload, 16);
     const row = h('div', {
@@ -191,6 +200,7 @@ export function setupLive() {
       'data-dir': d.dir,
       'data-opcode': hd.opcode,
       'data-masked': String(hd.masked),
+      'data-compressed': String(compressed),
     },
     h('div', { class: 'tl-line' },
       h('span', { class: 'tl-name' },
@@ -201,11 +211,16 @@ export function setupLive() {
       hd.masked ? h('span', { class: 'badge f-key strong' }, `MASKED · key ${hd.mask_key}`) : h('span', { class: 'badge plain' }, 'not masked'),
       hd.fin ? null : h('span', { class: 'badge f-fin' }, 'FIN=0'),
       h('span', { class: 'badge f-len7' }, plural(hd.payload_len, 'byte')),
+      compressed && hd.rsv[0] ? h('span', { class: 'badge f-rsv strong', title: 'RSV1: this message is compressed (permessage-deflate)' }, 'RSV1 · compressed') : null,
+      lastOfMsg ? h('span', { class: 'badge f-rsv' }, `inflates to ${plural(msg.payload.length, 'byte')}`) : null,
       f.complete ? null : h('span', { class: 'badge warn' }, 'incomplete'),
       preview ? h('span', { class: 'tl-preview mono' }, preview) : null),
     hexDump(frameBytes, { fields: hd.fields, headerLen: hd.header_len, headRows: 1, tailRows: 0, label: `Bytes of this ${arrow} frame` }),
     hd.masked && f.payload.length
-      ? h('div', { class: 'tl-detail small mono' }, `payload on the wire ${hexPreview(f.payload_wire, 8)} → unmasked ${hexPreview(f.payload, 8)}`)
+      ? h('div', { class: 'tl-detail small mono' }, `payload on the wire ${hexPreview(f.payload_wire, 8)} → unmasked ${hexPreview(f.payload, 8)}${compressed ? ' (DEFLATE)' : ''}`)
+      : null,
+    lastOfMsg
+      ? h('div', { class: 'tl-detail small mono' }, `message: ${plural(msg.frames.reduce((n, j) => n + r.frames[j].payload.length, 0), 'compressed byte')} → inflated ${hexPreview(msg.payload, 12)}`)
       : null,
     f.violations.length ? violationList(f.violations) : null);
     const det = h('details', { class: 'wire-details' }, h('summary', {}, 'All fields'));
@@ -225,6 +240,19 @@ export function setupLive() {
         wireNote(`raw:${d.dir}`, `The ${d.dir === 'up' ? 'request' : 'response'} is not HTTP: ${hexPreview(d.buf, 24)}`, 'bad');
       } else {
         d.headLen = n;
+        if (d.dir === 'down') {
+          try {
+            agreed = response_deflate(d.buf.subarray(0, n));
+          } catch (e) {
+            wireNote('deflate', `The server’s permessage-deflate response is invalid: ${e.message ?? e}`, 'bad');
+          }
+          if (agreed) {
+            const p = [];
+            if (agreed.server_no_context_takeover) p.push('server_no_context_takeover');
+            if (agreed.client_no_context_takeover) p.push('client_no_context_takeover');
+            wireNote('deflate', `permessage-deflate agreed${p.length ? ` (${p.join(', ')})` : ''}: frames with RSV1 carry compressed messages; each is shown compressed and inflated.`, 'muted');
+          }
+        }
         const text = decodeText(d.buf.subarray(0, n));
         const first = text.split('\r\n')[0];
         const el = h('div', { class: `tl-item http-row dir-${d.dir}`, 'data-http': d.dir === 'up' ? 'request' : 'response' },
@@ -238,12 +266,12 @@ export function setupLive() {
     }
     const body = d.buf.subarray(d.headLen);
     if (!body.length) return;
-    const r = inspect(body, { sender: d.dir === 'up' ? 'client' : 'server' });
+    const r = inspect(body, { sender: d.dir === 'up' ? 'client' : 'server', deflate: agreed ?? undefined });
     r.frames.forEach((f, i) => {
       const known = d.frames[i];
       if (known && known.complete) return;
       if (known && known.len === f.payload.length) return;
-      const el = wireFrame(d, f, i, known?.micros ?? micros);
+      const el = wireFrame(d, f, i, known?.micros ?? micros, r);
       const info = { el, complete: f.complete, len: f.payload.length, masked: f.header.masked, micros: known?.micros ?? micros };
       if (known) tl.replace(known.el, el);
       else tl.place('right', frameKey(d, f, i, r), el);
@@ -308,6 +336,7 @@ export function setupLive() {
     closeRequested = false;
     up = new Direction('up');
     down = new Direction('down');
+    agreed = null;
     t0 = performance.now();
     let url;
     try {
@@ -323,15 +352,13 @@ export function setupLive() {
       setState('connecting…');
       const t = await openTap(token);
       if (t) url.searchParams.set('tap', token);
-      // The explorer does not inflate permessage-deflate frames yet, so the
-      // server is asked not to compress this connection (RFC 7692 is on
-      // by default otherwise); an explicit ?deflate= in the URL wins.
-      if (!url.searchParams.has('deflate')) url.searchParams.set('deflate', 'off');
       else {
         tapped = false;
         $('#live-wire-note').hidden = false;
       }
     }
+    // An explicit ?deflate= in the URL wins over the checkbox.
+    if (!$('#live-deflate').checked && !url.searchParams.has('deflate')) url.searchParams.set('deflate', 'off');
     updateMaskSummary();
     t0 = performance.now();
     const shown = url.toString().replace(/tap=[0-9a-f]+/, 'tap=…');

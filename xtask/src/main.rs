@@ -32,7 +32,9 @@ COMMANDS:
                     wscope-core built for wasm32-unknown-unknown, the check
                     that wscope-core depends on no async runtime, the wasm
                     package, the wasm tests in headless Chromium against a
-                    live server, and the page end to end via chromedriver.
+                    live server, the page end to end via chromedriver, and
+                    the Python websockets client (permessage-deflate)
+                    against the server.
                     Ends with 'summary: N passed, M failed'.
     setup           Install everything the project can need (idempotent):
                     the wasm32 target, rustfmt, clippy, wasm-bindgen-cli,
@@ -130,8 +132,8 @@ fn test(root: &Path) -> Result<bool, String> {
     let started = Instant::now();
     let mut outcomes: Vec<Outcome> = Vec::new();
     let mut counts = TestCounts::default();
-    let steps: [&'static str; 9] =
-        ["setup", "fmt", "clippy", "test", "wasm32", "core-deps", "wasm-pkg", "browser", "e2e"];
+    let steps: [&'static str; 10] =
+        ["setup", "fmt", "clippy", "test", "wasm32", "core-deps", "wasm-pkg", "browser", "e2e", "interop"];
     for (i, name) in steps.iter().enumerate() {
         println!("\n==> [{}/{}] {name}", i + 1, steps.len());
         let t = Instant::now();
@@ -196,6 +198,7 @@ fn test(root: &Path) -> Result<bool, String> {
                     format!("the page in Chromium via chromedriver: {ran} passed; screenshots in target/e2e/"),
                 )
             }
+            "interop" => interop(root, &mut counts)?,
             _ => unreachable!("every step is handled"),
         };
         outcomes.push(Outcome { name, ok, seconds: t.elapsed().as_secs_f64(), detail });
@@ -367,6 +370,65 @@ fn run_counting(cmd: &mut Command, counts: &mut TestCounts) -> Result<bool, Stri
     }
     let status = child.wait().map_err(|e| format!("waiting for {cmd:?}: {e}"))?;
     Ok(status.success())
+}
+
+/// The Python `websockets` package the interop step installs (once, into
+/// `target/interop-venv`).
+const PY_WEBSOCKETS: &str = "websockets>=14,<18";
+
+/// An independent permessage-deflate implementation (Python `websockets`,
+/// zlib underneath) as the client of a running server's `/echo`.
+fn interop(root: &Path, counts: &mut TestCounts) -> Result<(bool, String), String> {
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    let venv = target_dir.join("interop-venv");
+    let python = venv.join("bin").join("python");
+    let has_websockets = |py: &Path| {
+        Command::new(py)
+            .args(["-c", "import websockets"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !has_websockets(&python) {
+        println!("xtask: making {} with {PY_WEBSOCKETS}", venv.display());
+        if !python.exists() && !run(Command::new("python3").arg("-m").arg("venv").arg(&venv))? {
+            return Ok((false, "python3 -m venv failed".into()));
+        }
+        if !run(Command::new(&python).args(["-m", "pip", "install", "--quiet", PY_WEBSOCKETS]))? {
+            return Ok((false, format!("pip install {PY_WEBSOCKETS} failed")));
+        }
+    }
+    let server = match TestServer::start(root) {
+        Ok(s) => s,
+        Err(e) => return Ok((false, e)),
+    };
+    let script = root.join("tests").join("interop").join("deflate_client.py");
+    let out = Command::new(&python)
+        .arg(&script)
+        .arg(format!("ws://{}/echo", server.addr))
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
+    drop(server);
+    let text = String::from_utf8_lossy(&out.stdout);
+    print!("{text}");
+    let last = text.lines().last().unwrap_or_default();
+    let (mut passed, mut failed) = (0u64, 0u64);
+    if let Some(rest) = last.strip_prefix("interop: ") {
+        for part in rest.split(',') {
+            let mut w = part.split_whitespace();
+            match (w.next().and_then(|n| n.parse().ok()), w.next()) {
+                (Some(n), Some("passed")) => passed = n,
+                (Some(n), Some("failed")) => failed = n,
+                _ => {}
+            }
+        }
+    }
+    counts.passed += passed;
+    counts.failed += failed;
+    let ok = out.status.success() && passed > 0 && failed == 0;
+    Ok((ok, format!("Python websockets (permessage-deflate) against /echo: {passed} passed, {failed} failed")))
 }
 
 /// The core must stay sans-IO: no async runtime among its dependencies.

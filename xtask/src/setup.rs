@@ -29,6 +29,9 @@ pub(crate) enum Need {
     Binaryen,
     /// Debian's Chromium and its ChromeDriver, for the browser tests.
     Chromium,
+    /// Python 3 with `venv` (Debian's python3-venv), for the interop test
+    /// with the Python `websockets` client.
+    PythonVenv,
     /// The nightly toolchain (fuzzing only).
     Nightly,
     /// cargo-fuzz (fuzzing only).
@@ -41,8 +44,15 @@ pub(crate) const WASM_BINDGEN_VERSION: &str = "0.2.130";
 /// What `cargo xtask run` needs: the tools that build the explorer's wasm.
 pub(crate) const FOR_RUN: &[Need] = &[Need::Wasm32Target, Need::WasmBindgen];
 /// What `cargo xtask test` needs.
-pub(crate) const FOR_TEST: &[Need] =
-    &[Need::Rustfmt, Need::Clippy, Need::Wasm32Target, Need::WasmBindgen, Need::WasmPack, Need::Chromium];
+pub(crate) const FOR_TEST: &[Need] = &[
+    Need::Rustfmt,
+    Need::Clippy,
+    Need::Wasm32Target,
+    Need::WasmBindgen,
+    Need::WasmPack,
+    Need::Chromium,
+    Need::PythonVenv,
+];
 /// What `cargo xtask fuzz` needs.
 pub(crate) const FOR_FUZZ: &[Need] = &[Need::Nightly, Need::CargoFuzz];
 /// Everything.
@@ -54,6 +64,7 @@ pub(crate) const ALL: &[Need] = &[
     Need::WasmPack,
     Need::Binaryen,
     Need::Chromium,
+    Need::PythonVenv,
     Need::Nightly,
     Need::CargoFuzz,
 ];
@@ -104,6 +115,7 @@ fn present(root: &Path, need: Need) -> bool {
             quiet_ok(Command::new("chromium").arg("--version"))
                 && quiet_ok(Command::new("chromedriver").arg("--version"))
         }
+        Need::PythonVenv => quiet_ok(Command::new("python3").args(["-c", "import venv, ensurepip"])),
         Need::Nightly => quiet_ok(Command::new("rustc").args(["+nightly", "--version"])),
         Need::CargoFuzz => quiet_ok(Command::new("cargo").args(["fuzz", "--version"])),
     }
@@ -120,6 +132,7 @@ fn install(root: &Path, need: Need, apt_updated: &mut bool) -> Result<(), String
         Need::WasmPack => return cargo_install(&["wasm-pack"]),
         Need::Binaryen => return apt_install(&["binaryen"], apt_updated),
         Need::Chromium => return apt_install(&["chromium", "chromium-driver"], apt_updated),
+        Need::PythonVenv => return apt_install(&["python3", "python3-venv"], apt_updated),
         Need::Nightly => {
             let mut c = Command::new("rustup");
             c.args(["toolchain", "install", "nightly", "--profile", "minimal"]);

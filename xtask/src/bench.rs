@@ -23,6 +23,8 @@ WHAT (default: echo memory wasm):
     echo     closed-loop echo: msgs/s, p50/p99, server and load CPU, ratios
     memory   resident memory per idle connection at 1000 and 10000 connections
     wasm     raw and gzip size of the explorer's wasm module, twiggy top
+    deflate  permessage-deflate: echo and memory per connection, compressed
+             against plain (/echo?deflate=off) on the same server, same run
     codec    cargo bench -p wscope-bench --bench codec (criterion, several minutes)
     all      all of the above
 --rounds N   echo rounds, servers interleaved in each (default 3)
@@ -82,8 +84,8 @@ fn parse(args: &[String]) -> Result<Options, String> {
                 print!("{HELP}");
                 std::process::exit(0);
             }
-            "echo" | "memory" | "wasm" | "codec" => o.what.push(a.clone()),
-            "all" => o.what.extend(["echo", "memory", "wasm", "codec"].map(String::from)),
+            "echo" | "memory" | "wasm" | "deflate" | "codec" => o.what.push(a.clone()),
+            "all" => o.what.extend(["echo", "memory", "wasm", "deflate", "codec"].map(String::from)),
             other => return Err(format!("unknown bench argument {other:?}\n{HELP}")),
         }
     }
@@ -100,7 +102,7 @@ pub(crate) fn bench(root: &Path, args: &[String]) -> Result<bool, String> {
     let mut report = String::new();
     report.push_str(&machine());
     let mut ok = true;
-    if o.what.iter().any(|w| w == "echo" || w == "memory") {
+    if o.what.iter().any(|w| w == "echo" || w == "memory" || w == "deflate") {
         println!("==> building the servers and the load generator (release)");
         if !run(cargo().current_dir(root).args(["build", "--release", "-p", "wscope-server", "-p", "wscope-bench"]))? {
             return Err("the benchmark binaries did not build".into());
@@ -111,6 +113,7 @@ pub(crate) fn bench(root: &Path, args: &[String]) -> Result<bool, String> {
             "echo" => echo(root, &o)?,
             "memory" => memory(root)?,
             "wasm" => wasm(root)?,
+            "deflate" => deflate(root, &o)?,
             "codec" => {
                 println!("==> cargo bench -p wscope-bench --bench codec");
                 ok &= run(cargo().current_dir(root).args(["bench", "-p", "wscope-bench", "--bench", "codec"]))?;
@@ -199,9 +202,13 @@ struct ServerProc {
 
 impl ServerProc {
     fn start(root: &Path, kind: Kind) -> Result<ServerProc, String> {
+        Self::start_with(root, kind, &[])
+    }
+
+    fn start_with(root: &Path, kind: Kind, flags: &[&str]) -> Result<ServerProc, String> {
         let bin = release_bin(root, kind.binary());
         let mut cmd = pinned(0, &bin);
-        cmd.args(["--listen", "127.0.0.1:0", "--threads", "1"]);
+        cmd.args(["--listen", "127.0.0.1:0", "--threads", "1"]).args(flags);
         if kind == Kind::Wscope {
             cmd.arg("--www").arg(root.join("www")).args(["--max-connections", "20000"]);
         }
@@ -366,6 +373,130 @@ fn echo(root: &Path, o: &Options) -> Result<String, String> {
                 median(s.load_cpu.clone()),
             ));
         }
+    }
+    Ok(t)
+}
+
+/// (connections, payload bytes) for the compressed echo.
+const DEFLATE_CASES: [(u32, u32); 4] = [(1, 1024), (100, 1024), (100, 16384), (1000, 1024)];
+
+/// permessage-deflate against plain frames on the same wscope-server (its
+/// defaults: both windows 15 bits, context takeover, level 6), the same
+/// English-like text both ways (about 3:1 compressible): the generator
+/// sends a pre-compressed frame and inflates and checks every echo.
+fn deflate(root: &Path, o: &Options) -> Result<String, String> {
+    let server = ServerProc::start(root, Kind::Wscope)?;
+    let plain_url = format!("{}?deflate=off", server.url);
+    let forms: [(&str, bool); 2] = [("compressed", true), ("plain", false)];
+    let mut results: BTreeMap<((u32, u32), bool), Samples> = BTreeMap::new();
+    let started = Instant::now();
+    let total = o.rounds as usize * DEFLATE_CASES.len() * forms.len();
+    let mut done = 0usize;
+    for round in 1..=o.rounds {
+        for case @ (conns, size) in DEFLATE_CASES {
+            for (name, compressed) in forms {
+                let mut args: Vec<String> = vec![
+                    "echo".into(),
+                    "--url".into(),
+                    if compressed { server.url.clone() } else { plain_url.clone() },
+                    "--conns".into(),
+                    conns.to_string(),
+                    "--size".into(),
+                    size.to_string(),
+                    "--text".into(),
+                    "--warmup".into(),
+                    "500ms".into(),
+                    "--duration".into(),
+                    format!("{}ms", (o.seconds * 1000.0) as u64),
+                    "--server-pid".into(),
+                    server.pid().to_string(),
+                ];
+                if compressed {
+                    args.push("--deflate".into());
+                }
+                let r = load(root, &args)?;
+                done += 1;
+                println!(
+                    "[{done}/{total} {:>4.0}s] round {round} deflate {name:<10} conns={conns:<5} size={size:<6} {:>10.0} msgs/s p50 {:>6} us p99 {:>6} us cpu server {} load {}",
+                    started.elapsed().as_secs_f64(),
+                    num(&r, "rate"),
+                    r.get("p50_us").map_or("-", String::as_str),
+                    r.get("p99_us").map_or("-", String::as_str),
+                    r.get("server_cpu").map_or("-", String::as_str),
+                    r.get("load_cpu").map_or("-", String::as_str),
+                );
+                let s = results.entry((case, compressed)).or_default();
+                s.rate.push(num(&r, "rate"));
+                s.p50.push(num(&r, "p50_us"));
+                s.p99.push(num(&r, "p99_us"));
+                s.server_cpu.push(num(&r, "server_cpu"));
+                s.load_cpu.push(num(&r, "load_cpu"));
+            }
+        }
+    }
+    drop(server);
+    let mut t = format!(
+        "## permessage-deflate echo (wscope-server; median of {} rounds, {} s each; text about 3:1 compressible)\n\n",
+        o.rounds, o.seconds
+    );
+    t.push_str("| conns | size | frames | msgs/s | p50 µs | p99 µs | server CPU | load CPU | compressed ÷ plain |\n");
+    t.push_str("|---:|---:|---|---:|---:|---:|---:|---:|---:|\n");
+    for case @ (conns, size) in DEFLATE_CASES {
+        let plain = results.get(&(case, false)).map_or(f64::NAN, |s| median(s.rate.clone()));
+        for (name, compressed) in forms {
+            let Some(s) = results.get(&(case, compressed)) else { continue };
+            let rate = median(s.rate.clone());
+            let ratio = if compressed { format!("{:.2}×", rate / plain) } else { "—".to_string() };
+            t.push_str(&format!(
+                "| {conns} | {} | {name} | {:.0} | {:.0} | {:.0} | {:.2} | {:.2} | {ratio} |\n",
+                human_size(size),
+                rate,
+                median(s.p50.clone()),
+                median(s.p99.clone()),
+                median(s.server_cpu.clone()),
+                median(s.load_cpu.clone()),
+            ));
+        }
+    }
+    t.push_str(
+        "\n## Memory per connection with permessage-deflate (one 1 KiB compressed message each way, then idle)\n\n",
+    );
+    t.push_str("| server flags | frames | connections | RSS before (KiB) | RSS after (KiB) | per connection (KiB) |\n");
+    t.push_str("|---|---|---:|---:|---:|---:|\n");
+    let variants: [(&str, &[&str], bool); 4] = [
+        ("defaults", &[], true),
+        ("--deflate-server-window-bits 10", &["--deflate-server-window-bits", "10"], true),
+        ("--deflate-server-no-context-takeover", &["--deflate-server-no-context-takeover"], true),
+        ("defaults", &[], false),
+    ];
+    for (label, flags, compressed) in variants {
+        let server = ServerProc::start_with(root, Kind::Wscope, flags)?;
+        let url = if compressed { server.url.clone() } else { format!("{}?deflate=off", server.url) };
+        let mut args: Vec<String> = vec![
+            "idle".into(),
+            "--url".into(),
+            url,
+            "--conns".into(),
+            "1000".into(),
+            "--server-pid".into(),
+            server.pid().to_string(),
+        ];
+        if compressed {
+            args.push("--deflate".into());
+        }
+        let r = load(root, &args)?;
+        let frames = if compressed { "compressed" } else { "plain (20 B)" };
+        println!(
+            "memory: deflate {label:<40} {frames:<12} {} KiB per connection",
+            r.get("per_conn_kib").map_or("-", String::as_str)
+        );
+        t.push_str(&format!(
+            "| {label} | {frames} | {} | {} | {} | {} |\n",
+            r.get("conns").map_or("-", String::as_str),
+            r.get("rss_before_kib").map_or("-", String::as_str),
+            r.get("rss_after_kib").map_or("-", String::as_str),
+            r.get("per_conn_kib").map_or("-", String::as_str),
+        ));
     }
     Ok(t)
 }

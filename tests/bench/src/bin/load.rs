@@ -26,7 +26,8 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
-use wscope_core::handshake::{ClientHandshake, HandshakeLimits};
+use wscope_core::deflate::{self, DeflateParams, MessageDeflater, MessageInflater};
+use wscope_core::handshake::{ClientHandshake, HandshakeLimits, parse_extensions};
 use wscope_core::{Decoded, FrameHeader, OpCode};
 
 #[derive(Debug, Parser)]
@@ -74,6 +75,12 @@ struct EchoArgs {
     /// that measures the load generator's own ceiling).
     #[arg(long)]
     raw: bool,
+    /// Offer permessage-deflate (with client_no_context_takeover, so one
+    /// pre-compressed frame serves every message) and inflate and check
+    /// every echo. Text of English-like words (about 3:1 compressible).
+    /// Pipeline 1 only.
+    #[arg(long)]
+    deflate: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -90,6 +97,10 @@ struct IdleArgs {
     /// The server's process id, to read its resident memory.
     #[arg(long)]
     server_pid: Option<u32>,
+    /// Offer permessage-deflate and send one compressible 1 KiB message
+    /// (so the server holds its compressor and decompressor).
+    #[arg(long)]
+    deflate: bool,
     /// How long to hold the connections after reporting (stdin closing ends
     /// the hold earlier).
     #[arg(long, default_value = "0s", value_parser = humantime::parse_duration)]
@@ -128,7 +139,13 @@ struct Target {
     addr: SocketAddr,
     host: String,
     path: String,
+    /// Offer permessage-deflate.
+    deflate: bool,
 }
+
+/// What the generator offers: its own messages without context takeover,
+/// so a pre-built frame is valid for every message.
+const DEFLATE_OFFER: &str = "permessage-deflate; client_no_context_takeover; client_max_window_bits";
 
 impl Target {
     fn parse(url: &str) -> Result<Target, BoxError> {
@@ -138,16 +155,20 @@ impl Target {
             None => (rest, "/"),
         };
         let addr: SocketAddr = host.parse().map_err(|_| format!("{host:?} is not an IP:port address"))?;
-        Ok(Target { addr, host: host.to_owned(), path: path.to_owned() })
+        Ok(Target { addr, host: host.to_owned(), path: path.to_owned(), deflate: false })
     }
 
-    /// TCP connect and the opening handshake (checked by wscope-core).
-    async fn connect(&self) -> Result<TcpStream, BoxError> {
+    /// TCP connect and the opening handshake (checked by wscope-core);
+    /// the permessage-deflate parameters, if offered and agreed.
+    async fn connect(&self) -> Result<(TcpStream, Option<DeflateParams>), BoxError> {
         let mut stream = TcpStream::connect(self.addr).await?;
         stream.set_nodelay(true)?;
         let mut nonce = [0u8; 16];
         getrandom::fill(&mut nonce).map_err(|e| format!("no randomness: {e}"))?;
-        let hs = ClientHandshake::new(&self.host, &self.path, nonce);
+        let mut hs = ClientHandshake::new(&self.host, &self.path, nonce);
+        if self.deflate {
+            hs.extensions = Some(DEFLATE_OFFER.to_owned());
+        }
         stream.write_all(&hs.request()?).await?;
         let mut buf = Vec::with_capacity(512);
         let limits = HandshakeLimits::default();
@@ -158,11 +179,20 @@ impl Target {
                 return Err("the server closed during the handshake".into());
             }
             buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
-            if let Decoded::Complete { len, .. } = hs.check_response(&buf, &limits)? {
+            if let Decoded::Complete { value, len } = hs.check_response(&buf, &limits)? {
                 if len != buf.len() {
                     return Err("the server sent frames before any message".into());
                 }
-                return Ok(stream);
+                let params = if self.deflate {
+                    let offer = parse_extensions(DEFLATE_OFFER.as_bytes())
+                        .and_then(|e| e.into_iter().next())
+                        .ok_or("the offer does not parse")?;
+                    let offer = deflate::parse_params(&offer.params)?;
+                    deflate::check_response(&offer, &value.extensions)?
+                } else {
+                    None
+                };
+                return Ok((stream, params));
             }
         }
     }
@@ -184,6 +214,75 @@ fn frame_pair(size: usize, text: bool) -> Result<(Vec<u8>, Vec<u8>), BoxError> {
     Ok((out, echo))
 }
 
+/// Text of English-like words, about 3:1 compressible by DEFLATE.
+fn words(size: usize) -> Vec<u8> {
+    const WORDS: [&str; 16] = [
+        "the", "socket", "frame", "message", "server", "client", "mask", "payload", "close", "ping", "deflate",
+        "window", "context", "echo", "bytes", "wire",
+    ];
+    let mut out = Vec::with_capacity(size.saturating_add(16));
+    let mut x: u32 = 12345;
+    while out.len() < size {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        let w = WORDS.get(((x >> 16) & 15) as usize).copied().unwrap_or("x");
+        out.extend_from_slice(w.as_bytes());
+        out.push(b' ');
+    }
+    out.truncate(size);
+    out
+}
+
+/// One masked, compressed (RSV1) text frame of `payload`.
+fn compressed_frame(payload: &[u8]) -> Result<Vec<u8>, BoxError> {
+    let mut z = Vec::new();
+    MessageDeflater::new(15, true, 6).compress(payload, &mut z).map_err(|e| e.to_string())?;
+    let key = [0x37, 0xfa, 0x21, 0x3d];
+    let mut header = FrameHeader::new(true, OpCode::Text, Some(key), z.len() as u64);
+    header.rsv[0] = true;
+    let mut out = Vec::with_capacity(z.len().saturating_add(14));
+    header.encode(&mut out)?;
+    let at = out.len();
+    out.extend_from_slice(&z);
+    wscope_core::mask::apply_mask(out.get_mut(at..).unwrap_or_default(), key, 0);
+    Ok(out)
+}
+
+/// Reads one frame and checks it is `expect`, inflating it if compressed.
+async fn read_compressed_echo(
+    stream: &mut TcpStream,
+    buf: &mut Vec<u8>,
+    inflater: &mut MessageInflater,
+    inflated: &mut Vec<u8>,
+    expect: &[u8],
+) -> bool {
+    buf.clear();
+    loop {
+        if let Decoded::Complete { value, len } = FrameHeader::decode(buf) {
+            let end = usize::try_from(value.payload_len).ok().and_then(|p| p.checked_add(len));
+            if let Some(payload) = end.and_then(|e| buf.get(len..e)) {
+                if end != Some(buf.len()) {
+                    return false;
+                }
+                inflated.clear();
+                if value.rsv[0] {
+                    let cap = expect.len() as u64;
+                    if inflater.inflate(payload, inflated, cap).and_then(|()| inflater.finish(inflated, cap)).is_err() {
+                        return false;
+                    }
+                } else {
+                    inflated.extend_from_slice(payload);
+                }
+                return inflated.as_slice() == expect;
+            }
+        }
+        let mut chunk = [0u8; 16 * 1024];
+        match stream.read(&mut chunk).await {
+            Ok(0) | Err(_) => return false,
+            Ok(n) => buf.extend_from_slice(chunk.get(..n).unwrap_or_default()),
+        }
+    }
+}
+
 const WARMUP: u8 = 0;
 const MEASURE: u8 = 1;
 const STOP: u8 = 2;
@@ -199,8 +298,14 @@ async fn echo(args: EchoArgs) -> Result<(), BoxError> {
     if args.conns == 0 || args.pipeline == 0 {
         return Err("--conns and --pipeline must be at least 1".into());
     }
-    let target = Target::parse(&args.url)?;
-    let (one, one_echo) = frame_pair(args.size, args.text)?;
+    let mut target = Target::parse(&args.url)?;
+    target.deflate = args.deflate;
+    if args.deflate && (args.pipeline != 1 || args.raw) {
+        return Err("--deflate works with --pipeline 1 and without --raw".into());
+    }
+    let plain_text: Arc<[u8]> = words(args.size).into();
+    let (one, one_echo) =
+        if args.deflate { (compressed_frame(&plain_text)?, Vec::new()) } else { frame_pair(args.size, args.text)? };
     let send: Arc<[u8]> = one.repeat(args.pipeline).into();
     let expect: Arc<[u8]> = if args.raw { &one } else { &one_echo }.repeat(args.pipeline).into();
     let phase = Arc::new(AtomicU8::new(WARMUP));
@@ -223,10 +328,36 @@ async fn echo(args: EchoArgs) -> Result<(), BoxError> {
 
     let mut tasks = tokio::task::JoinSet::new();
     let pipeline = args.pipeline as u64;
-    for mut stream in streams {
+    for (mut stream, params) in streams {
         let (send, expect, phase, errors) = (send.clone(), expect.clone(), phase.clone(), errors.clone());
+        if args.deflate && !params.is_some_and(|p| p.client_no_context_takeover) {
+            return Err("the server did not agree to permessage-deflate with client_no_context_takeover".into());
+        }
+        let compressed = params.map(|p| (MessageInflater::new(p.server_no_context_takeover), plain_text.clone()));
         tasks.spawn(async move {
             let mut stats = ConnStats::default();
+            if let Some((mut inflater, text)) = compressed {
+                let (mut buf, mut inflated) = (Vec::new(), Vec::new());
+                loop {
+                    let p = phase.load(Ordering::Relaxed);
+                    if p == STOP {
+                        break;
+                    }
+                    let t0 = Instant::now();
+                    let ok = stream.write_all(&send).await.is_ok()
+                        && read_compressed_echo(&mut stream, &mut buf, &mut inflater, &mut inflated, &text).await;
+                    if !ok {
+                        errors.fetch_add(1, Ordering::Relaxed);
+                        break;
+                    }
+                    if p == MEASURE && phase.load(Ordering::Relaxed) == MEASURE {
+                        stats.msgs = stats.msgs.saturating_add(1);
+                        stats.latencies_us.push(u32::try_from(t0.elapsed().as_micros()).unwrap_or(u32::MAX));
+                    }
+                }
+                let _ = stream.write_all(&[0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8]).await;
+                return stats;
+            }
             // Larger than the echo, so the read that completes it is a short
             // read, which tells tokio the socket is drained (no extra read
             // that would only return EAGAIN).
@@ -335,19 +466,30 @@ async fn read_echo(stream: &mut (impl AsyncReadExt + Unpin), buf: &mut [u8], wan
 }
 
 async fn idle(args: IdleArgs) -> Result<(), BoxError> {
-    let target = Target::parse(&args.url)?;
-    let (one, one_echo) = frame_pair(20, true)?;
+    let mut target = Target::parse(&args.url)?;
+    target.deflate = args.deflate;
+    let text: Arc<[u8]> = words(1024).into();
+    let (one, one_echo) = if args.deflate { (compressed_frame(&text)?, Vec::new()) } else { frame_pair(20, true)? };
     let (one, one_echo): (Arc<[u8]>, Arc<[u8]>) = (one.into(), one_echo.into());
     let before = args.server_pid.and_then(resident_kib);
     let gate = Arc::new(Semaphore::new(args.concurrency.max(1)));
     let mut opening = tokio::task::JoinSet::new();
     let started = Instant::now();
     for _ in 0..args.conns {
-        let (target, gate, one, one_echo) = (target.clone(), gate.clone(), one.clone(), one_echo.clone());
+        let (target, gate, one, one_echo, text) =
+            (target.clone(), gate.clone(), one.clone(), one_echo.clone(), text.clone());
         opening.spawn(async move {
             let _permit = gate.acquire_owned().await;
-            let mut stream = target.connect().await?;
+            let (mut stream, params) = target.connect().await?;
             stream.write_all(&one).await?;
+            if let Some(p) = params {
+                let mut inflater = MessageInflater::new(p.server_no_context_takeover);
+                let (mut buf, mut inflated) = (Vec::new(), Vec::new());
+                if !read_compressed_echo(&mut stream, &mut buf, &mut inflater, &mut inflated, &text).await {
+                    return Err::<TcpStream, BoxError>("wrong compressed echo".into());
+                }
+                return Ok(stream);
+            }
             let mut buf = vec![0u8; one_echo.len()];
             stream.read_exact(&mut buf).await?;
             if buf.as_slice() != &*one_echo {

@@ -765,7 +765,9 @@ impl Connection {
     fn write_frame_rsv1(&mut self, opcode: OpCode, fin: bool, rsv1: bool, payload: &[u8]) {
         let mask = self.mask_keys.as_mut().map(|next| next());
         let mut header = FrameHeader::new(fin, opcode, mask, payload.len() as u64);
-        header.rsv[0] = rsv1;
+        if rsv1 {
+            crate::deflate::mark_compressed(&mut header);
+        }
         let mut head = [0u8; MAX_HEADER_LEN];
         // The minimal length form always holds the length.
         let n = header.encode_to(&mut head).unwrap_or(0);

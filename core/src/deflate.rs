@@ -488,6 +488,23 @@ impl MessageInflater {
     }
 }
 
+/// One whole message compressed as the first (or only) frame of a
+/// compressed message carries it, with a fresh window of `window_bits`
+/// (section 7.2.1; what the explorer's builder shows). The frame that
+/// carries it needs [`mark_compressed`].
+pub fn compress_message(payload: &[u8], window_bits: u8, level: u32) -> Result<Vec<u8>, DeflateError> {
+    let mut out = Vec::with_capacity(payload.len().saturating_div(2).saturating_add(16));
+    MessageDeflater::new(window_bits, true, level).compress(payload, &mut out)?;
+    Ok(out)
+}
+
+/// Sets the Per-Message Compressed bit, RSV1, which marks the first frame
+/// of a compressed message (section 6; never on a continuation or control
+/// frame, section 6.1).
+pub fn mark_compressed(header: &mut crate::FrameHeader) {
+    header.rsv[0] = true;
+}
+
 /// The parameters a response states, for an observer that did not see the
 /// offer (the explorer reading a tapped 101): the response is checked for
 /// its own grammar only.
@@ -509,6 +526,22 @@ mod tests {
 
     fn accept(v: &str) -> Option<(DeflateParams, String)> {
         negotiate(&offers(v), &ServerDeflateConfig::default()).accepted
+    }
+
+    #[test]
+    fn compress_message_gives_the_rfc_hello() {
+        // RFC 7692 section 7.2.3.1: "Hello" in one compressed frame.
+        assert_eq!(compress_message(b"Hello", 15, 6).unwrap(), [0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]);
+        let z = compress_message(&[b'a'; 1000], 9, 9).unwrap();
+        assert!(z.len() < 50, "1000 equal bytes compress well: {}", z.len());
+        let mut out = Vec::new();
+        let mut inflater = MessageInflater::new(true);
+        inflater.inflate(&z, &mut out, 1000).unwrap();
+        inflater.finish(&mut out, 1000).unwrap();
+        assert_eq!(out, [b'a'; 1000]);
+        let mut header = crate::FrameHeader::new(true, crate::OpCode::Text, None, 7);
+        mark_compressed(&mut header);
+        assert_eq!(header.rsv, [true, false, false]);
     }
 
     #[test]

@@ -194,6 +194,41 @@ async fn the_explorer_as_a_person_uses_it() {
     present(&c, "#fb-violations [data-code=\"1002\"]").await;
     screenshot(&c, "2-builder").await;
 
+    // Compressed: RFC 7692 section 7.2.3.1's "Hello", unmasked, RSV1 set by
+    // the compression; judged on a connection that agreed to it.
+    el(&c, "#fb-opcode").await.select_by_value("1").await.unwrap();
+    set_checked(&c, "#fb-mask", false).await;
+    set_checked(&c, "#fb-compress", true).await;
+    attr_is(&c, "#fb-hex", "data-hex", "c107f248cdc9c90700").await;
+    assert_eq!(el(&c, "#fb-rsv1").await.prop("checked").await.unwrap().as_deref(), Some("true"));
+    present(&c, "#fb-compressed-badge").await;
+    // "None: a receiver accepts this frame" is shown only without violations.
+    el(&c, "#fb-violations-empty").await;
+    assert!(c.find_all(Locator::Css("#fb-violations .violation")).await.unwrap().is_empty());
+    // The inspector, handed these bytes, inflates them back to "Hello".
+    el(&c, "#fb-send-inspect").await.click().await.unwrap();
+    let message = present(&c, "#in-output .message[data-compressed=\"true\"]").await;
+    assert!(message.text().await.unwrap().contains("Hello"));
+    screenshot(&c, "2b-builder-compressed").await;
+    // The same bytes on a connection without the extension: RSV1 is a 1002.
+    el(&c, "#in-deflate").await.select_by_value("off").await.unwrap();
+    present(&c, "#in-output .violation[data-code=\"1002\"]").await;
+    // RFC 7692's two messages sharing a window: the second inflates only
+    // with the context kept.
+    el(&c, "[data-in-example=\"deflate-context\"]").await.click().await.unwrap();
+    until("two inflated Hellos", || async {
+        let texts =
+            c.find_all(Locator::Css("#in-output .message[data-compressed=\"true\"] .payload-text")).await.ok()?;
+        let mut all = Vec::new();
+        for t in texts {
+            all.push(t.text().await.ok()?);
+        }
+        (all == ["Hello", "Hello"]).then_some(())
+    })
+    .await;
+    set_checked(&c, "#fb-compress", false).await;
+    set_checked(&c, "#fb-mask", true).await;
+
     // Live: connect to this server's echo, send, see events and wire frames.
     let url = el(&c, "#live-url").await.prop("value").await.unwrap().unwrap_or_default();
     assert!(url.ends_with("/echo"), "the live URL defaults to this server's echo, got {url:?}");

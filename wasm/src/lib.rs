@@ -486,6 +486,26 @@ fn deflate_option(options: &JsValue) -> Result<Option<DeflateParams>, JsError> {
     }))
 }
 
+/// The builder's `compress` field: `true` or `{ window_bits?, level? }`, as
+/// (window bits, level); `None` when absent or `false`.
+fn compress_option(spec: &JsValue) -> Result<Option<(u8, u32)>, JsError> {
+    let Some(v) = input::field(spec, "compress")? else { return Ok(None) };
+    if let Some(on) = v.as_bool() {
+        return Ok(on.then_some((wscope_core::deflate::MAX_WINDOW_BITS, 6)));
+    }
+    let bits = match input::number(&v, "window_bits")? {
+        None => wscope_core::deflate::MAX_WINDOW_BITS,
+        Some(n) => input::small_whole(n, wscope_core::deflate::MAX_WINDOW_BITS)
+            .filter(|b| *b >= wscope_core::deflate::MIN_WINDOW_BITS)
+            .ok_or_else(|| JsError::new("compress.window_bits must be a whole number 8-15"))?,
+    };
+    let level = match input::number(&v, "level")? {
+        None => 6,
+        Some(n) => input::small_whole(n, 9).ok_or_else(|| JsError::new("compress.level must be a whole number 0-9"))?,
+    };
+    Ok(Some((bits, u32::from(level))))
+}
+
 /// The permessage-deflate parameters a server's 101 response agreed to, as
 /// the `deflate` option of [`inspect`] takes them; `null` if it agreed to
 /// none (or `head` is not a complete response head).
@@ -503,12 +523,7 @@ pub fn response_deflate(head: &[u8]) -> Result<JsValue, JsError> {
         .flatten()
         .collect();
     match wscope_core::deflate::agreed_params(&accepted) {
-        Ok(Some(p)) => to_js(&DeflateJs {
-            server_no_context_takeover: p.server_no_context_takeover,
-            client_no_context_takeover: p.client_no_context_takeover,
-            server_max_window_bits: p.server_max_window_bits,
-            client_max_window_bits: p.client_max_window_bits,
-        }),
+        Ok(Some(p)) => to_js(&DeflateJs::from(&p)),
         Ok(None) => Ok(JsValue::NULL),
         Err(e) => Err(JsError::new(&e.to_string())),
     }
@@ -520,6 +535,17 @@ struct DeflateJs {
     client_no_context_takeover: bool,
     server_max_window_bits: u8,
     client_max_window_bits: u8,
+}
+
+impl From<&DeflateParams> for DeflateJs {
+    fn from(p: &DeflateParams) -> Self {
+        DeflateJs {
+            server_no_context_takeover: p.server_no_context_takeover,
+            client_no_context_takeover: p.client_no_context_takeover,
+            server_max_window_bits: p.server_max_window_bits,
+            client_max_window_bits: p.client_max_window_bits,
+        }
+    }
 }
 
 /// Decodes every frame in `bytes` and lists every violation (the core's
@@ -569,11 +595,28 @@ struct BuiltJs {
     header: HeaderJs,
     /// The judgement of the built frame, as its sender's peer would make it.
     violations: Vec<ViolationJs>,
+    /// Set when the payload was compressed (permessage-deflate).
+    compressed: Option<CompressedJs>,
+}
+
+#[derive(Serialize)]
+struct CompressedJs {
+    /// The payload as given, before compression.
+    #[serde(with = "serde_bytes_compat")]
+    plain: Vec<u8>,
+    window_bits: u8,
+    /// What the inspector needs to inflate these bytes (pass it as its
+    /// `deflate` option).
+    deflate: DeflateJs,
 }
 
 /// Builds a frame from any header bits and a payload; invalid frames too.
 /// `spec`: `{ fin, rsv: [b, b, b], opcode: 0-15, mask?: [4 bytes],
-/// length_form?: "7-bit" | "16-bit" | "64-bit", declared_len? }`.
+/// length_form?: "7-bit" | "16-bit" | "64-bit", declared_len?,
+/// compress?: { window_bits?: 8-15, level?: 0-9 } }`. With `compress` the
+/// payload is compressed as permessage-deflate sends a whole message (fresh
+/// window, trailer removed), RSV1 is set, and the frame is judged as on a
+/// connection that agreed to the extension.
 #[wasm_bindgen]
 pub fn build_frame(spec: JsValue, payload: &[u8]) -> Result<JsValue, JsError> {
     if !spec.is_object() {
@@ -588,9 +631,17 @@ pub fn build_frame(spec: JsValue, payload: &[u8]) -> Result<JsValue, JsError> {
         None => None,
         Some(k) => Some(<[u8; 4]>::try_from(k).map_err(|_| JsError::new("a masking key is exactly 4 bytes"))?),
     };
+    let compress = compress_option(&spec)?;
+    let compressed = match compress {
+        Some((bits, level)) => Some(
+            wscope_core::deflate::compress_message(payload, bits, level).map_err(|e| JsError::new(&e.to_string()))?,
+        ),
+        None => None,
+    };
+    let body = compressed.as_deref().unwrap_or(payload);
     let payload_len = match input::number(&spec, "declared_len")? {
         Some(n) => whole(n).ok_or_else(|| JsError::new("the declared length must be a whole number of bytes"))?,
-        None => payload.len() as u64,
+        None => body.len() as u64,
     };
     let length_form = match input::string(&spec, "length_form")?.as_deref() {
         None | Some("" | "auto") => LengthForm::minimal(payload_len),
@@ -599,20 +650,38 @@ pub fn build_frame(spec: JsValue, payload: &[u8]) -> Result<JsValue, JsError> {
         Some("64-bit") => LengthForm::Extended64,
         Some(other) => return Err(JsError::new(&format!("unknown length form {other:?}"))),
     };
-    let header = FrameHeader { fin, rsv, opcode: OpCode::from_bits(opcode), mask, payload_len, length_form };
-    let mut bytes = Vec::with_capacity(payload.len().saturating_add(14));
+    let mut header = FrameHeader { fin, rsv, opcode: OpCode::from_bits(opcode), mask, payload_len, length_form };
+    if compressed.is_some() {
+        wscope_core::deflate::mark_compressed(&mut header);
+    }
+    let mut bytes = Vec::with_capacity(body.len().saturating_add(14));
     header.encode(&mut bytes).map_err(|e| JsError::new(&e.to_string()))?;
     let at = bytes.len();
-    bytes.extend_from_slice(payload);
+    bytes.extend_from_slice(body);
     if let (Some(key), Some(body)) = (mask, bytes.get_mut(at..)) {
         apply_mask(body, key, 0);
     }
-    // Judged as its receiver would: a masked frame comes from a client.
-    let options =
-        InspectOptions { sender: if mask.is_some() { Sender::Client } else { Sender::Server }, ..Default::default() };
+    // Judged as its receiver would: a masked frame comes from a client; a
+    // compressed one on a connection that agreed to permessage-deflate with
+    // the sender's window as built.
+    let sender = if mask.is_some() { Sender::Client } else { Sender::Server };
+    let deflate = compress.map(|(bits, _)| {
+        let mut p = DeflateParams::default();
+        match sender {
+            Sender::Client => p.client_max_window_bits = bits,
+            _ => p.server_max_window_bits = bits,
+        }
+        p
+    });
+    let options = InspectOptions { sender, deflate, ..Default::default() };
     let inspection = core_inspect(&bytes, &options);
     let violations = inspection.frames.first().map(|f| f.violations.iter().map(ViolationJs::from).collect());
-    to_js(&BuiltJs { header: HeaderJs::from(&header), bytes, violations: violations.unwrap_or_default() })
+    let compressed = compress.zip(deflate).map(|((window_bits, _), p)| CompressedJs {
+        plain: payload.to_vec(),
+        window_bits,
+        deflate: DeflateJs::from(&p),
+    });
+    to_js(&BuiltJs { header: HeaderJs::from(&header), bytes, violations: violations.unwrap_or_default(), compressed })
 }
 
 /// The payload of a close frame: a code and a UTF-8 reason (cut to fit).

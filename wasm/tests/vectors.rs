@@ -166,3 +166,53 @@ fn bad_specs_and_options_are_refused_with_what_is_wrong() {
     let built = wscope_wasm::build_frame(spec(&[("fin", true.into()), ("opcode", 1.into())]), b"x").unwrap();
     assert_eq!(bytes(&get(&built, "bytes")), [0x81, 0x01, b'x']);
 }
+
+#[wasm_bindgen_test]
+fn builder_compresses_as_permessage_deflate() {
+    let spec = |compress: JsValue, masked: bool| {
+        let o = js_sys::Object::new();
+        Reflect::set(&o, &"fin".into(), &true.into()).unwrap();
+        Reflect::set(&o, &"opcode".into(), &1.into()).unwrap();
+        Reflect::set(&o, &"compress".into(), &compress).unwrap();
+        if masked {
+            let key: js_sys::Array = [0x37, 0xfa, 0x21, 0x3d].iter().map(|b| JsValue::from(*b)).collect();
+            Reflect::set(&o, &"mask".into(), &key).unwrap();
+        }
+        JsValue::from(o)
+    };
+    // RFC 7692 section 7.2.3.1: "Hello" compressed in one unmasked frame.
+    let built = wscope_wasm::build_frame(spec(true.into(), false), b"Hello").unwrap();
+    assert_eq!(bytes(&get(&built, "bytes")), [0xc1, 0x07, 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]);
+    assert_eq!(get(&built, "header.rsv.0").as_bool(), Some(true));
+    assert_eq!(get(&built, "violations.length").as_f64(), Some(0.0), "judged with the extension agreed");
+    assert_eq!(bytes(&get(&built, "compressed.plain")), b"Hello");
+    assert_eq!(get(&built, "compressed.deflate.server_max_window_bits").as_f64(), Some(15.0));
+    // A client's frame with a 10-bit window: the inspector, given the
+    // parameters the builder reports, inflates it back.
+    let o = js_sys::Object::new();
+    Reflect::set(&o, &"window_bits".into(), &10.into()).unwrap();
+    let text = "permessage-deflate ".repeat(20);
+    let built = wscope_wasm::build_frame(spec(o.into(), true), text.as_bytes()).unwrap();
+    let wire = bytes(&get(&built, "bytes"));
+    assert!(wire.len() < text.len() / 2, "repeated text compresses: {} bytes", wire.len());
+    assert_eq!(get(&built, "compressed.deflate.client_max_window_bits").as_f64(), Some(10.0));
+    let options = js_sys::Object::new();
+    Reflect::set(&options, &"sender".into(), &"client".into()).unwrap();
+    Reflect::set(&options, &"deflate".into(), &get(&built, "compressed.deflate")).unwrap();
+    let report = wscope_wasm::inspect(&wire, options.into()).unwrap();
+    assert_eq!(get(&report, "violation_count").as_f64(), Some(0.0));
+    assert_eq!(get(&report, "messages.0.compressed").as_bool(), Some(true));
+    assert_eq!(get(&report, "messages.0.text").as_string().as_deref(), Some(text.as_str()));
+    // Without the extension the same bytes break the RSV1 rule.
+    let options = js_sys::Object::new();
+    Reflect::set(&options, &"sender".into(), &"client".into()).unwrap();
+    let report = wscope_wasm::inspect(&wire, options.into()).unwrap();
+    assert_eq!(get(&report, "frames.0.violations.0.code").as_f64(), Some(1002.0));
+    // A bad window is refused with what is wrong.
+    let o = js_sys::Object::new();
+    Reflect::set(&o, &"window_bits".into(), &7.into()).unwrap();
+    assert_eq!(
+        refusal(wscope_wasm::build_frame(spec(o.into(), false), b"x")),
+        "compress.window_bits must be a whole number 8-15"
+    );
+}

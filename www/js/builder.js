@@ -30,7 +30,11 @@ export function setupBuilder({ toInspector, toInject }) {
   const payloadIn = el('payload');
   const keyIn = el('key');
   const maskBox = el('mask');
+  const compressBox = el('compress');
+  const rsv1Box = el('rsv1');
   let lastBuilt = null;
+  // RSV1 as the person set it, while compression decides it.
+  let ownRsv1 = rsv1Box.checked;
 
   /** The payload bytes the controls describe, or an error text. */
   const payloadBytes = () => {
@@ -70,6 +74,10 @@ export function setupBuilder({ toInspector, toInject }) {
   const render = () => {
     keyIn.disabled = !maskBox.checked;
     el('key-random').disabled = !maskBox.checked;
+    el('window-bits').disabled = !compressBox.checked;
+    el('compress-hint').hidden = !compressBox.checked;
+    rsv1Box.disabled = compressBox.checked;
+    rsv1Box.title = compressBox.checked ? 'Set by compression: RSV1 marks a compressed message' : '';
     payloadIn.placeholder = { text: 'Hello', hex: '48 65 6c 6c 6f', size: '126' }[fmtSel.value];
     const p = payloadBytes();
     const spec = {
@@ -84,6 +92,7 @@ export function setupBuilder({ toInspector, toInject }) {
       if (!k) problem = problem || 'The Masking-Key is 8 hex digits (4 bytes), e.g. 37fa213d.';
       else spec.mask = k;
     } else keyIn.removeAttribute('aria-invalid');
+    if (compressBox.checked) spec.compress = { window_bits: Number(el('window-bits').value) };
     const lf = el('length-form').value;
     if (lf !== 'auto') spec.length_form = lf;
     const declared = el('declared').value.trim();
@@ -113,19 +122,29 @@ export function setupBuilder({ toInspector, toInject }) {
     const bytes = built.bytes;
     const hd = built.header;
     const plen = bytes.length - hd.header_len;
+    const z = built.compressed;
+    if (z) rsv1Box.checked = hd.rsv[0];
     el('hex').dataset.hex = toHex(bytes, '');
     el('summary').replaceChildren(
       h('strong', {}, plural(bytes.length, 'byte')),
       ` = ${hd.header_len}-byte header + ${plural(plen, 'byte')} of payload`,
       h('span', { class: 'muted' }, ` · ${hd.length_form} length${hd.masked ? ' · masked' : ''}`),
+      z ? h('span', { class: 'badge f-rsv strong', id: 'fb-compressed-badge' }, `compressed ${fmtInt(z.plain.length)} → ${plural(plen, 'byte')} (${z.window_bits}-bit window)`) : '',
       String(plen) !== hd.payload_len ? h('span', { class: 'badge warn' }, `declares ${fmtInt(hd.payload_len)} bytes`) : '');
     el('diagram').replaceChildren(frameDiagram(bytes, hd));
     el('hex').replaceChildren(hexDump(bytes, { fields: hd.fields, headerLen: hd.header_len, headRows: 8, label: 'Hex dump of the built frame' }));
     el('fields').replaceChildren(fieldTable(hd, { payloadLen: plen }));
     const masked = hd.masked && plen > 0 && !p.generated;
-    el('unmasked').replaceChildren(masked
-      ? h('p', { class: 'small muted' }, `Payload before masking: ${toHex(p.bytes.subarray(0, 24))}${p.bytes.length > 24 ? ' …' : ''}${fmtSel.value === 'text' ? ` (“${decodeText(p.bytes.subarray(0, 40))}”)` : ''} → on the wire: ${toHex(bytes.subarray(hd.header_len, hd.header_len + 24))}${plen > 24 ? ' …' : ''}`)
-      : '');
+    const given = `${toHex(p.bytes.subarray(0, 24))}${p.bytes.length > 24 ? ' …' : ''}${fmtSel.value === 'text' && !p.generated ? ` (“${decodeText(p.bytes.subarray(0, 40))}”)` : ''}`;
+    const wire = `${toHex(bytes.subarray(hd.header_len, hd.header_len + 24))}${plen > 24 ? ' …' : ''}`;
+    const steps = [];
+    if (z) {
+      steps.push(h('p', { class: 'small muted', id: 'fb-compress-steps' },
+        `Payload as given (${plural(z.plain.length, 'byte')}): ${given} → DEFLATE (${plural(plen, 'byte')}, ${plen < z.plain.length ? `${Math.round((100 * plen) / Math.max(1, z.plain.length))} % of the original` : 'no smaller: short or random payloads do not shrink'})${hd.masked ? ', then masked' : ''} → on the wire: ${wire}`));
+    } else if (masked) {
+      steps.push(h('p', { class: 'small muted' }, `Payload before masking: ${given} → on the wire: ${wire}`));
+    }
+    el('unmasked').replaceChildren(...steps);
     const vl = el('violations');
     vl.replaceChildren(...built.violations.map((v) => violationItem(v)));
     el('violations-empty').hidden = built.violations.length > 0;
@@ -133,7 +152,11 @@ export function setupBuilder({ toInspector, toInject }) {
     el('violations-count').textContent = built.violations.length ? `(${built.violations.length})` : '';
   };
 
-  for (const id of ['fin', 'rsv1', 'rsv2', 'rsv3', 'mask', 'opcode', 'key', 'payload', 'length-form', 'declared']) {
+  compressBox.addEventListener('change', () => {
+    if (compressBox.checked) ownRsv1 = rsv1Box.checked;
+    else rsv1Box.checked = ownRsv1;
+  });
+  for (const id of ['fin', 'rsv1', 'rsv2', 'rsv3', 'mask', 'opcode', 'key', 'payload', 'length-form', 'declared', 'compress', 'window-bits']) {
     el(id).addEventListener('input', render);
     el(id).addEventListener('change', render);
   }
@@ -162,7 +185,7 @@ export function setupBuilder({ toInspector, toInject }) {
     });
   }
   el('send-inspect').addEventListener('click', () => {
-    if (lastBuilt) toInspector(lastBuilt.bytes, lastBuilt.header.masked ? 'client' : 'server');
+    if (lastBuilt) toInspector(lastBuilt.bytes, lastBuilt.header.masked ? 'client' : 'server', lastBuilt.compressed ? 'on' : 'off');
   });
   el('send-inject').addEventListener('click', () => {
     if (lastBuilt) toInject(lastBuilt.bytes);

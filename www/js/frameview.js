@@ -162,15 +162,18 @@ export function frameCard(frame, index, input, { cls = '', view = 'text', title 
 }
 
 /** The assembled messages of an inspection. */
-export function messageList(messages, view = 'text') {
+export function messageList(messages, view = 'text', frames = null) {
   return h('ol', { class: 'messages' }, messages.map((m, i) => {
     const shown = view === 'text' && m.text !== null && m.text !== undefined
       ? h('pre', { class: 'payload-text' }, showText(m.text, 400))
       : h('pre', { class: 'payload-hex' }, hexPreview(m.payload, 128));
-    return h('li', { class: 'message' },
+    const wire = frames && m.compressed ? m.frames.reduce((n, j) => n + (frames[j]?.payload.length ?? 0), 0) : null;
+    return h('li', { class: 'message', 'data-compressed': String(Boolean(m.compressed)) },
       h('div', { class: 'message-head' },
         h('strong', {}, `${m.kind === 'text' ? 'Text' : 'Binary'} message ${i + 1}`),
-        h('span', { class: 'muted' }, ` · ${plural(m.payload.length, 'byte')} · from frame${m.frames.length > 1 ? 's' : ''} ${m.frames.map((f) => f + 1).join(', ')}`),
+        h('span', { class: 'muted' }, ` · ${plural(m.payload.length, 'byte')}${m.compressed ? ' inflated' : ''} · from frame${m.frames.length > 1 ? 's' : ''} ${m.frames.map((f) => f + 1).join(', ')}`),
+        m.compressed ? h('span', { class: 'badge f-rsv strong', title: 'RSV1 on its first frame: the payload is DEFLATE data (RFC 7692), shown here inflated' },
+          wire !== null ? `compressed: ${plural(wire, 'byte')} on the wire` : 'compressed') : '',
         m.complete ? '' : h('span', { class: 'badge warn' }, 'unfinished: no final frame yet')),
       shown);
   }));

@@ -8,8 +8,14 @@ import { onDumpWidthChange } from './hexdump.js';
 
 const seq256 = toHex(Uint8Array.from({ length: 256 }, (_, i) => i));
 
-/** Examples: bytes and who sent them. The first five are RFC 6455 §5.7's. */
+/** Examples: bytes, who sent them and, for compressed ones, the
+ * permessage-deflate setting. The first five are RFC 6455 §5.7's, the
+ * compressed ones RFC 7692 §7.2.3's. */
 const EXAMPLES = {
+  'deflate-hello': ['c1 07 f2 48 cd c9 c9 07 00', 'server', 'on'],
+  'deflate-fragmented': ['41 03 f2 48 cd\n80 04 c9 c9 07 00', 'server', 'on'],
+  'deflate-context': ['c1 07 f2 48 cd c9 c9 07 00\nc1 05 f2 00 11 00 00', 'server', 'on'],
+  'deflate-rsv1-continuation': ['41 03 f2 48 cd\nc0 04 c9 c9 07 00', 'server', 'on'],
   'rfc-text': ['81 05 48 65 6c 6c 6f', 'server'],
   'rfc-masked': ['81 85 37 fa 21 3d 7f 9f 4d 51 58', 'client'],
   'rfc-fragmented': ['01 03 48 65 6c\n80 02 6c 6f', 'server'],
@@ -27,6 +33,12 @@ export function setupInspector() {
   const input = $('#in-input');
   const sender = $('#in-sender');
   const view = $('#in-view');
+  const deflateSel = $('#in-deflate');
+  const deflateOption = () => ({
+    off: undefined,
+    on: true,
+    'no-context': { server_no_context_takeover: true, client_no_context_takeover: true },
+  })[deflateSel.value];
   const out = $('#in-output');
 
   const render = () => {
@@ -43,7 +55,7 @@ export function setupInspector() {
       out.append(h('p', { class: 'note bad' }, `These are not bytes: ${e.message}.`));
       return;
     }
-    const r = inspect(bytes, { sender: sender.value });
+    const r = inspect(bytes, { sender: sender.value, deflate: deflateOption() });
     const v = view.value;
     const complete = r.frames.filter((f) => f.complete).length;
     out.append(h('p', { class: `note ${r.violation_count ? 'bad' : 'ok'}`, role: 'status' },
@@ -68,18 +80,20 @@ export function setupInspector() {
       out.append(h('p', { class: 'note warn' }, `Stopped at byte ${fmtInt(r.stopped_at)}: the frame limit was reached; the rest is not decoded.`));
     }
     out.append(h('h3', {}, 'Messages'), r.messages.length
-      ? messageList(r.messages, v)
+      ? messageList(r.messages, v, r.frames)
       : empty('No data message: messages are assembled from Text/Binary frames and their continuations.'));
   };
 
   input.addEventListener('input', render);
   input.addEventListener('change', render);
   sender.addEventListener('change', render);
+  deflateSel.addEventListener('change', render);
   view.addEventListener('change', render);
   for (const b of document.querySelectorAll('[data-in-example]')) {
     b.addEventListener('click', () => {
-      const [bytes, who] = EXAMPLES[b.dataset.inExample];
+      const [bytes, who, deflate] = EXAMPLES[b.dataset.inExample];
       sender.value = who;
+      deflateSel.value = deflate ?? 'off';
       setInput(input, bytes);
     });
   }
@@ -88,8 +102,9 @@ export function setupInspector() {
 
   return {
     /** Loads bytes from another panel. */
-    load(bytes, who) {
+    load(bytes, who, deflate = 'off') {
       sender.value = who;
+      deflateSel.value = deflate;
       setInput(input, toHex(bytes));
       $('#inspector').scrollIntoView({ behavior: 'smooth', block: 'start' });
       input.focus({ preventScroll: true });

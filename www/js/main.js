@@ -22,7 +22,7 @@ async function main() {
   const inspector = setupInspector();
   let inject = null;
   const builder = setupBuilder({
-    toInspector: (bytes, who) => inspector.load(bytes, who),
+    toInspector: (bytes, who, deflate) => inspector.load(bytes, who, deflate),
     toInject: (bytes) => inject.load(bytes),
   });
   inject = setupInject({ builderBytes: () => builder.bytes() });

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::task::TaskTracker;
 use tracing::{debug, info, warn};
 use wscope_core::Decoded;
@@ -109,11 +109,13 @@ struct Open {
     accepted: Instant,
     /// The tap recording this connection (`/echo?tap=TOKEN`).
     tap: Option<Arc<tap::Tap>>,
+    /// Held while the connection uses permessage-deflate.
+    _deflate: Option<OwnedSemaphorePermit>,
 }
 
 impl Open {
     async fn serve(self, shared: &Arc<Shared>) {
-        let Open { ws, endpoint, path, peer, accepted, tap } = self;
+        let Open { ws, endpoint, path, peer, accepted, tap, _deflate } = self;
         info!(%peer, path, "websocket open");
         let outcome = match endpoint {
             // Boxed: the rarer sessions' state does not enlarge every echo task.
@@ -202,6 +204,7 @@ async fn open(mut stream: TcpStream, peer: SocketAddr, shared: &Arc<Shared>) -> 
     // permessage-deflate on the echo only, unless the page asked for the
     // plain form (`/echo?deflate=off`) to compare the two.
     let mut extensions = None;
+    let mut deflate_permit = None;
     let plain = matches!(query_param(&request, "deflate"), Some("off" | "0" | "no" | "false"));
     if let (Endpoint::Echo, Some(deflate), false) = (&endpoint, &shared.config.deflate, plain) {
         let negotiation = wscope_core::deflate::negotiate(&request.extensions, deflate);
@@ -209,8 +212,14 @@ async fn open(mut stream: TcpStream, peer: SocketAddr, shared: &Arc<Shared>) -> 
             debug!(%peer, reason = %why, "permessage-deflate offer declined");
         }
         if let Some((params, value)) = negotiation.accepted {
-            config.deflate = Some(params);
-            extensions = Some(value);
+            match Arc::clone(&shared.deflate_permits).try_acquire_owned() {
+                Ok(permit) => {
+                    config.deflate = Some(params);
+                    extensions = Some(value);
+                    deflate_permit = Some(permit);
+                }
+                Err(_) => debug!(%peer, "permessage-deflate declined: --deflate-max-connections reached"),
+            }
         }
     }
     match WsStream::accept(
@@ -226,7 +235,7 @@ async fn open(mut stream: TcpStream, peer: SocketAddr, shared: &Arc<Shared>) -> 
     )
     .await
     {
-        Ok(ws) => Some(Open { ws, endpoint, path, peer, accepted, tap }),
+        Ok(ws) => Some(Open { ws, endpoint, path, peer, accepted, tap, _deflate: deflate_permit }),
         Err(e) => {
             debug!(%peer, error = %e, "101 not delivered");
             if let Some(tap) = tap {

@@ -43,6 +43,9 @@ pub struct ServerConfig {
     /// permessage-deflate on `/echo`, when a client offers it (and does not
     /// ask for `?deflate=off`); `None` never accepts it.
     pub deflate: Option<ServerDeflateConfig>,
+    /// Connections using permessage-deflate at once (each holds a
+    /// compressor and a decompressor); past it offers are declined.
+    pub deflate_max_connections: usize,
     /// Limits on the handshake request head.
     pub handshake: HandshakeLimits,
     /// Connections open at once; more are refused with 503.
@@ -75,6 +78,7 @@ impl ServerConfig {
             www,
             ws: WsConfig::default(),
             deflate: Some(ServerDeflateConfig::default()),
+            deflate_max_connections: 256,
             handshake: HandshakeLimits::default(),
             max_connections: 1024,
             handshake_timeout: Duration::from_secs(10),

@@ -31,6 +31,8 @@ pub(crate) struct Shared {
     pub(crate) self_addr: SocketAddr,
     pub(crate) taps: tap::TapHub,
     pub(crate) inject_permits: Arc<Semaphore>,
+    /// One per connection that uses permessage-deflate.
+    pub(crate) deflate_permits: Arc<Semaphore>,
     pub(crate) shutdown: CancellationToken,
 }
 
@@ -61,6 +63,7 @@ impl Server {
         let shared = Arc::new(Shared {
             taps: tap::TapHub::new(config.tap),
             inject_permits: Arc::new(Semaphore::new(config.inject.max_concurrent)),
+            deflate_permits: Arc::new(Semaphore::new(config.deflate_max_connections)),
             shutdown: CancellationToken::new(),
             self_addr,
             config,

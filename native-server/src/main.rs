@@ -89,6 +89,12 @@ struct Args {
     #[arg(long, default_value_t = 32, value_name = "BYTES")]
     deflate_min_size: usize,
 
+    /// Connections that may use permessage-deflate at once (each holds a
+    /// compressor and a decompressor, about 300 KiB with 15-bit windows);
+    /// past it offers are declined and the connection runs uncompressed.
+    #[arg(long, default_value_t = 256)]
+    deflate_max_connections: usize,
+
     /// Largest handshake request head; larger gets HTTP 431.
     #[arg(long, default_value_t = 8192, value_name = "BYTES")]
     max_head_size: usize,
@@ -146,6 +152,7 @@ impl Args {
         });
         c.ws.compression_level = self.deflate_level;
         c.ws.compress_min_size = self.deflate_min_size;
+        c.deflate_max_connections = self.deflate_max_connections;
         c.handshake.max_head_len = self.max_head_size;
         c.handshake.max_headers = self.max_headers;
         c.allow_origins = self.allow_origins.clone();

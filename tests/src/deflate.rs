@@ -2,7 +2,7 @@
 //! implementation other than the server's (flate2's miniz_oxide here,
 //! zlib-rs in the server) and with the RFC's own bytes.
 
-use crate::support::{Frame, OP_BINARY, OP_TEXT, RawClient, start, start_default};
+use crate::support::{Frame, OP_BINARY, OP_TEXT, RawClient, start, start_default, within};
 
 /// Raw DEFLATE with a sync flush, trailer removed (RFC 7692 section 7.2.1).
 fn compress(data: &[u8]) -> Vec<u8> {
@@ -103,4 +103,35 @@ async fn a_deflate_bomb_fails_1009_and_garbage_1007() {
     let (mut client, _) = RawClient::connect_offering(server.local_addr(), "/echo", Some(OFFER)).await;
     client.send_frame(&Frame::new(OP_BINARY, vec![0xff, 0xff, 0xff]).rsv(0b100)).await;
     client.expect_close(1007).await;
+}
+
+#[tokio::test]
+async fn compression_is_declined_past_the_deflate_connection_cap() {
+    let server = start(|c| c.deflate_max_connections = 1).await;
+    let (first, r) = RawClient::connect_offering(server.local_addr(), "/echo", Some(OFFER)).await;
+    assert_eq!(r.header("Sec-WebSocket-Extensions"), "permessage-deflate");
+    // The one compressed slot is taken: the next connection runs plain.
+    let (mut second, r) = RawClient::connect_offering(server.local_addr(), "/echo", Some(OFFER)).await;
+    assert!(r.header_values("Sec-WebSocket-Extensions").is_empty(), "{r:?}");
+    let text = "plain, since no compressor was free ".repeat(4);
+    second.send_frame(&Frame::new(OP_TEXT, text.clone().into_bytes())).await;
+    let echo = second.read_frame().await;
+    assert_eq!((echo.rsv, echo.payload), (0, text.into_bytes()));
+    // When the compressed connection ends, its slot is free again (the
+    // task ends just after TCP closes, so ask until it has).
+    let mut first = first;
+    first.send_frame(&Frame::close(1000, b"")).await;
+    first.expect_close(1000).await;
+    first.shutdown().await;
+    drop(first);
+    within("the deflate slot to be freed", async {
+        loop {
+            let (_, r) = RawClient::connect_offering(server.local_addr(), "/echo", Some(OFFER)).await;
+            if r.header_values("Sec-WebSocket-Extensions") == ["permessage-deflate"] {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    })
+    .await;
 }

@@ -75,6 +75,16 @@ impl Default for Config {
     }
 }
 
+/// Scratch buffers keep their room between messages, up to a point: one
+/// large message must not pin its size for the connection's life.
+const SCRATCH_KEEP: usize = 64 * 1024;
+
+fn keep_small(buf: &mut Vec<u8>) {
+    if buf.capacity() > SCRATCH_KEEP {
+        *buf = Vec::new();
+    }
+}
+
 /// What received bytes meant.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
@@ -99,6 +109,19 @@ pub enum Event {
     /// The peer broke a rule; the connection is failed and nothing after
     /// is read. Taking this event writes the close frame.
     Failed(ProtocolError),
+}
+
+/// What [`Connection::read_event_in_place`] found: a whole message left in
+/// the caller's buffer (unmasked there, no copy), or any other event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EventRef<'a> {
+    /// A whole unfragmented text message, in the caller's buffer.
+    Text(&'a str),
+    /// A whole unfragmented binary message, in the caller's buffer.
+    Binary(&'a [u8]),
+    /// Anything else, as [`Connection::next_event`] gives it (messages
+    /// that arrived in pieces or compressed are assembled and owned).
+    Event(Event),
 }
 
 /// A message to send.
@@ -215,6 +238,8 @@ pub struct Connection {
     compressed_in: Vec<u8>,
     /// Made on the first compressed message each way: a compressor holds
     /// a few hundred KiB, so a connection that never compresses holds none.
+    /// Where a side has no context takeover there is nothing to keep
+    /// between its messages, and each is freed after its message.
     inflater: Option<Box<MessageInflater>>,
     deflater: Option<Box<MessageDeflater>>,
     compressed_out: Vec<u8>,
@@ -341,6 +366,45 @@ impl Connection {
         }
         let used = self.receive_some(data);
         (used, self.next_event())
+    }
+
+    /// [`Connection::read_event`] without the copy: a whole unfragmented,
+    /// uncompressed data frame at the front of `data` is unmasked where it
+    /// lies and handed back borrowed from `data`; everything else is read
+    /// as [`Connection::read_event`] reads it. The bytes taken are left
+    /// unmasked, so record them (a wire log, a tap) before this call.
+    pub fn read_event_in_place<'a>(&mut self, data: &'a mut [u8]) -> (usize, Option<EventRef<'a>>) {
+        if self.events.is_empty() && matches!(self.rx, Rx::Header { have: 0, .. }) {
+            if let Decoded::Complete { value, len } = FrameHeader::decode(data) {
+                match self.judge_whole_data_frame(&value, len, data.len()) {
+                    Ok(Some((end, kind))) => {
+                        let Some(payload) = data.get_mut(len..end) else { return (0, None) };
+                        if let Some(key) = value.mask {
+                            apply_mask(payload, key, 0);
+                        }
+                        let start = self.received.saturating_sub(end as u64);
+                        let event = match kind {
+                            DataKind::Binary => EventRef::Binary(payload),
+                            DataKind::Text => match simdutf8::compat::from_utf8(payload) {
+                                Ok(text) => EventRef::Text(text),
+                                Err(e) => {
+                                    self.fail(err(Violation::InvalidUtf8 { offset: e.valid_up_to() as u64 }, start));
+                                    return (end, self.next_event().map(EventRef::Event));
+                                }
+                            },
+                        };
+                        return (end, Some(event));
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        self.fail(e);
+                        return (data.len(), self.next_event().map(EventRef::Event));
+                    }
+                }
+            }
+        }
+        let used = self.receive_some(data);
+        (used, self.next_event().map(EventRef::Event))
     }
 
     fn receive_until(&mut self, data: &[u8], stop_at_event: bool) -> usize {
@@ -472,26 +536,11 @@ impl Connection {
         header_len: usize,
         data: &[u8],
     ) -> Result<Option<(usize, Event)>, ProtocolError> {
-        if self.config.frame_events || !header.fin || header.rsv[0] || self.seq.in_message().is_some() {
-            return Ok(None);
-        }
-        let kind = match header.opcode {
-            OpCode::Text => DataKind::Text,
-            OpCode::Binary => DataKind::Binary,
-            _ => return Ok(None),
-        };
-        let Some(end) = usize::try_from(header.payload_len).ok().and_then(|n| n.checked_add(header_len)) else {
+        let Some((end, kind)) = self.judge_whole_data_frame(header, header_len, data.len())? else {
             return Ok(None);
         };
-        let Some(payload) = data.get(header_len..end) else {
-            return Ok(None);
-        };
-        let start = self.received;
-        self.rules.check(header).map_err(|v| err(v, start))?;
-        if let (_, Some(v)) = self.seq.next(header) {
-            return Err(err(v, start));
-        }
-        self.received = self.received.saturating_add(end as u64);
+        let start = self.received.saturating_sub(end as u64);
+        let payload = data.get(header_len..end).unwrap_or_default();
         let mut buf = Vec::with_capacity(payload.len());
         buf.extend_from_slice(payload);
         if let Some(key) = header.mask {
@@ -505,6 +554,40 @@ impl Connection {
             ),
         };
         Ok(Some((end, event)))
+    }
+
+    /// Whether the frame `header` starts (its header `header_len` bytes, of
+    /// `available` at hand) is the one-step case; if so it is judged by the
+    /// same rules and sequencer as every other frame and counted as
+    /// received, and its end and kind are returned. `Ok(None)`: not this
+    /// case, nothing judged.
+    fn judge_whole_data_frame(
+        &mut self,
+        header: &FrameHeader,
+        header_len: usize,
+        available: usize,
+    ) -> Result<Option<(usize, DataKind)>, ProtocolError> {
+        if self.config.frame_events || !header.fin || header.rsv[0] || self.seq.in_message().is_some() {
+            return Ok(None);
+        }
+        let kind = match header.opcode {
+            OpCode::Text => DataKind::Text,
+            OpCode::Binary => DataKind::Binary,
+            _ => return Ok(None),
+        };
+        let Some(end) = usize::try_from(header.payload_len).ok().and_then(|n| n.checked_add(header_len)) else {
+            return Ok(None);
+        };
+        if end > available {
+            return Ok(None);
+        }
+        let start = self.received;
+        self.rules.check(header).map_err(|v| err(v, start))?;
+        if let (_, Some(v)) = self.seq.next(header) {
+            return Err(err(v, start));
+        }
+        self.received = self.received.saturating_add(end as u64);
+        Ok(Some((end, kind)))
     }
 
     /// Judges a header and gets ready for its payload. `whole`: the entire
@@ -575,6 +658,10 @@ impl Connection {
         let inflater = self.inflater.get_or_insert_with(|| Box::new(MessageInflater::new(no_context_takeover)));
         let at = self.message.len();
         inflater.finish(&mut self.message, self.config.max_message_size).map_err(|e| inflate_err(e, start))?;
+        if no_context_takeover {
+            self.inflater = None;
+        }
+        keep_small(&mut self.compressed_in);
         if kind == DataKind::Text {
             let fresh = self.message.get(at..).unwrap_or_default();
             self.utf8.feed(fresh).map_err(|e| err(Violation::InvalidUtf8 { offset: e.offset }, start))?;
@@ -729,13 +816,19 @@ impl Connection {
                 self.deflater.get_or_insert_with(|| Box::new(MessageDeflater::new(bits, no_context_takeover, level)));
             let mut compressed = core::mem::take(&mut self.compressed_out);
             compressed.clear();
+            let done = deflater.compress(payload, &mut compressed).is_ok();
+            if no_context_takeover {
+                self.deflater = None;
+            }
             // Should the library ever refuse, the message goes out as it is.
-            if deflater.compress(payload, &mut compressed).is_ok() {
+            if done {
                 self.write_frame_rsv1(opcode, true, true, &compressed);
-                self.compressed_out = compressed;
+            }
+            keep_small(&mut compressed);
+            self.compressed_out = compressed;
+            if done {
                 return Ok(());
             }
-            self.compressed_out = compressed;
         }
         self.write_frame(opcode, true, payload);
         Ok(())
@@ -1114,6 +1207,14 @@ mod tests {
                 }
                 client.receive_data(&wire);
                 assert_eq!(events(&mut client), [Event::Binary(text.as_bytes().to_vec())]);
+                // Without context takeover nothing is kept between messages:
+                // the compressors are freed after each (a few hundred KiB).
+                if params.server_no_context_takeover {
+                    assert!(server.deflater.is_none() && server.inflater.is_none());
+                    assert!(client.deflater.is_none() && client.inflater.is_none());
+                } else if text.len() >= 32 {
+                    assert!(server.deflater.is_some() && server.inflater.is_some());
+                }
             }
         }
     }

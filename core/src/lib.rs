@@ -53,7 +53,7 @@ pub mod utf8;
 
 pub use accept::accept_key;
 pub use close::{CloseCode, CloseFrame};
-pub use connection::{Config, Connection, Event, Message, Role, SendError, State};
+pub use connection::{Config, Connection, Event, EventRef, Message, Role, SendError, State};
 pub use frame::{FrameHeader, LengthForm, OpCode};
 pub use rules::{ProtocolError, Violation};
 

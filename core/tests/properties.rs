@@ -11,7 +11,7 @@
 )]
 
 use proptest::prelude::*;
-use wscope_core::connection::{Config, Connection, Event, Message};
+use wscope_core::connection::{Config, Connection, Event, EventRef, Message};
 use wscope_core::frame::{FrameHeader, LengthForm, OpCode};
 use wscope_core::handshake::{ClientHandshake, HandshakeLimits, inspect_request, parse_request};
 use wscope_core::inspect::{InspectOptions, inspect};
@@ -186,6 +186,31 @@ fn run_server_pull(bytes: &[u8], chunk: usize, config: Config) -> (Vec<Event>, V
     (events, s.take_output())
 }
 
+/// The same with [`Connection::read_event_in_place`] on a private copy of
+/// each piece: borrowed messages are turned into owned ones to compare.
+fn run_server_in_place(bytes: &[u8], chunk: usize, config: Config) -> (Vec<Event>, Vec<u8>) {
+    let mut s = Connection::server(config);
+    let mut events = Vec::new();
+    for piece in bytes.chunks(chunk.max(1)) {
+        let mut copy = piece.to_vec();
+        let mut pos = 0;
+        loop {
+            let left = copy.len() - pos;
+            let (n, event) = s.read_event_in_place(&mut copy[pos..]);
+            match event {
+                Some(EventRef::Text(t)) => events.push(Event::Text(t.to_owned())),
+                Some(EventRef::Binary(b)) => events.push(Event::Binary(b.to_vec())),
+                Some(EventRef::Event(e)) => events.push(e),
+                None if n == left => break,
+                None => panic!("read_event_in_place returned no event with {} bytes left", left - n),
+            }
+            pos += n;
+        }
+    }
+    events.extend(std::iter::from_fn(|| s.next_event()));
+    (events, s.take_output())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
@@ -232,6 +257,9 @@ proptest! {
             let (events, out) = run_server_pull(&wire, chunk, Config::default());
             prop_assert_eq!(&events, &whole, "read_event, chunk {}", chunk);
             prop_assert_eq!(&out, &out_whole, "read_event, chunk {}", chunk);
+            let (events, out) = run_server_in_place(&wire, chunk, Config::default());
+            prop_assert_eq!(&events, &whole, "read_event_in_place, chunk {}", chunk);
+            prop_assert_eq!(&out, &out_whole, "read_event_in_place, chunk {}", chunk);
         }
     }
 
@@ -260,6 +288,9 @@ proptest! {
             let (events, out) = run_server_pull(&wire, chunk, config);
             prop_assert_eq!(&events, &whole, "read_event, chunk {}", chunk);
             prop_assert_eq!(&out, &out_whole, "read_event, chunk {}", chunk);
+            let (events, out) = run_server_in_place(&wire, chunk, config);
+            prop_assert_eq!(&events, &whole, "read_event_in_place, chunk {}", chunk);
+            prop_assert_eq!(&out, &out_whole, "read_event_in_place, chunk {}", chunk);
         }
     }
 

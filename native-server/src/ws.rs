@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::time::{Instant as TokioInstant, sleep_until, timeout};
-use wscope_core::connection::{Config as WsConfig, Connection, Event, Message, State};
+use wscope_core::connection::{Config as WsConfig, Connection, Event, EventRef, Message, State};
 use wscope_core::handshake::Request;
 use wscope_core::{CloseCode, ProtocolError};
 
@@ -48,6 +48,9 @@ pub(crate) struct WsStream {
     /// Boxed so that moving the stream between futures moves a pointer.
     pub(crate) conn: Box<Connection>,
     tap: Option<Arc<Tap>>,
+    /// An event read in place that waits for the session (boxed: rare, and
+    /// every connection's task carries this field).
+    deferred: Option<Box<Event>>,
 }
 
 impl WsStream {
@@ -80,7 +83,7 @@ impl WsStream {
         }
         let mut conn = Box::new(Connection::server(config));
         conn.receive_data(bytes.get(head_len..).unwrap_or_default());
-        Ok(WsStream { stream, conn, tap })
+        Ok(WsStream { stream, conn, tap, deferred: None })
     }
 
     /// Writes as much of the queued output as the socket takes without
@@ -105,10 +108,11 @@ impl WsStream {
     }
 
     /// Waits until the socket is writable (if `write`) or has been read
-    /// (if `read`): a read goes into the thread's scratch buffer and feeds
-    /// the connection, which copies what it keeps; 0 means the peer closed
-    /// TCP.
-    async fn io(&mut self, read: bool, write: bool) -> Io {
+    /// (if `read`): a read goes into the thread's scratch buffer and is
+    /// decoded there, each event handed to `session` at once (a whole
+    /// message borrowed from the buffer, unmasked in place; the connection
+    /// copies only what it must keep); 0 means the peer closed TCP.
+    async fn io<S: Session>(&mut self, read: bool, write: bool) -> Io {
         poll_fn(|cx| {
             if write {
                 if let Poll::Ready(r) = self.stream.poll_write_ready(cx) {
@@ -120,29 +124,52 @@ impl WsStream {
             }
             SCRATCH
                 .with(|scratch| match scratch.try_borrow_mut() {
-                    Ok(mut buf) => self.poll_read_into(cx, &mut buf),
+                    Ok(mut buf) => self.poll_read_into::<S>(cx, &mut buf),
                     // Not reentrant, so this cannot happen; a small stack
                     // buffer would do if it did.
-                    Err(_) => self.poll_read_into(cx, &mut [0u8; 4096]),
+                    Err(_) => self.poll_read_into::<S>(cx, &mut [0u8; 4096]),
                 })
                 .map(Io::Read)
         })
         .await
     }
 
-    fn poll_read_into(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<std::io::Result<usize>> {
+    fn poll_read_into<S: Session>(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<std::io::Result<usize>> {
         let mut rb = ReadBuf::new(buf);
         // A short read tells tokio the socket is drained, so the next
         // read waits for readiness instead of trying and failing.
         ready!(Pin::new(&mut self.stream).poll_read(cx, &mut rb))?;
-        let chunk = rb.filled();
-        if let Some(tap) = &self.tap {
-            if !chunk.is_empty() {
+        let n = rb.filled().len();
+        // Recorded before decoding, which unmasks in place.
+        if let (Some(tap), Some(chunk)) = (&self.tap, buf.get(..n)) {
+            if n != 0 {
                 tap.record(Dir::ClientToServer, chunk);
             }
         }
-        self.conn.receive_data(chunk);
-        Poll::Ready(Ok(chunk.len()))
+        if !S::IN_PLACE {
+            self.conn.receive_data(buf.get(..n).unwrap_or_default());
+            return Poll::Ready(Ok(n));
+        }
+        // Whole messages are answered straight from the buffer. The first
+        // event of any other kind waits for the session, and the rest of the
+        // read is queued behind it, so answers keep the order of the input.
+        let mut pos = 0;
+        while pos < n {
+            let Some(rest) = buf.get_mut(pos..n) else { break };
+            let (used, event) = self.conn.read_event_in_place(rest);
+            pos = pos.saturating_add(used);
+            match event {
+                Some(EventRef::Event(event)) => {
+                    self.deferred = Some(Box::new(event));
+                    self.conn.receive_data(buf.get(pos..n).unwrap_or_default());
+                    break;
+                }
+                Some(message) => S::on_message_in_place(&mut self.conn, message),
+                None if used == 0 => break,
+                None => {}
+            }
+        }
+        Poll::Ready(Ok(n))
     }
 
     /// Closes TCP from our side first (RFC 6455 section 7.1.1), then reads
@@ -210,6 +237,14 @@ pub(crate) trait Session {
     /// Handles one received event; may queue messages on `conn`. Pongs and
     /// close replies are the core's.
     fn on_event(&mut self, conn: &mut Connection, event: Event);
+    /// Whether whole messages are handed to
+    /// [`Session::on_message_in_place`] straight from the read buffer
+    /// (unmasked there, never copied into a message of their own).
+    const IN_PLACE: bool = false;
+    /// Handles a whole text or binary message borrowed from the read
+    /// buffer. It sees no endpoint state: the read runs while the
+    /// endpoint's own future is pending.
+    fn on_message_in_place(_conn: &mut Connection, _message: EventRef<'_>) {}
     /// Resolves when the endpoint has something to send of its own accord.
     fn ready(&mut self) -> impl Future<Output = Self::Ready> + Send;
     /// Queues what became ready.
@@ -235,13 +270,11 @@ pub(crate) async fn drive<S: Session>(mut ws: WsStream, shared: &Shared, session
     let timer = sleep_until(later(last_input, cfg.idle_timeout.checked_div(2).unwrap_or_default()));
     tokio::pin!(timer);
     loop {
+        if let Some(event) = ws.deferred.take() {
+            take_event(&mut ws.conn, session, &mut outcome, *event);
+        }
         while let Some(event) = ws.conn.next_event() {
-            match &event {
-                Event::Close(frame) => outcome.peer_close = Some(frame.code),
-                Event::Failed(e) => outcome.failure = Some(*e),
-                _ => {}
-            }
-            session.on_event(&mut ws.conn, event);
+            take_event(&mut ws.conn, session, &mut outcome, event);
         }
         // Write what the socket takes now; the rest waits for writability
         // below, without stopping the timers. All output goes out in as few
@@ -273,7 +306,7 @@ pub(crate) async fn drive<S: Session>(mut ws: WsStream, shared: &Shared, session
         let room = pending <= cfg.max_pending_output;
         let may_read = !closed && room;
         tokio::select! {
-            io = ws.io(may_read, pending > 0), if may_read || pending > 0 => match io {
+            io = ws.io::<S>(may_read, pending > 0), if may_read || pending > 0 => match io {
                 // The loop's top writes.
                 Io::Writable(Ok(())) => {}
                 Io::Writable(Err(_)) => {
@@ -335,6 +368,16 @@ pub(crate) async fn drive<S: Session>(mut ws: WsStream, shared: &Shared, session
     outcome
 }
 
+/// Notes how the connection is ending, then hands `event` to the endpoint.
+fn take_event<S: Session>(conn: &mut Connection, session: &mut S, outcome: &mut Outcome, event: Event) {
+    match &event {
+        Event::Close(frame) => outcome.peer_close = Some(frame.code),
+        Event::Failed(e) => outcome.failure = Some(*e),
+        _ => {}
+    }
+    session.on_event(conn, event);
+}
+
 /// `t + d`, or a year on if that overflows.
 fn later(t: TokioInstant, d: Duration) -> TokioInstant {
     t.checked_add(d).or_else(|| t.checked_add(Duration::from_secs(86_400 * 365))).unwrap_or(t)
@@ -359,6 +402,16 @@ impl Session for Echo {
             Event::Text(text) => conn.send(Message::Text(text)),
             Event::Binary(data) => conn.send(Message::Binary(data)),
             _ => Ok(()),
+        };
+    }
+
+    const IN_PLACE: bool = true;
+
+    fn on_message_in_place(conn: &mut Connection, message: EventRef<'_>) {
+        let _ = match message {
+            EventRef::Text(text) => conn.send(Message::Text(text)),
+            EventRef::Binary(data) => conn.send(Message::Binary(data)),
+            EventRef::Event(event) => return Echo.on_event(conn, event),
         };
     }
 

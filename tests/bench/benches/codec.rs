@@ -22,7 +22,7 @@ use criterion::{BatchSize, BenchmarkId, Criterion, Throughput};
 use std::hint::black_box;
 use std::io::{Cursor, Read, Write};
 use std::path::PathBuf;
-use wscope_core::connection::{Config, Connection, Event, Message};
+use wscope_core::connection::{Config, Connection, Event, EventRef, Message};
 use wscope_core::mask::apply_mask;
 use wscope_core::utf8::Utf8Validator;
 use wscope_core::{FrameHeader, OpCode};
@@ -193,6 +193,33 @@ fn decode_messages(c: &mut Criterion) {
                 BatchSize::LargeInput,
             )
         });
+        // `read_event_in_place`: each read (a fresh copy, made outside the
+        // timing) is unmasked where it lies, whole messages borrowed from it,
+        // as wscope-server's echo reads.
+        g.bench_function(BenchmarkId::new("wscope_in_place", label), |b| {
+            b.iter_batched(
+                || (Connection::server(Config::default()), wire.clone()),
+                |(mut conn, mut wire)| {
+                    let mut n = 0usize;
+                    for read in black_box(&mut wire).chunks_mut(READ) {
+                        let mut pos = 0;
+                        loop {
+                            let (used, event) = conn.read_event_in_place(&mut read[pos..]);
+                            match event {
+                                Some(EventRef::Text(t)) => n += t.len(),
+                                Some(EventRef::Binary(b)) => n += b.len(),
+                                Some(EventRef::Event(e)) => n += count(e),
+                                None => break,
+                            }
+                            pos += used;
+                        }
+                    }
+                    assert_eq!(n, 1000 * len);
+                    n
+                },
+                BatchSize::LargeInput,
+            )
+        });
         // `receive_data`: a whole read decoded, then its messages taken.
         g.bench_function(BenchmarkId::new("wscope_receive_data", label), |b| {
             b.iter_batched(
@@ -340,15 +367,21 @@ fn print_ratios(groups: &[&str]) {
         }
         params.sort_by_key(|p| SIZES.iter().position(|(_, l)| p.starts_with(l)).unwrap_or(0));
         for param in params {
-            let Some(ours) = mean_ns(group, "wscope", &param) else { continue };
-            for peer in ["tungstenite", "fastwebsockets", "simdutf8", "wscope_receive_data"] {
-                if let Some(theirs) = mean_ns(group, peer, &param) {
-                    println!(
-                        "{group:<16} {param:<22} {peer:<15} {:>12} {:>12} {:>6.2}x",
-                        fmt_ns(ours),
-                        fmt_ns(theirs),
-                        theirs / ours
-                    );
+            for (we, peers) in [
+                ("wscope", &["tungstenite", "fastwebsockets", "simdutf8", "wscope_receive_data"][..]),
+                ("wscope_in_place", &["tungstenite"][..]),
+            ] {
+                let Some(ours) = mean_ns(group, we, &param) else { continue };
+                for peer in peers {
+                    if let Some(theirs) = mean_ns(group, peer, &param) {
+                        let case = if we == "wscope" { param.clone() } else { format!("{param} (in place)") };
+                        println!(
+                            "{group:<16} {case:<22} {peer:<15} {:>12} {:>12} {:>6.2}x",
+                            fmt_ns(ours),
+                            fmt_ns(theirs),
+                            theirs / ours
+                        );
+                    }
                 }
             }
         }

@@ -330,8 +330,13 @@ async fn echo(args: EchoArgs) -> Result<(), BoxError> {
     let pipeline = args.pipeline as u64;
     for (mut stream, params) in streams {
         let (send, expect, phase, errors) = (send.clone(), expect.clone(), phase.clone(), errors.clone());
-        if args.deflate && !params.is_some_and(|p| p.client_no_context_takeover) {
-            return Err("the server did not agree to permessage-deflate with client_no_context_takeover".into());
+        // A message compressed from an empty window is valid whatever the
+        // server agreed to (it refers to nothing earlier), so one
+        // pre-compressed frame serves every message; the offer's
+        // client_no_context_takeover only tells the server so (RFC 7692
+        // section 7.1.1.2).
+        if args.deflate && params.is_none() {
+            return Err("the server did not agree to permessage-deflate".into());
         }
         let compressed = params.map(|p| (MessageInflater::new(p.server_no_context_takeover), plain_text.clone()));
         tasks.spawn(async move {

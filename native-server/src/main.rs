@@ -210,11 +210,8 @@ async fn run(args: Args) -> ExitCode {
         }
     };
     let addr = server.local_addr();
-    if !addr.ip().is_loopback() {
-        eprintln!(
-            "wscope-server: warning: listening on {addr}, reachable from other machines; \
-             /echo, /tap and /inject have no authentication"
-        );
+    if let Some(warning) = exposure_warning(addr) {
+        eprintln!("wscope-server: {warning}");
     }
     println!("wscope-server: serving the explorer at http://{addr}/  (echo: ws://{addr}/echo)");
     println!("wscope-server: press Ctrl-C to stop");
@@ -246,5 +243,35 @@ async fn wait_for_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// What to say when the server listens where other machines can reach it.
+fn exposure_warning(addr: std::net::SocketAddr) -> Option<String> {
+    (!addr.ip().is_loopback()).then(|| {
+        format!(
+            "warning: listening on {addr}, reachable from other machines; \
+             /echo, /tap and /inject have no authentication"
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn warns_only_off_loopback() {
+        for quiet in ["127.0.0.1:8080", "127.9.9.9:1", "[::1]:8080"] {
+            assert_eq!(exposure_warning(quiet.parse().unwrap()), None, "{quiet}");
+        }
+        for loud in ["0.0.0.0:8080", "192.0.2.1:80", "[::]:8080"] {
+            let w = exposure_warning(loud.parse().unwrap()).unwrap();
+            assert!(w.contains("reachable from other machines"), "{w}");
+        }
+        // The default is loopback.
+        let args = Args::parse_from(["wscope-server"]);
+        assert!(args.listen.ip().is_loopback(), "{}", args.listen);
     }
 }

@@ -26,6 +26,8 @@
 //! - `inject`: raw bytes to the server's own `/echo`, the reply reported.
 //! - `shutdown`: close 1001 to open WebSockets, no task left.
 //! - `timers`: idle ping, idle close 1001, close deadline.
+//! - `reliability`: many connections with every echo checked, silent and
+//!   slowloris clients, the tap and inject caps, inject's only target.
 //!
 //! Everything here is `#[cfg(test)]`: run with `cargo test -p wscope-tests`.
 
@@ -42,6 +44,8 @@ mod echo;
 mod handshake;
 #[cfg(test)]
 mod inject;
+#[cfg(test)]
+mod reliability;
 #[cfg(test)]
 mod shutdown;
 #[cfg(test)]

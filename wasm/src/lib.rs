@@ -564,8 +564,16 @@ pub fn inspect(bytes: &[u8], options: JsValue) -> Result<JsValue, JsError> {
             .unwrap_or(defaults.max_frames),
         deflate: deflate_option(&options)?,
     };
-    let r = core_inspect(bytes, &options);
-    to_js(&InspectionJs {
+    to_js(&inspection(bytes, &options))
+}
+
+/// What [`inspect`] hands the page, before it becomes a JavaScript object.
+/// Public for the native fuzz target (`core/fuzz`, `explorer_inspect`),
+/// which runs every conversion the page's inspector goes through.
+#[doc(hidden)]
+pub fn inspection(bytes: &[u8], options: &InspectOptions) -> impl Serialize + use<> {
+    let r = core_inspect(bytes, options);
+    InspectionJs {
         frames: r.frames.iter().map(|f| frame_js(f, bytes)).collect(),
         messages: r
             .messages
@@ -585,7 +593,7 @@ pub fn inspect(bytes: &[u8], options: JsValue) -> Result<JsValue, JsError> {
         partial_header: r.partial_header.map(|p| PartialJs { offset: p.offset, have: p.have, needed: p.needed }),
         stopped_at: r.stopped_at,
         violation_count: r.violations().count(),
-    })
+    }
 }
 
 #[derive(Serialize)]

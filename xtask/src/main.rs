@@ -49,6 +49,13 @@ COMMANDS:
                     CPU 1), memory (RSS per idle connection at 1000 and
                     10000), wasm (module size), codec (criterion). See
                     `cargo xtask bench --help` and BENCHMARKS.md.
+    soak [--conns N] [--seconds S] [--size B]
+                    Reliability under load: N connections (default 10000)
+                    to one wscope-server (2 worker threads, both cores),
+                    each echoing distinct messages for S seconds (default
+                    60), every echo checked; reports errors, lost
+                    messages and the server's memory before, during and
+                    after. Exits 1 on any error. See RELIABILITY.md.
     help            This text.
 ";
 
@@ -61,6 +68,7 @@ fn main() -> ExitCode {
         Some("setup") => setup::ensure(&root, setup::ALL).map(|()| true),
         Some("fuzz") => fuzz(&root, args.get(1).map(String::as_str)),
         Some("bench") => bench::bench(&root, args.get(1..).unwrap_or_default()),
+        Some("soak") => bench::soak(&root, args.get(1..).unwrap_or_default()),
         None | Some("help" | "--help" | "-h") => {
             print!("{HELP}");
             Ok(true)
@@ -464,7 +472,7 @@ fn fuzz(root: &Path, seconds: Option<&str>) -> Result<bool, String> {
     setup::ensure(root, setup::FOR_FUZZ)?;
     let core = root.join("core");
     let mut all_ok = true;
-    for target in ["frame_header", "handshake", "connection"] {
+    for target in ["frame_header", "handshake", "connection", "deflate", "explorer_inspect"] {
         println!("\n==> fuzz {target} for {seconds}s");
         let ok = run(Command::new("cargo").current_dir(&core).args([
             "+nightly",

@@ -1,10 +1,13 @@
-//! The connection in both roles, fed any bytes in two pieces split where the
-//! input says: no panic; the split changes nothing; and when the connection
-//! fails, the inspector's first finding on the same bytes is the same rule.
+//! The connection in both roles, with and without permessage-deflate, fed
+//! any bytes in two pieces split where the input says: no panic; the split
+//! changes nothing; reading in place (`read_event_in_place`) gives the same
+//! events; and when the connection fails, the inspector's first finding on
+//! the same bytes is the same rule.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use wscope_core::connection::{Config, Connection, Event, Message};
+use wscope_core::connection::{Config, Connection, Event, EventRef, Message};
+use wscope_core::deflate::DeflateParams;
 use wscope_core::inspect::{InspectOptions, inspect};
 use wscope_core::rules::Sender;
 
@@ -25,15 +28,56 @@ fn run(mut conn: Connection, pieces: &[&[u8]]) -> (Vec<Event>, Vec<u8>) {
     (events, conn.take_output())
 }
 
+/// The same with [`Connection::read_event_in_place`] on a copy.
+fn run_in_place(mut conn: Connection, pieces: &[&[u8]]) -> (Vec<Event>, Vec<u8>) {
+    let mut events = Vec::new();
+    for piece in pieces {
+        let mut copy = piece.to_vec();
+        let mut pos = 0;
+        while pos < copy.len() {
+            let (used, event) = conn.read_event_in_place(&mut copy[pos..]);
+            let event = match event {
+                Some(EventRef::Text(t)) => Event::Text(t.to_owned()),
+                Some(EventRef::Binary(b)) => Event::Binary(b.to_vec()),
+                Some(EventRef::Event(e)) => e,
+                None => break,
+            };
+            match &event {
+                Event::Text(t) => drop(conn.send(Message::Text(t))),
+                Event::Binary(b) => drop(conn.send(Message::Binary(b))),
+                _ => {}
+            }
+            events.push(event);
+            pos += used;
+        }
+    }
+    while let Some(e) = conn.next_event() {
+        match &e {
+            Event::Text(t) => drop(conn.send(Message::Text(t))),
+            Event::Binary(b) => drop(conn.send(Message::Binary(b))),
+            _ => {}
+        }
+        events.push(e);
+    }
+    (events, conn.take_output())
+}
+
 fuzz_target!(|input: &[u8]| {
     let Some((&control, data)) = input.split_first() else { return };
     let split = usize::from(control).min(data.len());
     let small = control & 1 == 1;
-    let config = if small {
+    let mut config = if small {
         Config { max_frame_size: 64, max_message_size: 100, frame_events: control & 2 == 2, ..Config::default() }
     } else {
         Config::default()
     };
+    if control & 4 == 4 {
+        config.deflate = Some(DeflateParams {
+            server_no_context_takeover: control & 8 == 8,
+            client_no_context_takeover: control & 16 == 16,
+            ..DeflateParams::default()
+        });
+    }
     for client in [false, true] {
         let make = || {
             if client {
@@ -45,6 +89,8 @@ fuzz_target!(|input: &[u8]| {
         let whole = run(make(), &[data]);
         let split_run = run(make(), &[&data[..split], &data[split..]]);
         assert_eq!(whole, split_run);
+        let in_place = run_in_place(make(), &[&data[..split], &data[split..]]);
+        assert_eq!(whole, in_place, "read_event_in_place differs");
         let failure = whole.0.iter().find_map(|e| match e {
             Event::Failed(err) => Some(*err),
             _ => None,
@@ -54,7 +100,7 @@ fuzz_target!(|input: &[u8]| {
             max_frames: usize::MAX,
             max_frame_size: Some(config.max_frame_size),
             max_message_size: Some(config.max_message_size),
-            deflate: None,
+            deflate: config.deflate,
         };
         let report = inspect(data, &options);
         let first = report.violations().next().map(|(i, v)| (report.frames[i].offset as u64, *v));

@@ -43,6 +43,25 @@ enum Cmd {
     Echo(EchoArgs),
     /// Hold idle connections and report the server's memory per connection.
     Idle(IdleArgs),
+    /// Connections that send without ever reading: the server's memory
+    /// while they push (it should stop reading them, not buffer).
+    Stall(StallArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct StallArgs {
+    /// Echo endpoint, e.g. ws://127.0.0.1:8080/echo.
+    #[arg(long)]
+    url: String,
+    /// Connections that never read.
+    #[arg(long, default_value_t = 100)]
+    conns: usize,
+    /// How long they push.
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    duration: Duration,
+    /// The server's process id, to read its resident memory.
+    #[arg(long)]
+    server_pid: Option<u32>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -75,6 +94,14 @@ struct EchoArgs {
     /// that measures the load generator's own ceiling).
     #[arg(long)]
     raw: bool,
+    /// A payload of its own for each connection (its number first), so an
+    /// echo delivered to the wrong connection is caught too.
+    #[arg(long)]
+    distinct: bool,
+    /// A round trip that takes longer counts as a lost message (and ends
+    /// that connection).
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    timeout: Duration,
     /// Offer permessage-deflate (with client_no_context_takeover, so one
     /// pre-compressed frame serves every message) and inflate and check
     /// every echo. Text of English-like words (about 3:1 compressible).
@@ -122,6 +149,7 @@ fn main() -> ExitCode {
         match cli.cmd {
             Cmd::Echo(args) => echo(args).await,
             Cmd::Idle(args) => idle(args).await,
+            Cmd::Stall(args) => stall(args).await,
         }
     });
     match result {
@@ -200,8 +228,21 @@ impl Target {
 
 /// One masked client frame and the unmasked echo expected for it.
 fn frame_pair(size: usize, text: bool) -> Result<(Vec<u8>, Vec<u8>), BoxError> {
+    frame_pair_for(size, text, None)
+}
+
+/// [`frame_pair`], the payload starting with `id` (as decimal digits) when
+/// given, and its letters shifted by it.
+fn frame_pair_for(size: usize, text: bool, id: Option<usize>) -> Result<(Vec<u8>, Vec<u8>), BoxError> {
     let opcode = if text { OpCode::Text } else { OpCode::Binary };
-    let payload: Vec<u8> = (0..size).map(|i| b'a'.wrapping_add(u8::try_from(i % 26).unwrap_or(0))).collect();
+    let shift = id.unwrap_or(0);
+    let mut payload: Vec<u8> =
+        (0..size).map(|i| b'a'.wrapping_add(u8::try_from(i.wrapping_add(shift) % 26).unwrap_or(0))).collect();
+    if let Some(id) = id {
+        let digits = format!("{id:08}:");
+        let n = digits.len().min(size);
+        payload.get_mut(..n).unwrap_or_default().copy_from_slice(digits.as_bytes().get(..n).unwrap_or_default());
+    }
     let key = [0x37, 0xfa, 0x21, 0x3d];
     let mut out = Vec::with_capacity(size.saturating_add(14));
     FrameHeader::new(true, opcode, Some(key), size as u64).encode(&mut out)?;
@@ -310,6 +351,8 @@ async fn echo(args: EchoArgs) -> Result<(), BoxError> {
     let expect: Arc<[u8]> = if args.raw { &one } else { &one_echo }.repeat(args.pipeline).into();
     let phase = Arc::new(AtomicU8::new(WARMUP));
     let errors = Arc::new(AtomicU64::new(0));
+    let lost = Arc::new(AtomicU64::new(0));
+    let rss_before = args.server_pid.and_then(resident_kib);
 
     let gate = Arc::new(Semaphore::new(64));
     let mut streams = Vec::with_capacity(args.conns);
@@ -328,8 +371,17 @@ async fn echo(args: EchoArgs) -> Result<(), BoxError> {
 
     let mut tasks = tokio::task::JoinSet::new();
     let pipeline = args.pipeline as u64;
-    for (mut stream, params) in streams {
-        let (send, expect, phase, errors) = (send.clone(), expect.clone(), phase.clone(), errors.clone());
+    let (round_trip_limit, total) = (args.timeout, Arc::new(AtomicU64::new(0)));
+    for (index, (mut stream, params)) in streams.into_iter().enumerate() {
+        let (send, expect) = if args.distinct && !args.deflate {
+            let (one, one_echo) = frame_pair_for(args.size, args.text, Some(index))?;
+            let send: Arc<[u8]> = one.repeat(args.pipeline).into();
+            let expect: Arc<[u8]> = if args.raw { &one } else { &one_echo }.repeat(args.pipeline).into();
+            (send, expect)
+        } else {
+            (send.clone(), expect.clone())
+        };
+        let (phase, errors, lost, total) = (phase.clone(), errors.clone(), lost.clone(), total.clone());
         // A message compressed from an empty window is valid whatever the
         // server agreed to (it refers to nothing earlier), so one
         // pre-compressed frame serves every message; the offer's
@@ -378,17 +430,25 @@ async fn echo(args: EchoArgs) -> Result<(), BoxError> {
                 // before reading would stall against any server that bounds
                 // what it buffers.
                 // (One frame fits: then in turn, which costs the generator less.)
-                let ok = if pipeline > 1 {
-                    let (mut rd, mut wr) = stream.split();
-                    let (wrote, read) = tokio::join!(wr.write_all(&send), read_echo(&mut rd, &mut buf, expect.len()));
-                    wrote.is_ok() && read
-                } else {
-                    stream.write_all(&send).await.is_ok() && read_echo(&mut stream, &mut buf, expect.len()).await
+                let round_trip = async {
+                    if pipeline > 1 {
+                        let (mut rd, mut wr) = stream.split();
+                        let (wrote, read) =
+                            tokio::join!(wr.write_all(&send), read_echo(&mut rd, &mut buf, expect.len()));
+                        wrote.is_ok() && read
+                    } else {
+                        stream.write_all(&send).await.is_ok() && read_echo(&mut stream, &mut buf, expect.len()).await
+                    }
+                };
+                let Ok(ok) = tokio::time::timeout(round_trip_limit, round_trip).await else {
+                    lost.fetch_add(pipeline, Ordering::Relaxed);
+                    break;
                 };
                 if !ok || buf.get(..expect.len()) != Some(&*expect) {
                     errors.fetch_add(1, Ordering::Relaxed);
                     break;
                 }
+                total.fetch_add(pipeline, Ordering::Relaxed);
                 if p == MEASURE && phase.load(Ordering::Relaxed) == MEASURE {
                     stats.msgs = stats.msgs.saturating_add(pipeline);
                     let us = u32::try_from(t0.elapsed().as_micros()).unwrap_or(u32::MAX);
@@ -416,7 +476,24 @@ async fn echo(args: EchoArgs) -> Result<(), BoxError> {
     let self_cpu0 = process_cpu_ns(std::process::id());
     phase.store(MEASURE, Ordering::Relaxed);
     let start = Instant::now();
-    tokio::time::sleep(args.duration).await;
+    tokio::time::sleep(args.duration.checked_div(2).unwrap_or_default()).await;
+    let rss_during = args.server_pid.and_then(resident_kib);
+    let mut last_report = Instant::now();
+    while start.elapsed() < args.duration {
+        let left = args.duration.saturating_sub(start.elapsed());
+        tokio::time::sleep(left.min(Duration::from_secs(10))).await;
+        if last_report.elapsed() >= Duration::from_secs(10) {
+            eprintln!(
+                "wscope-load: {:.0} s of {:.0} s, {} round trips checked, {} errors, {} lost",
+                start.elapsed().as_secs_f64(),
+                args.duration.as_secs_f64(),
+                total.load(Ordering::Relaxed),
+                errors.load(Ordering::Relaxed),
+                lost.load(Ordering::Relaxed),
+            );
+            last_report = Instant::now();
+        }
+    }
     phase.store(STOP, Ordering::Relaxed);
     let secs = start.elapsed().as_secs_f64();
     let server_cpu1 = args.server_pid.and_then(process_cpu_ns);
@@ -438,8 +515,17 @@ async fn echo(args: EchoArgs) -> Result<(), BoxError> {
         (Some(a), Some(b)) => format!("{:.2}", b.saturating_sub(a) as f64 / 1e9 / secs),
         _ => "-".to_owned(),
     };
+    // The server's memory once every connection has closed.
+    let rss_after = match args.server_pid {
+        Some(pid) => {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            resident_kib(pid)
+        }
+        None => None,
+    };
+    let show = |v: Option<u64>| v.map_or_else(|| "-".to_owned(), |v| v.to_string());
     println!(
-        "RESULT conns={} size={} pipeline={} msgs={msgs} secs={secs:.3} rate={:.0} p50_us={} p99_us={} errors={} load_cpu={} server_cpu={}",
+        "RESULT conns={} size={} pipeline={} msgs={msgs} secs={secs:.3} rate={:.0} p50_us={} p99_us={} errors={} lost={} checked={} load_cpu={} server_cpu={} rss_before_kib={} rss_during_kib={} rss_after_kib={}",
         args.conns,
         args.size,
         args.pipeline,
@@ -447,11 +533,16 @@ async fn echo(args: EchoArgs) -> Result<(), BoxError> {
         pct(500),
         pct(990),
         errors.load(Ordering::Relaxed),
+        lost.load(Ordering::Relaxed),
+        total.load(Ordering::Relaxed),
         busy(self_cpu0, self_cpu1),
         busy(server_cpu0, server_cpu1),
+        show(rss_before),
+        show(rss_during),
+        show(rss_after),
     );
-    if errors.load(Ordering::Relaxed) > 0 {
-        return Err("some connections failed or echoed wrong bytes (see errors=)".into());
+    if errors.load(Ordering::Relaxed) > 0 || lost.load(Ordering::Relaxed) > 0 {
+        return Err("some connections failed, echoed wrong bytes or lost messages (see errors= and lost=)".into());
     }
     Ok(())
 }
@@ -468,6 +559,53 @@ async fn read_echo(stream: &mut (impl AsyncReadExt + Unpin), buf: &mut [u8], wan
         }
     }
     have == want
+}
+
+async fn stall(args: StallArgs) -> Result<(), BoxError> {
+    let target = Target::parse(&args.url)?;
+    let before = args.server_pid.and_then(resident_kib);
+    // 16 KiB binary frames, written back to back and never read.
+    let (frame, _) = frame_pair(16 * 1024, false)?;
+    let burst: Arc<[u8]> = frame.repeat(4).into();
+    let sent = Arc::new(AtomicU64::new(0));
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut streams = Vec::with_capacity(args.conns);
+    for _ in 0..args.conns {
+        streams.push(target.connect().await?.0);
+    }
+    let now = tokio::time::Instant::now();
+    let deadline = now.checked_add(args.duration).unwrap_or(now);
+    for mut stream in streams {
+        let (burst, sent) = (burst.clone(), sent.clone());
+        tasks.spawn(async move {
+            // A write that cannot finish means the server stopped reading.
+            while tokio::time::timeout_at(deadline, stream.write_all(&burst)).await.is_ok_and(|r| r.is_ok()) {
+                sent.fetch_add(burst.len() as u64, Ordering::Relaxed);
+            }
+            stream
+        });
+    }
+    tokio::time::sleep_until(deadline).await;
+    let during = args.server_pid.and_then(resident_kib);
+    let mut held = Vec::new();
+    while let Some(r) = tasks.join_next().await {
+        held.push(r?);
+    }
+    let show = |v: Option<u64>| v.map_or_else(|| "-".to_owned(), |v| v.to_string());
+    let per_conn = match (before, during) {
+        (Some(b), Some(d)) if args.conns > 0 => format!("{:.1}", d.saturating_sub(b) as f64 / args.conns as f64),
+        _ => "-".to_owned(),
+    };
+    println!(
+        "RESULT stall conns={} secs={:.1} sent_kib={} rss_before_kib={} rss_during_kib={} per_conn_kib={per_conn}",
+        args.conns,
+        args.duration.as_secs_f64(),
+        sent.load(Ordering::Relaxed) / 1024,
+        show(before),
+        show(during),
+    );
+    drop(held);
+    Ok(())
 }
 
 async fn idle(args: IdleArgs) -> Result<(), BoxError> {

@@ -336,8 +336,18 @@ pub const TRAILER: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 /// Compression failed (the library refused; not expected with valid
 /// settings).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("deflate failed")]
-pub struct DeflateError;
+pub enum DeflateError {
+    /// The library refused.
+    #[error("deflate failed")]
+    Failed,
+    /// The browser build (miniz_oxide) cannot keep to a window smaller than
+    /// 32 KiB for a payload longer than that window.
+    #[error("this build compresses with a {window}-byte window only payloads of at most {window} bytes")]
+    WindowTooSmall {
+        /// The window asked for, in bytes.
+        window: usize,
+    },
+}
 
 /// Why a compressed message could not be inflated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -352,6 +362,30 @@ pub enum InflateError {
         /// The limit.
         max: u64,
     },
+}
+
+/// A raw DEFLATE compressor keeping to a `bits` window.
+#[cfg(not(target_arch = "wasm32"))]
+fn new_compress(level: u32, bits: u8) -> flate2::Compress {
+    flate2::Compress::new_with_window_bits(flate2::Compression::new(level), false, bits)
+}
+
+/// In the browser build (miniz_oxide) the window is always 32 KiB; see
+/// [`compress_message`].
+#[cfg(target_arch = "wasm32")]
+fn new_compress(level: u32, _bits: u8) -> flate2::Compress {
+    flate2::Compress::new(flate2::Compression::new(level), false)
+}
+
+/// A raw DEFLATE decompressor with the largest window (reads any smaller).
+#[cfg(not(target_arch = "wasm32"))]
+fn new_decompress() -> flate2::Decompress {
+    flate2::Decompress::new_with_window_bits(false, MAX_WINDOW_BITS)
+}
+
+#[cfg(target_arch = "wasm32")]
+fn new_decompress() -> flate2::Decompress {
+    flate2::Decompress::new(false)
 }
 
 /// Compresses the messages one endpoint sends (section 7.2.1).
@@ -371,10 +405,7 @@ impl MessageDeflater {
     /// smallest window the library has) at compression `level` (0-9).
     pub fn new(window_bits: u8, no_context_takeover: bool, level: u32) -> Self {
         let bits = window_bits.clamp(9, MAX_WINDOW_BITS);
-        MessageDeflater {
-            inner: flate2::Compress::new_with_window_bits(flate2::Compression::new(level.min(9)), false, bits),
-            no_context_takeover,
-        }
+        MessageDeflater { inner: new_compress(level.min(9), bits), no_context_takeover }
     }
 
     /// Appends the compressed form of one whole message to `out`: DEFLATE
@@ -387,7 +418,7 @@ impl MessageDeflater {
             let taken = usize::try_from(self.inner.total_in().saturating_sub(in_before)).unwrap_or(usize::MAX);
             let rest = payload.get(taken..).unwrap_or_default();
             out.reserve(rest.len().saturating_div(2).saturating_add(64));
-            self.inner.compress_vec(rest, out, flate2::FlushCompress::Sync).map_err(|_| DeflateError)?;
+            self.inner.compress_vec(rest, out, flate2::FlushCompress::Sync).map_err(|_| DeflateError::Failed)?;
             let all_in = self.inner.total_in().saturating_sub(in_before) >= payload.len() as u64;
             // zlib: a flush is complete once a call leaves output space unused.
             if all_in && out.len() < out.capacity() {
@@ -396,7 +427,7 @@ impl MessageDeflater {
         }
         match out.get(start..) {
             Some(written) if written.ends_with(&TRAILER) => out.truncate(out.len().saturating_sub(TRAILER.len())),
-            _ => return Err(DeflateError),
+            _ => return Err(DeflateError::Failed),
         }
         if self.no_context_takeover {
             self.inner.reset();
@@ -428,11 +459,7 @@ impl MessageInflater {
     /// A decompressor for a peer that keeps to `window_bits` (any window
     /// up to 32 KiB is read with the largest, which is always safe).
     pub fn new(no_context_takeover: bool) -> Self {
-        MessageInflater {
-            inner: flate2::Decompress::new_with_window_bits(false, MAX_WINDOW_BITS),
-            no_context_takeover,
-            ended: false,
-        }
+        MessageInflater { inner: new_decompress(), no_context_takeover, ended: false }
     }
 
     /// Inflates the next piece of a compressed message's payload, appending
@@ -493,6 +520,12 @@ impl MessageInflater {
 /// (section 7.2.1; what the explorer's builder shows). The frame that
 /// carries it needs [`mark_compressed`].
 pub fn compress_message(payload: &[u8], window_bits: u8, level: u32) -> Result<Vec<u8>, DeflateError> {
+    // The browser build's compressor looks back up to 32 KiB: within a
+    // smaller window only while the payload is no longer than the window.
+    let window = 1usize << window_bits.min(MAX_WINDOW_BITS);
+    if cfg!(target_arch = "wasm32") && window_bits < MAX_WINDOW_BITS && payload.len() > window {
+        return Err(DeflateError::WindowTooSmall { window });
+    }
     let mut out = Vec::with_capacity(payload.len().saturating_div(2).saturating_add(16));
     MessageDeflater::new(window_bits, true, level).compress(payload, &mut out)?;
     Ok(out)

@@ -208,6 +208,14 @@ fn builder_compresses_as_permessage_deflate() {
     Reflect::set(&options, &"sender".into(), &"client".into()).unwrap();
     let report = wscope_wasm::inspect(&wire, options.into()).unwrap();
     assert_eq!(get(&report, "frames.0.violations.0.code").as_f64(), Some(1002.0));
+    // The browser build's compressor (miniz_oxide) looks back 32 KiB: a
+    // smaller window is kept only for payloads that fit in it.
+    let o = js_sys::Object::new();
+    Reflect::set(&o, &"window_bits".into(), &9.into()).unwrap();
+    assert_eq!(
+        refusal(wscope_wasm::build_frame(spec(o.into(), false), &[b'a'; 513])),
+        "this build compresses with a 512-byte window only payloads of at most 512 bytes"
+    );
     // A bad window is refused with what is wrong.
     let o = js_sys::Object::new();
     Reflect::set(&o, &"window_bits".into(), &7.into()).unwrap();

@@ -105,7 +105,7 @@ export function setupBuilder({ toInspector, toInject }) {
       try {
         built = build_frame(spec, p.bytes);
       } catch (e) {
-        problem = `Cannot encode this header: ${e.message}.`;
+        problem = `Cannot build this frame: ${e.message}.`;
       }
     }
     setError(problem);

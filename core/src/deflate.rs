@@ -412,6 +412,13 @@ impl MessageDeflater {
     /// blocks ending in a sync flush, whose trailing `00 00 ff ff` is
     /// removed. With no context takeover the next message starts afresh.
     pub fn compress(&mut self, payload: &[u8], out: &mut Vec<u8>) -> Result<(), DeflateError> {
+        // An empty message is one empty stored block, `00` once the trailer
+        // is removed (section 7.2.3.6): zlib writes nothing for a second
+        // flush with no input, and the window is unchanged either way.
+        if payload.is_empty() {
+            out.push(0x00);
+            return Ok(());
+        }
         let start = out.len();
         let in_before = self.inner.total_in();
         loop {
@@ -559,6 +566,22 @@ mod tests {
 
     fn accept(v: &str) -> Option<(DeflateParams, String)> {
         negotiate(&offers(v), &ServerDeflateConfig::default()).accepted
+    }
+
+    #[test]
+    fn empty_messages_compress_after_any_other() {
+        // Found by the deflate fuzz target: a second empty message failed.
+        let mut d = MessageDeflater::new(10, false, 2);
+        let mut inflater = MessageInflater::new(false);
+        for payload in [&b""[..], b"", b"abc", b"", b"abc"] {
+            let mut z = Vec::new();
+            d.compress(payload, &mut z).unwrap();
+            let mut out = Vec::new();
+            inflater.inflate(&z, &mut out, 10).unwrap();
+            inflater.finish(&mut out, 10).unwrap();
+            assert_eq!(out, payload);
+        }
+        assert_eq!(compress_message(b"", 15, 6).unwrap(), [0x00]);
     }
 
     #[test]

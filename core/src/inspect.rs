@@ -181,36 +181,46 @@ pub fn inspect(bytes: &[u8], options: &InspectOptions) -> Inspection {
                 }
                 if let Some(m) = current.and_then(|i| out.messages.get_mut(i)) {
                     m.frames.push(index);
+                    let text = kind == DataKind::Text;
+                    let end = last && complete;
+                    // Text is checked as it comes out, in the order a
+                    // connection finds things: this frame's bytes (inflated
+                    // if compressed), then what the end of the message adds.
+                    let mut check_utf8 = |from: usize, payload: &[u8], at_end: bool| {
+                        if text && !utf8_failed {
+                            let mut check = utf8.feed(payload.get(from..).unwrap_or_default());
+                            if check.is_ok() && at_end {
+                                check = utf8.finish();
+                            }
+                            if let Err(e) = check {
+                                utf8_failed = true;
+                                violations.push(Violation::InvalidUtf8 { offset: e.offset });
+                            }
+                        }
+                        !utf8_failed
+                    };
                     let at = m.payload.len();
-                    if m.compressed {
-                        if !inflate_failed {
-                            let inf = inflater.get_or_insert_with(|| MessageInflater::new(no_context_takeover));
-                            let mut r = inf.inflate(&payload, &mut m.payload, inflate_cap);
-                            if r.is_ok() && last && complete {
-                                r = inf.finish(&mut m.payload, inflate_cap);
-                            }
-                            if let Err(e) = r {
-                                inflate_failed = true;
-                                // The context is lost: later messages start afresh.
-                                inflater = None;
-                                violations.push(match e {
-                                    InflateError::Invalid => Violation::InvalidDeflate,
-                                    InflateError::TooLarge { max } => Violation::InflatedTooLarge { max },
-                                });
-                            }
-                        }
-                    } else {
+                    if !m.compressed {
                         m.payload.extend_from_slice(&payload);
-                    }
-                    let fresh = m.payload.get(at..).unwrap_or_default();
-                    if kind == DataKind::Text && !utf8_failed && !inflate_failed {
-                        let mut check = utf8.feed(fresh);
-                        if check.is_ok() && last && complete {
-                            check = utf8.finish();
+                        check_utf8(at, &m.payload, end);
+                    } else if !inflate_failed {
+                        let inf = inflater.get_or_insert_with(|| MessageInflater::new(no_context_takeover));
+                        let mut r = inf.inflate(&payload, &mut m.payload, inflate_cap);
+                        if r.is_ok() && check_utf8(at, &m.payload, false) && end {
+                            let tail = m.payload.len();
+                            r = inf.finish(&mut m.payload, inflate_cap);
+                            if r.is_ok() {
+                                check_utf8(tail, &m.payload, true);
+                            }
                         }
-                        if let Err(e) = check {
-                            utf8_failed = true;
-                            violations.push(Violation::InvalidUtf8 { offset: e.offset });
+                        if let Err(e) = r {
+                            inflate_failed = true;
+                            // The context is lost: later messages start afresh.
+                            inflater = None;
+                            violations.push(match e {
+                                InflateError::Invalid => Violation::InvalidDeflate,
+                                InflateError::TooLarge { max } => Violation::InflatedTooLarge { max },
+                            });
                         }
                     }
                     m.complete = last && complete;
@@ -334,6 +344,26 @@ mod tests {
         let r = inspect(&hex("880503e8686921"), &InspectOptions::default());
         assert_eq!(r.frames[0].close, Some((Some(CloseCode::NORMAL), "hi!".into())));
         assert_eq!(r.frames[0].header.opcode, OpCode::Close);
+    }
+
+    #[test]
+    fn text_that_inflates_invalid_is_judged_before_the_end_of_the_stream() {
+        // Found by the connection fuzz target: the piece inflates to
+        // `74 f8` (0xF8 is never UTF-8) and the stream is broken after it;
+        // a connection sees the UTF-8 first, and so must the inspector.
+        let data = [0xc1u8, 0x03, 0x2a, 0xf9, 0x81];
+        let p = DeflateParams { server_no_context_takeover: true, ..DeflateParams::default() };
+        let r = inspect(&data, &InspectOptions { sender: Sender::Server, deflate: Some(p), ..Default::default() });
+        assert_eq!(r.frames[0].violations, [Violation::InvalidUtf8 { offset: 1 }]);
+        let mut c = crate::Connection::client(
+            crate::Config { deflate: Some(p), ..Default::default() },
+            alloc::boxed::Box::new(|| [1, 2, 3, 4]),
+        );
+        c.receive_data(&data);
+        match c.next_event() {
+            Some(crate::Event::Failed(e)) => assert_eq!(e.violation, Violation::InvalidUtf8 { offset: 1 }),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -641,14 +641,14 @@ impl Connection {
         let no_context_takeover = self.peer_no_context_takeover();
         let inflater = self.inflater.get_or_insert_with(|| Box::new(MessageInflater::new(no_context_takeover)));
         let at = self.message.len();
-        inflater
-            .inflate(&self.compressed_in, &mut self.message, self.config.max_message_size)
-            .map_err(|e| inflate_err(e, start))?;
+        let inflated = inflater.inflate(&self.compressed_in, &mut self.message, self.config.max_message_size);
+        // What came out before any error is checked first: a reader fed
+        // smaller pieces would have seen it before the error.
         if let FrameRole::Data { kind: DataKind::Text, .. } = role {
             let fresh = self.message.get(at..).unwrap_or_default();
             self.utf8.feed(fresh).map_err(|e| err(Violation::InvalidUtf8 { offset: e.offset }, start))?;
         }
-        Ok(())
+        inflated.map_err(|e| inflate_err(e, start))
     }
 
     /// The end of a compressed message: what the sync flush left pending.
@@ -657,7 +657,7 @@ impl Connection {
         let no_context_takeover = self.peer_no_context_takeover();
         let inflater = self.inflater.get_or_insert_with(|| Box::new(MessageInflater::new(no_context_takeover)));
         let at = self.message.len();
-        inflater.finish(&mut self.message, self.config.max_message_size).map_err(|e| inflate_err(e, start))?;
+        let finished = inflater.finish(&mut self.message, self.config.max_message_size);
         if no_context_takeover {
             self.inflater = None;
         }
@@ -666,7 +666,7 @@ impl Connection {
             let fresh = self.message.get(at..).unwrap_or_default();
             self.utf8.feed(fresh).map_err(|e| err(Violation::InvalidUtf8 { offset: e.offset }, start))?;
         }
-        Ok(())
+        finished.map_err(|e| inflate_err(e, start))
     }
 
     /// Whether the peer starts each compressed message afresh.
@@ -1170,6 +1170,37 @@ mod tests {
         let mut c = Connection::server(config);
         c.receive_data(&client_frame_rsv1(true, OpCode::Text, true, &bomb));
         assert_eq!(failure(&mut c), (Violation::InflatedTooLarge { max: 1 << 20 }, 1009));
+    }
+
+    #[test]
+    fn a_broken_compressed_stream_fails_the_same_however_it_is_split() {
+        // Found by the connection fuzz target: whole, the inflate error came
+        // first; split, the invalid UTF-8 inflated before it.
+        let data = [65u8, 43, 154, 133, 150, 0, 0, 0, 3, 71, 136, 2, 0, 128, 0, 71];
+        let config = Config {
+            max_frame_size: 64,
+            max_message_size: 100,
+            deflate: Some(DeflateParams::default()),
+            ..Config::default()
+        };
+        for client in [false, true] {
+            let make = || {
+                if client {
+                    Connection::client(config, Box::new(|| [0x11, 0x22, 0x33, 0x44]))
+                } else {
+                    Connection::server(config)
+                }
+            };
+            let mut whole = make();
+            whole.receive_data(&data);
+            let whole = events(&mut whole);
+            for split in 1..data.len() {
+                let mut c = make();
+                c.receive_data(&data[..split]);
+                c.receive_data(&data[split..]);
+                assert_eq!(events(&mut c), whole, "client {client}, split at {split}");
+            }
+        }
     }
 
     #[test]

@@ -499,16 +499,18 @@ impl MessageInflater {
                 return Ok(());
             }
             let out_before = self.inner.total_out();
-            let status = self
-                .inner
-                .decompress(rest, &mut step, flate2::FlushDecompress::Sync)
-                .map_err(|_| InflateError::Invalid)?;
+            let status = self.inner.decompress(rest, &mut step, flate2::FlushDecompress::Sync);
             let made = usize::try_from(self.inner.total_out().saturating_sub(out_before)).unwrap_or(usize::MAX);
             let used = self.inner.total_in().saturating_sub(in_before) != taken as u64;
-            if (out.len() as u64).saturating_add(made as u64) > max {
+            // What was made before a failure is kept, and exactly up to the
+            // limit, so the output before an error does not depend on how
+            // the input was split into pieces.
+            let room = usize::try_from(max.saturating_sub(out.len() as u64)).unwrap_or(usize::MAX);
+            out.extend_from_slice(step.get(..made.min(room)).unwrap_or_default());
+            if made > room {
                 return Err(InflateError::TooLarge { max });
             }
-            out.extend_from_slice(step.get(..made).unwrap_or_default());
+            let status = status.map_err(|_| InflateError::Invalid)?;
             if status == flate2::Status::StreamEnd {
                 self.ended = true;
                 continue;

@@ -205,13 +205,13 @@ pub fn inspect(bytes: &[u8], options: &InspectOptions) -> Inspection {
                         check_utf8(at, &m.payload, end);
                     } else if !inflate_failed {
                         let inf = inflater.get_or_insert_with(|| MessageInflater::new(no_context_takeover));
+                        // What came out before an inflate error is checked
+                        // first, as a reader fed smaller pieces would.
                         let mut r = inf.inflate(&payload, &mut m.payload, inflate_cap);
-                        if r.is_ok() && check_utf8(at, &m.payload, false) && end {
+                        if check_utf8(at, &m.payload, false) && r.is_ok() && end {
                             let tail = m.payload.len();
                             r = inf.finish(&mut m.payload, inflate_cap);
-                            if r.is_ok() {
-                                check_utf8(tail, &m.payload, true);
-                            }
+                            check_utf8(tail, &m.payload, r.is_ok());
                         }
                         if let Err(e) = r {
                             inflate_failed = true;

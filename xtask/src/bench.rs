@@ -297,6 +297,30 @@ struct Samples {
     load_cpu: Vec<f64>,
 }
 
+impl Samples {
+    /// One run's figures, from its RESULT line.
+    fn add(&mut self, r: &BTreeMap<String, String>) {
+        self.rate.push(num(r, "rate"));
+        self.p50.push(num(r, "p50_us"));
+        self.p99.push(num(r, "p99_us"));
+        self.server_cpu.push(num(r, "server_cpu"));
+        self.load_cpu.push(num(r, "load_cpu"));
+    }
+}
+
+/// The progress line's figures of one run.
+fn figures(r: &BTreeMap<String, String>) -> String {
+    let get = |k: &str| r.get(k).map_or("-", String::as_str).to_string();
+    format!(
+        "{:>10.0} msgs/s p50 {:>6} us p99 {:>6} us cpu server {} load {}",
+        num(r, "rate"),
+        get("p50_us"),
+        get("p99_us"),
+        get("server_cpu"),
+        get("load_cpu")
+    )
+}
+
 fn echo(root: &Path, o: &Options) -> Result<String, String> {
     let kinds = [Kind::Wscope, Kind::Tungstenite, Kind::Fastwebsockets, Kind::Raw];
     let servers: Vec<(Kind, ServerProc)> =
@@ -334,21 +358,12 @@ fn echo(root: &Path, o: &Options) -> Result<String, String> {
                 let r = load(root, &args)?;
                 done += 1;
                 println!(
-                    "[{done}/{total} {:>4.0}s] round {round} {:<24} conns={conns:<5} size={size:<6} pipeline={pipeline:<3} {:>10.0} msgs/s p50 {:>6} us p99 {:>6} us cpu server {} load {}",
+                    "[{done}/{total} {:>4.0}s] round {round} {:<24} conns={conns:<5} size={size:<6} pipeline={pipeline:<3} {}",
                     started.elapsed().as_secs_f64(),
                     kind.name(),
-                    num(&r, "rate"),
-                    r.get("p50_us").map_or("-", String::as_str),
-                    r.get("p99_us").map_or("-", String::as_str),
-                    r.get("server_cpu").map_or("-", String::as_str),
-                    r.get("load_cpu").map_or("-", String::as_str),
+                    figures(&r),
                 );
-                let s = results.entry((case, *kind)).or_default();
-                s.rate.push(num(&r, "rate"));
-                s.p50.push(num(&r, "p50_us"));
-                s.p99.push(num(&r, "p99_us"));
-                s.server_cpu.push(num(&r, "server_cpu"));
-                s.load_cpu.push(num(&r, "load_cpu"));
+                results.entry((case, *kind)).or_default().add(&r);
             }
         }
     }
@@ -424,20 +439,11 @@ fn deflate(root: &Path, o: &Options) -> Result<String, String> {
                 let r = load(root, &args)?;
                 done += 1;
                 println!(
-                    "[{done}/{total} {:>4.0}s] round {round} deflate {name:<10} conns={conns:<5} size={size:<6} {:>10.0} msgs/s p50 {:>6} us p99 {:>6} us cpu server {} load {}",
+                    "[{done}/{total} {:>4.0}s] round {round} deflate {name:<10} conns={conns:<5} size={size:<6} {}",
                     started.elapsed().as_secs_f64(),
-                    num(&r, "rate"),
-                    r.get("p50_us").map_or("-", String::as_str),
-                    r.get("p99_us").map_or("-", String::as_str),
-                    r.get("server_cpu").map_or("-", String::as_str),
-                    r.get("load_cpu").map_or("-", String::as_str),
+                    figures(&r),
                 );
-                let s = results.entry((case, compressed)).or_default();
-                s.rate.push(num(&r, "rate"));
-                s.p50.push(num(&r, "p50_us"));
-                s.p99.push(num(&r, "p99_us"));
-                s.server_cpu.push(num(&r, "server_cpu"));
-                s.load_cpu.push(num(&r, "load_cpu"));
+                results.entry((case, compressed)).or_default().add(&r);
             }
         }
     }

@@ -11,17 +11,21 @@ use wscope_core::deflate::DeflateParams;
 use wscope_core::inspect::{InspectOptions, inspect};
 use wscope_core::rules::Sender;
 
+/// Echoes like a server would, so sending is exercised too.
+fn echo(conn: &mut Connection, e: &Event) {
+    match e {
+        Event::Text(t) => drop(conn.send(Message::Text(t))),
+        Event::Binary(b) => drop(conn.send(Message::Binary(b))),
+        _ => {}
+    }
+}
+
 fn run(mut conn: Connection, pieces: &[&[u8]]) -> (Vec<Event>, Vec<u8>) {
     let mut events = Vec::new();
     for piece in pieces {
         conn.receive_data(piece);
         while let Some(e) = conn.next_event() {
-            // Echo like a server would, so sending is exercised too.
-            match &e {
-                Event::Text(t) => drop(conn.send(Message::Text(t))),
-                Event::Binary(b) => drop(conn.send(Message::Binary(b))),
-                _ => {}
-            }
+            echo(&mut conn, &e);
             events.push(e);
         }
     }
@@ -42,21 +46,13 @@ fn run_in_place(mut conn: Connection, pieces: &[&[u8]]) -> (Vec<Event>, Vec<u8>)
                 Some(EventRef::Event(e)) => e,
                 None => break,
             };
-            match &event {
-                Event::Text(t) => drop(conn.send(Message::Text(t))),
-                Event::Binary(b) => drop(conn.send(Message::Binary(b))),
-                _ => {}
-            }
+            echo(&mut conn, &event);
             events.push(event);
             pos += used;
         }
     }
     while let Some(e) = conn.next_event() {
-        match &e {
-            Event::Text(t) => drop(conn.send(Message::Text(t))),
-            Event::Binary(b) => drop(conn.send(Message::Binary(b))),
-            _ => {}
-        }
+        echo(&mut conn, &e);
         events.push(e);
     }
     (events, conn.take_output())

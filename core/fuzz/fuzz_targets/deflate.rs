@@ -13,7 +13,8 @@ fuzz_target!(|input: &[u8]| {
     let split = (usize::from(control) * 7).min(data.len());
     let mut out = Vec::new();
     let mut inflater = MessageInflater::new(control & 1 == 1);
-    if inflater.inflate(&data[..split], &mut out, max).is_ok() && inflater.inflate(&data[split..], &mut out, max).is_ok()
+    if inflater.inflate(&data[..split], &mut out, max).is_ok()
+        && inflater.inflate(&data[split..], &mut out, max).is_ok()
     {
         let _ = inflater.finish(&mut out, max);
     }

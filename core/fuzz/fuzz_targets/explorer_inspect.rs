@@ -20,10 +20,8 @@ fuzz_target!(|input: &[u8]| {
         max_frame_size: (control & 8 == 8).then_some(64),
         max_message_size: (control & 16 == 16).then_some(100),
         max_frames: if control & 32 == 32 { 3 } else { 10_000 },
-        deflate: (control & 64 == 64).then(|| DeflateParams {
-            server_no_context_takeover: control & 128 == 128,
-            ..DeflateParams::default()
-        }),
+        deflate: (control & 64 == 64)
+            .then(|| DeflateParams { server_no_context_takeover: control & 128 == 128, ..DeflateParams::default() }),
     };
     let report = wscope_wasm::inspection(data, &options);
     serde_json::to_string(&report).expect("the report serialises");

@@ -631,15 +631,18 @@ pub(crate) fn soak(root: &Path, args: &[String]) -> Result<bool, String> {
     if u64::from(conns) + 100 > limit {
         return Err(format!("{conns} connections need more open files than the limit allows ({limit})"));
     }
-    let bin = release_bin(root, "wscope-server");
-    let mut cmd = Command::new("prlimit");
-    cmd.arg(format!("--nofile={limit}:{limit}")).arg("--").arg(&bin);
-    cmd.args(["--listen", "127.0.0.1:0", "--threads", "2", "--max-connections"])
-        .arg((u64::from(conns) + 100).to_string())
-        .arg("--www")
-        .arg(root.join("www"));
-    cmd.env("RUST_LOG", "warn").stdout(Stdio::piped()).stderr(Stdio::inherit());
-    let server = ServerProc::spawn(cmd, "wscope-server")?;
+    // wscope-server on both cores, room for `n` connections.
+    let soak_server = |n: u32| {
+        let mut cmd = Command::new("prlimit");
+        cmd.arg(format!("--nofile={limit}:{limit}")).arg("--").arg(release_bin(root, "wscope-server"));
+        cmd.args(["--listen", "127.0.0.1:0", "--threads", "2", "--max-connections"])
+            .arg((u64::from(n) + 100).to_string())
+            .arg("--www")
+            .arg(root.join("www"));
+        cmd.env("RUST_LOG", "warn").stdout(Stdio::piped()).stderr(Stdio::inherit());
+        ServerProc::spawn(cmd, "wscope-server")
+    };
+    let server = soak_server(conns)?;
     println!(
         "==> soak: {conns} connections x {size}-byte distinct text messages for {seconds} s against {} (pid {})",
         server.url,
@@ -683,14 +686,7 @@ pub(crate) fn soak(root: &Path, args: &[String]) -> Result<bool, String> {
     // Peers that send and never read: the server must stop reading them
     // (--max-pending-output, 256 KiB each), not buffer what they push.
     let stall_conns = conns.min(1000);
-    let mut cmd = Command::new("prlimit");
-    cmd.arg(format!("--nofile={limit}:{limit}")).arg("--").arg(&bin);
-    cmd.args(["--listen", "127.0.0.1:0", "--threads", "2", "--max-connections"])
-        .arg((u64::from(stall_conns) + 100).to_string())
-        .arg("--www")
-        .arg(root.join("www"));
-    cmd.env("RUST_LOG", "warn").stdout(Stdio::piped()).stderr(Stdio::inherit());
-    let server = ServerProc::spawn(cmd, "wscope-server")?;
+    let server = soak_server(stall_conns)?;
     println!("==> stall: {stall_conns} connections that send 16 KiB frames for 5 s and never read");
     let out = Command::new("prlimit")
         .arg(format!("--nofile={limit}:{limit}"))

@@ -226,6 +226,7 @@ async fn the_explorer_as_a_person_uses_it() {
         (all == ["Hello", "Hello"]).then_some(())
     })
     .await;
+    screenshot(&c, "2c-inspector-compressed").await;
     set_checked(&c, "#fb-compress", false).await;
     set_checked(&c, "#fb-mask", true).await;
 

@@ -97,7 +97,11 @@ async fn handle(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
 enum Endpoint {
     Echo,
     Tap(Arc<tap::Tap>),
-    Inject,
+    /// `deflate`: offer permessage-deflate on the injected connections
+    /// (`/inject?deflate=on`), so compressed frames can be injected.
+    Inject {
+        deflate: bool,
+    },
 }
 
 /// A WebSocket past its handshake, ready for its endpoint.
@@ -120,7 +124,7 @@ impl Open {
         let outcome = match endpoint {
             // Boxed: the rarer sessions' state does not enlarge every echo task.
             Endpoint::Tap(sub) => Box::pin(tap::serve_subscriber(ws, sub, shared)).await,
-            Endpoint::Inject => Box::pin(inject::serve(ws, shared)).await,
+            Endpoint::Inject { deflate } => Box::pin(inject::serve(ws, shared, deflate)).await,
             Endpoint::Echo => ws::echo(ws, shared).await,
         };
         if let Some(tap) = tap {
@@ -183,14 +187,16 @@ async fn open(mut stream: TcpStream, peer: SocketAddr, shared: &Arc<Shared>) -> 
                 return refuse(stream, peer, &e).await;
             }
         },
-        "/inject" => Endpoint::Inject,
+        "/inject" => {
+            Endpoint::Inject { deflate: matches!(query_param(&request, "deflate"), Some("on" | "1" | "yes" | "true")) }
+        }
         _ => Endpoint::Echo,
     };
     // Each endpoint takes only the messages it needs: the echo the configured
     // limits, /inject one injection's bytes, /tap nothing of size.
     let mut config = shared.config.ws;
     match endpoint {
-        Endpoint::Inject => {
+        Endpoint::Inject { .. } => {
             let most = shared.config.inject.max_payload_bytes as u64;
             config.max_message_size = config.max_message_size.min(most);
             config.max_frame_size = config.max_frame_size.min(most);

@@ -14,6 +14,10 @@
 //! `{"type":"handshake","id":N,"ok":true}` (or `"ok":false,"error":"…"`),
 //! `{"type":"end","id":N,"closed_by":"server"|"wscope","how":"…","elapsed_ms":N}`,
 //! and `{"type":"error","message":"…"}` for an injection refused outright.
+//!
+//! `/inject?deflate=on` offers permessage-deflate in the injected
+//! handshakes, so compressed (RSV1) frames can be injected; the agreement is
+//! in the handshake bytes reported.
 
 use crate::Shared;
 use crate::tap::{Dir, encode_record};
@@ -44,6 +48,8 @@ struct Injector {
     queue: VecDeque<Vec<u8>>,
     running: Option<mpsc::Receiver<Note>>,
     next_id: u64,
+    /// Offer permessage-deflate in the injected handshakes.
+    deflate: bool,
 }
 
 impl Injector {
@@ -54,7 +60,7 @@ impl Injector {
         let Some(payload) = self.queue.pop_front() else { return };
         let (tx, rx) = mpsc::channel(64);
         self.next_id = self.next_id.saturating_add(1);
-        tokio::spawn(run(self.next_id, payload, Arc::clone(&self.shared), tx));
+        tokio::spawn(run(self.next_id, payload, Arc::clone(&self.shared), self.deflate, tx));
         self.running = Some(rx);
     }
 }
@@ -110,13 +116,14 @@ impl Session for Injector {
     }
 }
 
-pub(crate) async fn serve(ws: WsStream, shared: &Arc<Shared>) -> Outcome {
-    let mut injector = Injector { shared: Arc::clone(shared), queue: VecDeque::new(), running: None, next_id: 0 };
+pub(crate) async fn serve(ws: WsStream, shared: &Arc<Shared>, deflate: bool) -> Outcome {
+    let mut injector =
+        Injector { shared: Arc::clone(shared), queue: VecDeque::new(), running: None, next_id: 0, deflate };
     drive(ws, shared, &mut injector).await
 }
 
 /// One injection, start to end; always ends with [`Note::Done`].
-async fn run(id: u64, payload: Vec<u8>, shared: Arc<Shared>, tx: mpsc::Sender<Note>) {
+async fn run(id: u64, payload: Vec<u8>, shared: Arc<Shared>, deflate: bool, tx: mpsc::Sender<Note>) {
     let limits = shared.config.inject;
     let target = shared.self_addr;
     let started = Instant::now();
@@ -134,14 +141,14 @@ async fn run(id: u64, payload: Vec<u8>, shared: Arc<Shared>, tx: mpsc::Sender<No
     };
     let start = serde_json::json!({ "type": "start", "id": id, "target": format!("ws://{target}/echo"), "bytes": payload.len() });
     let _ = tx.send(Note::Text(start.to_string())).await;
-    let (closed_by, how) = match tokio::time::timeout(limits.timeout, exchange(id, &payload, &shared, &tx, started))
-        .await
-    {
-        Ok(end) => end,
-        Err(_) => {
-            ("wscope", format!("time limit of {} ms reached; wscope closed the connection", limits.timeout.as_millis()))
-        }
-    };
+    let (closed_by, how) =
+        match tokio::time::timeout(limits.timeout, exchange(id, &payload, &shared, deflate, &tx, started)).await {
+            Ok(end) => end,
+            Err(_) => (
+                "wscope",
+                format!("time limit of {} ms reached; wscope closed the connection", limits.timeout.as_millis()),
+            ),
+        };
     // The injected connection is gone: free its slot before reporting, so
     // a page that stops reading cannot hold it.
     drop(permit);
@@ -167,6 +174,7 @@ async fn exchange(
     id: u64,
     payload: &[u8],
     shared: &Shared,
+    deflate: bool,
     tx: &mpsc::Sender<Note>,
     started: Instant,
 ) -> (&'static str, String) {
@@ -183,6 +191,9 @@ async fn exchange(
     let mut handshake = ClientHandshake::new(&target.to_string(), "/echo", nonce);
     // With --allow-origin, the server's own connection must pass it too.
     handshake.origin = shared.config.allow_origins.first().cloned();
+    if deflate {
+        handshake.extensions = Some(wscope_core::deflate::NAME.to_owned());
+    }
     let request = match handshake.request() {
         Ok(r) => r,
         Err(e) => return ("wscope", format!("could not build the handshake: {e}")),

@@ -257,6 +257,15 @@ async fn the_explorer_as_a_person_uses_it() {
     present(&c, "#inj-output .inj-frame[data-opcode=\"8\"][data-close-code=\"1002\"]").await;
     present(&c, "#inj-output .inj-end").await;
     screenshot(&c, "4-inject").await;
+    // With the permessage-deflate offer ticked, RFC 7692's compressed
+    // "Hello" (masked with 37fa213d) is read and echoed as "Hello".
+    set_checked(&c, "#inj-deflate", true).await;
+    type_into(&c, "#inj-input", "c1 87 37 fa 21 3d c5 b2 ec f4 fe fd 21").await;
+    el(&c, "#inj-send").await.click().await.unwrap();
+    let echo = present(&c, "#inj-output .inj-frame[data-opcode=\"1\"]").await;
+    assert!(echo.text().await.unwrap().contains("Hello"), "{}", echo.text().await.unwrap());
+    assert!(c.find_all(Locator::Css("#inj-output .inj-frame[data-close-code=\"1002\"]")).await.unwrap().is_empty());
+    set_checked(&c, "#inj-deflate", false).await;
 
     // Live close: the CloseEvent and both close frames on the wire.
     type_into(&c, "#live-close-code", "4000").await;

@@ -116,3 +116,30 @@ async fn inject_works_with_an_origin_policy() {
     let (close, _) = parse_frame(&injection.from_echo[head..]).expect("a frame after the head");
     assert_eq!(close.close_code(), Some(1002));
 }
+
+/// `/inject?deflate=on`: wscope offers permessage-deflate, /echo agrees, and
+/// a compressed frame (RFC 7692's "Hello", masked) is read and answered;
+/// without the offer the same bytes are a 1002 (RSV1 with no extension).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compressed_frames_can_be_injected_with_the_offer() {
+    let server = start_default().await;
+    let hello = Frame::new(0x1, vec![0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]).rsv(0b100).encode();
+    let mut ws = ws_connect(server.local_addr(), "/inject?deflate=on").await;
+    ws.send(Message::binary(hello.clone())).await.unwrap();
+    let injection = read_injection(&mut ws).await;
+    let sent = String::from_utf8_lossy(&injection.to_echo);
+    assert!(sent.contains("Sec-WebSocket-Extensions: permessage-deflate\r\n"), "{sent}");
+    let head_end = find_head_end(&injection.from_echo).expect("a response head") + 4;
+    let head = String::from_utf8_lossy(&injection.from_echo[..head_end]);
+    assert!(head.contains("Sec-WebSocket-Extensions: permessage-deflate\r\n"), "{head}");
+    let (echo, _) = parse_frame(&injection.from_echo[head_end..]).expect("a frame after the head");
+    // Short echoes go out uncompressed.
+    assert_eq!((echo.rsv, echo.opcode, echo.payload.as_slice()), (0, 0x1, &b"Hello"[..]));
+
+    let mut plain = ws_connect(server.local_addr(), "/inject").await;
+    plain.send(Message::binary(hello)).await.unwrap();
+    let injection = read_injection(&mut plain).await;
+    let head_end = find_head_end(&injection.from_echo).expect("a response head") + 4;
+    let (close, _) = parse_frame(&injection.from_echo[head_end..]).expect("a frame after the head");
+    assert_eq!(close.close_code(), Some(1002));
+}

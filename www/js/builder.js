@@ -188,9 +188,9 @@ export function setupBuilder({ toInspector, toInject }) {
     if (lastBuilt) toInspector(lastBuilt.bytes, lastBuilt.header.masked ? 'client' : 'server', lastBuilt.compressed ? 'on' : 'off');
   });
   el('send-inject').addEventListener('click', () => {
-    if (lastBuilt) toInject(lastBuilt.bytes);
+    if (lastBuilt) toInject(lastBuilt.bytes, { deflate: Boolean(lastBuilt.compressed) });
   });
   render();
   onDumpWidthChange(render);
-  return { bytes: () => lastBuilt?.bytes ?? null };
+  return { bytes: () => lastBuilt?.bytes ?? null, compressed: () => Boolean(lastBuilt?.compressed) };
 }

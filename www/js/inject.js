@@ -2,7 +2,7 @@
 // and watch its answer: the handshake, the frames it sends back, who closed
 // the connection and how.
 
-import { inspect, http_head_len, parse_bytes } from '../pkg/wscope_wasm.js';
+import { inspect, http_head_len, parse_bytes, response_deflate } from '../pkg/wscope_wasm.js';
 import { h, $, toHex, decodeText, plural, fmtInt, setInput, empty, concat, hexPreview, httpPre } from './util.js';
 import { frameCard } from './frameview.js';
 
@@ -16,12 +16,13 @@ const EXAMPLES = {
   cut: '81 85 37 fa',
 };
 
-export function setupInject({ builderBytes }) {
+export function setupInject({ builderBytes, builderCompressed }) {
   const input = $('#inj-input');
   const sendBtn = $('#inj-send');
   const out = $('#inj-output');
   const preview = $('#inj-preview');
   const status = $('#inj-status');
+  const deflateBox = $('#inj-deflate');
   const wsScheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
   let sock = null;
   let opening = null;
@@ -50,7 +51,7 @@ export function setupInject({ builderBytes }) {
       preview.append(`Not bytes: ${p.error}.`);
       return;
     }
-    const r = inspect(p.bytes, { sender: 'client' });
+    const r = inspect(p.bytes, { sender: 'client', deflate: deflateBox.checked || undefined });
     const parts = r.frames.map((f) => `${f.header.opcode_name}${f.header.masked ? '' : ' (unmasked)'}${f.complete ? '' : ' (incomplete)'}`);
     preview.append(h('strong', {}, plural(p.bytes.length, 'byte')),
       `: ${r.frames.length ? parts.join(', ') : 'no whole frame header'}${r.partial_header ? ', then a partial header' : ''}. `,
@@ -63,7 +64,7 @@ export function setupInject({ builderBytes }) {
     if (sock && sock.readyState === WebSocket.OPEN) return Promise.resolve(sock);
     if (opening) return opening;
     opening = new Promise((resolve, reject) => {
-      const s = new WebSocket(`${wsScheme}//${location.host}/inject`);
+      const s = new WebSocket(`${wsScheme}//${location.host}/inject${deflateBox.checked ? '?deflate=on' : ''}`);
       s.binaryType = 'arraybuffer';
       s.onopen = () => {
         sock = s;
@@ -85,6 +86,20 @@ export function setupInject({ builderBytes }) {
     });
     return opening;
   };
+
+  /** The offer is chosen when /inject is opened: a change reopens it. */
+  const setDeflate = (on) => {
+    deflateBox.checked = on;
+    if (sock) {
+      const s = sock;
+      sock = null;
+      s.close();
+    }
+  };
+  deflateBox.addEventListener('change', () => {
+    setDeflate(deflateBox.checked);
+    showPreview();
+  });
 
   /** A fresh view of one injection. */
   const newRun = (note) => {
@@ -133,7 +148,7 @@ export function setupInject({ builderBytes }) {
     const bytes = run.up.subarray(Math.max(0, run.headUp));
     e.sent.replaceChildren();
     if (!bytes.length) return;
-    const r = inspect(bytes, { sender: 'client' });
+    const r = inspect(bytes, { sender: 'client', deflate: run.agreed ?? undefined });
     r.frames.forEach((f, i) => e.sent.append(frameCard(f, i, bytes, { cls: 'inj-sent-frame', title: `Sent frame ${i + 1}`, diagram: false, dumpRows: 3, compact: true })));
     if (r.partial_header) e.sent.append(h('p', { class: 'note warn' }, `Then a partial header: ${plural(r.partial_header.have, 'byte')} of a header that needs at least ${plural(r.partial_header.needed, 'more byte')}. The server waits for the rest.`));
     if (!r.frames.length && !r.partial_header) e.sent.append(h('p', { class: 'muted' }, hexPreview(bytes, 64)));
@@ -148,7 +163,7 @@ export function setupInject({ builderBytes }) {
       e.replies.append(empty(run.ended ? 'The server sent no frame back.' : 'No frame from the server yet…'));
       return;
     }
-    const r = inspect(body, { sender: 'server' });
+    const r = inspect(body, { sender: 'server', deflate: run.agreed ?? undefined });
     r.frames.forEach((f, i) => {
       const card = frameCard(f, i, body, { cls: 'inj-frame', title: `Reply frame ${i + 1}`, diagram: false, dumpRows: 3, compact: true });
       if (f.close && f.close.code !== null) card.dataset.closeCode = String(f.close.code);
@@ -211,8 +226,16 @@ export function setupInject({ builderBytes }) {
       run.down = concat(run.down, data);
       if (run.headDown < 0) {
         const n = http_head_len(run.down, false);
-        if (n >= 0) run.headDown = n;
-        else if (n === -2) run.headDown = 0;
+        if (n >= 0) {
+          run.headDown = n;
+          // What the 101 agreed to decides how both directions are read.
+          try {
+            run.agreed = response_deflate(run.down.subarray(0, n));
+          } catch {
+            run.agreed = null;
+          }
+          renderSent();
+        } else if (n === -2) run.headDown = 0;
       }
       renderHandshake();
       renderReplies();
@@ -243,6 +266,7 @@ export function setupInject({ builderBytes }) {
   sendBtn.addEventListener('click', send);
   $('#inj-from-builder').addEventListener('click', () => {
     const b = builderBytes();
+    if (b && builderCompressed()) setDeflate(true);
     if (b) setInput(input, toHex(b));
   });
   for (const b of document.querySelectorAll('[data-inj-example]')) {
@@ -252,7 +276,8 @@ export function setupInject({ builderBytes }) {
   showPreview();
 
   return {
-    load(bytes) {
+    load(bytes, { deflate = false } = {}) {
+      if (deflate) setDeflate(true);
       setInput(input, toHex(bytes));
       $('#inject').scrollIntoView({ behavior: 'smooth', block: 'start' });
       input.focus({ preventScroll: true });

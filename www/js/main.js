@@ -23,9 +23,9 @@ async function main() {
   let inject = null;
   const builder = setupBuilder({
     toInspector: (bytes, who, deflate) => inspector.load(bytes, who, deflate),
-    toInject: (bytes) => inject.load(bytes),
+    toInject: (bytes, options) => inject.load(bytes, options),
   });
-  inject = setupInject({ builderBytes: () => builder.bytes() });
+  inject = setupInject({ builderBytes: () => builder.bytes(), builderCompressed: () => builder.compressed() });
   setupLive();
   setupNav();
   document.body.classList.add('ready');

@@ -279,7 +279,7 @@ fn compressed_frame(payload: &[u8]) -> Result<Vec<u8>, BoxError> {
     MessageDeflater::new(15, true, 6).compress(payload, &mut z).map_err(|e| e.to_string())?;
     let key = [0x37, 0xfa, 0x21, 0x3d];
     let mut header = FrameHeader::new(true, OpCode::Text, Some(key), z.len() as u64);
-    header.rsv[0] = true;
+    deflate::mark_compressed(&mut header);
     let mut out = Vec::with_capacity(z.len().saturating_add(14));
     header.encode(&mut out)?;
     let at = out.len();

@@ -374,6 +374,7 @@ impl Connection {
     /// as [`Connection::read_event`] reads it. The bytes taken are left
     /// unmasked, so record them (a wire log, a tap) before this call.
     pub fn read_event_in_place<'a>(&mut self, data: &'a mut [u8]) -> (usize, Option<EventRef<'a>>) {
+        let available = data.len();
         if self.events.is_empty() && matches!(self.rx, Rx::Header { have: 0, .. }) {
             if let Decoded::Complete { value, len } = FrameHeader::decode(data) {
                 match self.judge_whole_data_frame(&value, len, data.len()) {
@@ -388,8 +389,9 @@ impl Connection {
                             DataKind::Text => match simdutf8::compat::from_utf8(payload) {
                                 Ok(text) => EventRef::Text(text),
                                 Err(e) => {
+                                    // As `read_event`: a failure takes all the input.
                                     self.fail(err(Violation::InvalidUtf8 { offset: e.valid_up_to() as u64 }, start));
-                                    return (end, self.next_event().map(EventRef::Event));
+                                    return (available, self.next_event().map(EventRef::Event));
                                 }
                             },
                         };

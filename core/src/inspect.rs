@@ -208,7 +208,11 @@ pub fn inspect(bytes: &[u8], options: &InspectOptions) -> Inspection {
                         // What came out before an inflate error is checked
                         // first, as a reader fed smaller pieces would.
                         let mut r = inf.inflate(&payload, &mut m.payload, inflate_cap);
-                        if check_utf8(at, &m.payload, false) && r.is_ok() && end {
+                        check_utf8(at, &m.payload, false);
+                        // Finished even after a UTF-8 failure: the end puts the
+                        // trailer back and resets the window as agreed, so the
+                        // next message is read right.
+                        if r.is_ok() && end {
                             let tail = m.payload.len();
                             r = inf.finish(&mut m.payload, inflate_cap);
                             check_utf8(tail, &m.payload, r.is_ok());
@@ -354,7 +358,9 @@ mod tests {
         let data = [0xc1u8, 0x03, 0x2a, 0xf9, 0x81];
         let p = DeflateParams { server_no_context_takeover: true, ..DeflateParams::default() };
         let r = inspect(&data, &InspectOptions { sender: Sender::Server, deflate: Some(p), ..Default::default() });
-        assert_eq!(r.frames[0].violations, [Violation::InvalidUtf8 { offset: 1 }]);
+        // The first is what a connection fails on; the broken stream is
+        // listed after it.
+        assert_eq!(r.frames[0].violations, [Violation::InvalidUtf8 { offset: 1 }, Violation::InvalidDeflate]);
         let mut c = crate::Connection::client(
             crate::Config { deflate: Some(p), ..Default::default() },
             alloc::boxed::Box::new(|| [1, 2, 3, 4]),
@@ -363,6 +369,23 @@ mod tests {
         match c.next_event() {
             Some(crate::Event::Failed(e)) => assert_eq!(e.violation, Violation::InvalidUtf8 { offset: 1 }),
             other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_message_after_compressed_invalid_text_is_still_inflated() {
+        // From review: `c1 07 00 01 00 fe ff ff 00` inflates to `ff` (not
+        // UTF-8); the next message, RFC 7692's "Hello", must still read.
+        let data = [
+            0xc1u8, 0x07, 0x00, 0x01, 0x00, 0xfe, 0xff, 0xff, 0x00, 0xc1, 0x07, 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07,
+            0x00,
+        ];
+        for nct in [false, true] {
+            let p = DeflateParams { server_no_context_takeover: nct, ..DeflateParams::default() };
+            let r = inspect(&data, &InspectOptions { sender: Sender::Server, deflate: Some(p), ..Default::default() });
+            assert_eq!(r.frames[0].violations, [Violation::InvalidUtf8 { offset: 0 }]);
+            assert!(r.frames[1].violations.is_empty(), "{:?}", r.frames[1].violations);
+            assert_eq!(r.messages[1].text.as_deref(), Some("Hello"));
         }
     }
 

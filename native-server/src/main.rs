@@ -38,8 +38,8 @@ struct Args {
     max_message_size: u64,
 
     /// Connections open at once; more are refused with HTTP 503.
-    #[arg(long, default_value_t = 1024)]
-    max_connections: usize,
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+    max_connections: u32,
 
     /// Time a client has to send its whole handshake request.
     #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
@@ -92,8 +92,8 @@ struct Args {
     /// Connections that may use permessage-deflate at once (each holds a
     /// compressor and a decompressor, about 300 KiB with 15-bit windows);
     /// past it offers are declined and the connection runs uncompressed.
-    #[arg(long, default_value_t = 256)]
-    deflate_max_connections: usize,
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
+    deflate_max_connections: u32,
 
     /// Largest handshake request head; larger gets HTTP 431.
     #[arg(long, default_value_t = 8192, value_name = "BYTES")]
@@ -117,8 +117,8 @@ struct Args {
     tap_max_bytes: usize,
 
     /// Injections running at once, over all pages.
-    #[arg(long, default_value_t = 8)]
-    inject_max_concurrent: usize,
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(0..=10_000))]
+    inject_max_concurrent: u32,
 
     /// Time limit of one injected connection.
     #[arg(long, default_value = "3s", value_parser = humantime::parse_duration)]
@@ -138,7 +138,7 @@ impl Args {
         let mut c = ServerConfig::new(self.listen, self.www.clone());
         c.ws.max_frame_size = self.max_frame_size;
         c.ws.max_message_size = self.max_message_size;
-        c.max_connections = self.max_connections;
+        c.max_connections = self.max_connections as usize;
         c.handshake_timeout = self.handshake_timeout;
         c.idle_timeout = self.idle_timeout;
         c.close_timeout = self.close_timeout;
@@ -152,13 +152,14 @@ impl Args {
         });
         c.ws.compression_level = self.deflate_level;
         c.ws.compress_min_size = self.deflate_min_size;
-        c.deflate_max_connections = self.deflate_max_connections;
+        // Bounded by the parser, so these fit (a semaphore panics past 2^61).
+        c.deflate_max_connections = self.deflate_max_connections as usize;
         c.handshake.max_head_len = self.max_head_size;
         c.handshake.max_headers = self.max_headers;
         c.allow_origins = self.allow_origins.clone();
         c.tap = TapLimits { max_taps: self.tap_max_connections, max_bytes: self.tap_max_bytes };
         c.inject = InjectLimits {
-            max_concurrent: self.inject_max_concurrent,
+            max_concurrent: self.inject_max_concurrent as usize,
             timeout: self.inject_timeout,
             max_reply_bytes: self.inject_max_bytes,
             max_payload_bytes: self.inject_max_bytes,

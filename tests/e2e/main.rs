@@ -228,6 +228,8 @@ async fn the_explorer_as_a_person_uses_it() {
     .await;
     screenshot(&c, "2c-inspector-compressed").await;
     set_checked(&c, "#fb-compress", false).await;
+    // RSV1 goes back to what the person had (clear) with Compress off.
+    assert_eq!(el(&c, "#fb-rsv1").await.prop("checked").await.unwrap().as_deref(), Some("false"));
     set_checked(&c, "#fb-mask", true).await;
 
     // Live: connect to this server's echo, send, see events and wire frames.

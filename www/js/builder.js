@@ -152,10 +152,17 @@ export function setupBuilder({ toInspector, toInject }) {
     el('violations-count').textContent = built.violations.length ? `(${built.violations.length})` : '';
   };
 
-  compressBox.addEventListener('change', () => {
-    if (compressBox.checked) ownRsv1 = rsv1Box.checked;
-    else rsv1Box.checked = ownRsv1;
+  // RSV1 is the person's while Compress is off; compression sets it, and
+  // turning Compress off gives back what they had. (Registered before the
+  // render listeners: a click fires `input`, then `change`.)
+  rsv1Box.addEventListener('change', () => {
+    if (!compressBox.checked) ownRsv1 = rsv1Box.checked;
   });
+  const restoreRsv1 = () => {
+    if (!compressBox.checked) rsv1Box.checked = ownRsv1;
+  };
+  compressBox.addEventListener('input', restoreRsv1);
+  compressBox.addEventListener('change', restoreRsv1);
   for (const id of ['fin', 'rsv1', 'rsv2', 'rsv3', 'mask', 'opcode', 'key', 'payload', 'length-form', 'declared', 'compress', 'window-bits']) {
     el(id).addEventListener('input', render);
     el(id).addEventListener('change', render);

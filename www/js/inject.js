@@ -60,25 +60,46 @@ export function setupInject({ builderBytes, builderCompressed }) {
         : 'No violation as a client’s bytes.');
   };
 
+  // The /inject connection offers permessage-deflate or not for all its
+  // injections: a different choice opens a new one at the next injection.
+  let sockDeflate = null;
+  let openingDeflate = null;
   const ensureSocket = () => {
-    if (sock && sock.readyState === WebSocket.OPEN) return Promise.resolve(sock);
-    if (opening) return opening;
+    const want = deflateBox.checked;
+    if (sock && sock.readyState === WebSocket.OPEN && sockDeflate === want) return Promise.resolve(sock);
+    if (opening && openingDeflate === want) return opening;
+    if (sock && sockDeflate !== want) {
+      const old = sock;
+      sock = null;
+      old.onmessage = null;
+      old.close();
+    }
+    openingDeflate = want;
     opening = new Promise((resolve, reject) => {
-      const s = new WebSocket(`${wsScheme}//${location.host}/inject${deflateBox.checked ? '?deflate=on' : ''}`);
+      const s = new WebSocket(`${wsScheme}//${location.host}/inject${want ? '?deflate=on' : ''}`);
       s.binaryType = 'arraybuffer';
       s.onopen = () => {
+        if (openingDeflate !== want) {
+          // The choice changed while this one was opening.
+          s.close();
+          reject(new Error('the permessage-deflate choice changed'));
+          return;
+        }
         sock = s;
+        sockDeflate = want;
         opening = null;
-        status.textContent = 'Connected to /inject.';
+        status.textContent = `Connected to /inject${want ? ' (offering permessage-deflate)' : ''}.`;
         resolve(s);
       };
       s.onerror = () => {
-        opening = null;
+        if (openingDeflate === want) opening = null;
         status.textContent = 'Could not reach /inject on this server.';
         reject(new Error('could not connect to /inject'));
       };
       s.onclose = () => {
-        if (sock === s) sock = null;
+        // A connection replaced on purpose (see above) says nothing.
+        if (sock !== s) return;
+        sock = null;
         sendBtn.disabled = false;
         status.textContent = 'The /inject connection closed; it reopens on the next injection.';
       };
@@ -87,19 +108,12 @@ export function setupInject({ builderBytes, builderCompressed }) {
     return opening;
   };
 
-  /** The offer is chosen when /inject is opened: a change reopens it. */
+  /** Takes effect at the next injection (see ensureSocket). */
   const setDeflate = (on) => {
     deflateBox.checked = on;
-    if (sock) {
-      const s = sock;
-      sock = null;
-      s.close();
-    }
-  };
-  deflateBox.addEventListener('change', () => {
-    setDeflate(deflateBox.checked);
     showPreview();
-  });
+  };
+  deflateBox.addEventListener('change', showPreview);
 
   /** A fresh view of one injection. */
   const newRun = (note) => {

@@ -335,23 +335,8 @@ fn echo(root: &Path, o: &Options) -> Result<String, String> {
     for round in 1..=o.rounds {
         for case @ (conns, size, pipeline) in CASES {
             for (kind, server) in &servers {
-                let mut args: Vec<String> = vec![
-                    "echo".into(),
-                    "--url".into(),
-                    server.url.clone(),
-                    "--conns".into(),
-                    conns.to_string(),
-                    "--size".into(),
-                    size.to_string(),
-                    "--pipeline".into(),
-                    pipeline.to_string(),
-                    "--warmup".into(),
-                    "500ms".into(),
-                    "--duration".into(),
-                    format!("{}ms", (o.seconds * 1000.0) as u64),
-                    "--server-pid".into(),
-                    server.pid().to_string(),
-                ];
+                let mut args = echo_args(&server.url, conns, size, o, server.pid());
+                args.extend(["--pipeline".into(), pipeline.to_string()]);
                 if *kind == Kind::Raw {
                     args.push("--raw".into());
                 }
@@ -417,22 +402,9 @@ fn deflate(root: &Path, o: &Options) -> Result<String, String> {
     for round in 1..=o.rounds {
         for case @ (conns, size) in DEFLATE_CASES {
             for (name, compressed) in forms {
-                let mut args: Vec<String> = vec![
-                    "echo".into(),
-                    "--url".into(),
-                    if compressed { server.url.clone() } else { plain_url.clone() },
-                    "--conns".into(),
-                    conns.to_string(),
-                    "--size".into(),
-                    size.to_string(),
-                    "--text".into(),
-                    "--warmup".into(),
-                    "500ms".into(),
-                    "--duration".into(),
-                    format!("{}ms", (o.seconds * 1000.0) as u64),
-                    "--server-pid".into(),
-                    server.pid().to_string(),
-                ];
+                let url = if compressed { &server.url } else { &plain_url };
+                let mut args = echo_args(url, conns, size, o, server.pid());
+                args.push("--text".into());
                 if compressed {
                     args.push("--deflate".into());
                 }
@@ -512,6 +484,26 @@ fn deflate(root: &Path, o: &Options) -> Result<String, String> {
         ));
     }
     Ok(t)
+}
+
+/// `wscope-load echo` against `url`: C connections of S-byte messages, the
+/// run's warm-up and window, the server's CPU read from `pid`.
+fn echo_args(url: &str, conns: u32, size: u32, o: &Options, pid: u32) -> Vec<String> {
+    vec![
+        "echo".into(),
+        "--url".into(),
+        url.to_string(),
+        "--conns".into(),
+        conns.to_string(),
+        "--size".into(),
+        size.to_string(),
+        "--warmup".into(),
+        "500ms".into(),
+        "--duration".into(),
+        format!("{}ms", (o.seconds * 1000.0) as u64),
+        "--server-pid".into(),
+        pid.to_string(),
+    ]
 }
 
 fn human_size(n: u32) -> String {

@@ -214,9 +214,12 @@ async fn run(args: Args) -> ExitCode {
     if let Some(warning) = exposure_warning(addr) {
         eprintln!("wscope-server: {warning}");
     }
+    // The handlers are in place before the address is printed: whoever reads
+    // it may signal at once, and must not meet the default (killing) action.
+    let stop = stop_signal();
     println!("wscope-server: serving the explorer at http://{addr}/  (echo: ws://{addr}/echo)");
     println!("wscope-server: press Ctrl-C to stop");
-    wait_for_signal().await;
+    stop.await;
     eprintln!("wscope-server: shutting down (close 1001 to every connection)");
     let left = server.shutdown().await;
     if left > 0 {
@@ -225,25 +228,36 @@ async fn run(args: Args) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-async fn wait_for_signal() {
+/// Installs the SIGINT and SIGTERM handlers now; the future ends at the
+/// first of them.
+fn stop_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
+        let int = signal(SignalKind::interrupt()).ok();
+        let term = signal(SignalKind::terminate()).ok();
+        async move {
+            match (int, term) {
+                (Some(mut int), Some(mut term)) => {
+                    tokio::select! {
+                        _ = int.recv() => {}
+                        _ = term.recv() => {}
+                    }
                 }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+                (Some(mut one), None) | (None, Some(mut one)) => {
+                    let _ = one.recv().await;
+                }
+                (None, None) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 

@@ -1,6 +1,5 @@
 //! Close codes and close frame payloads (RFC 6455 sections 5.5.1 and 7.4).
 
-use crate::rules::Violation;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -58,6 +57,12 @@ impl CloseCode {
         matches!(self.0, 1000..=1003 | 1007..=1014 | 3000..=4999)
     }
 
+    /// Whether the code says the closing endpoint met a failure: every code
+    /// but 1000 (normal closure) and 1001 (going away), section 7.4.1.
+    pub const fn reports_error(self) -> bool {
+        !matches!(self.0, 1000 | 1001)
+    }
+
     /// Which range of section 7.4.2 the code falls in.
     pub const fn range(self) -> &'static str {
         match self.0 {
@@ -91,23 +96,6 @@ pub struct CloseFrame {
 /// Maximum reason length: a control payload holds 125 bytes, 2 go to the code.
 pub const MAX_REASON_LEN: usize = 123;
 
-/// Parses a received close payload: empty, or a sendable code followed by a
-/// UTF-8 reason (section 5.5.1).
-pub fn parse_close_payload(payload: &[u8]) -> Result<(Option<CloseCode>, &str), Violation> {
-    match payload {
-        [] => Ok((None, "")),
-        [_] => Err(Violation::CloseOneByte),
-        [hi, lo, reason @ ..] => {
-            let code = CloseCode(u16::from_be_bytes([*hi, *lo]));
-            if !code.is_sendable() {
-                return Err(Violation::InvalidCloseCode { code: code.0 });
-            }
-            let reason = core::str::from_utf8(reason).map_err(|_| Violation::InvalidCloseReason)?;
-            Ok((Some(code), reason))
-        }
-    }
-}
-
 /// Appends a close payload. `reason` is cut to [`MAX_REASON_LEN`] bytes on a
 /// character boundary, and dropped without a code.
 pub fn encode_close_payload(code: Option<CloseCode>, reason: &str, out: &mut Vec<u8>) {
@@ -138,15 +126,6 @@ mod tests {
         for code in [0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535] {
             assert!(!CloseCode(code).is_sendable(), "{code}");
         }
-    }
-
-    #[test]
-    fn payloads() {
-        assert_eq!(parse_close_payload(&[]), Ok((None, "")));
-        assert_eq!(parse_close_payload(&[3]), Err(Violation::CloseOneByte));
-        assert_eq!(parse_close_payload(&[3, 0xe8, b'o', b'k']), Ok((Some(CloseCode::NORMAL), "ok")));
-        assert_eq!(parse_close_payload(&[3, 0xed]), Err(Violation::InvalidCloseCode { code: 1005 }));
-        assert_eq!(parse_close_payload(&[3, 0xe8, 0xff]), Err(Violation::InvalidCloseReason));
     }
 
     #[test]

@@ -185,14 +185,8 @@ pub enum EncodeError {
 
 /// Header length for a length form, with or without a masking key.
 const fn header_len(form: LengthForm, masked: bool) -> usize {
-    match (form, masked) {
-        (LengthForm::Short, false) => 2,
-        (LengthForm::Short, true) => 6,
-        (LengthForm::Extended16, false) => 4,
-        (LengthForm::Extended16, true) => 8,
-        (LengthForm::Extended64, false) => 10,
-        (LengthForm::Extended64, true) => 14,
-    }
+    let key = if masked { 4 } else { 0 };
+    form.extended_len().saturating_add(2).saturating_add(key)
 }
 
 /// One field of a header, for drawing the frame diagram.
@@ -280,11 +274,12 @@ impl FrameHeader {
         let (b0, b1) = (*b0, *b1);
         let masked = b1 & 0x80 != 0;
         let len7 = b1 & 0x7F;
-        let (length_form, ext) = match len7 {
-            126 => (LengthForm::Extended16, 2),
-            127 => (LengthForm::Extended64, 8),
-            _ => (LengthForm::Short, 0),
+        let length_form = match len7 {
+            126 => LengthForm::Extended16,
+            127 => LengthForm::Extended64,
+            _ => LengthForm::Short,
         };
+        let ext = length_form.extended_len();
         let after_len = if masked { ext | 4 } else { ext };
         if rest.len() < after_len {
             return Decoded::Incomplete { needed: after_len.saturating_sub(rest.len()) };
@@ -321,11 +316,12 @@ impl FrameHeader {
         }
         let [b0, b1, rest @ ..] = out;
         *b0 = (self.fin as u8) << 7 | self.rsv_bits() << 4 | self.opcode.bits();
-        let (len7, ext) = match self.length_form {
-            LengthForm::Short => (u8::try_from(self.payload_len).unwrap_or(0), 0),
-            LengthForm::Extended16 => (126, 2),
-            LengthForm::Extended64 => (127, 8),
+        let len7 = match self.length_form {
+            LengthForm::Short => u8::try_from(self.payload_len).unwrap_or(0),
+            LengthForm::Extended16 => 126,
+            LengthForm::Extended64 => 127,
         };
+        let ext = self.length_form.extended_len();
         *b1 = (self.mask.is_some() as u8) << 7 | len7;
         let be = self.payload_len.to_be_bytes();
         let (ext_out, key_out) = rest.split_at_mut(ext);
@@ -341,6 +337,22 @@ impl FrameHeader {
         let mut buf = [0u8; MAX_HEADER_LEN];
         let n = self.encode_to(&mut buf)?;
         out.extend_from_slice(buf.get(..n).unwrap_or_default());
+        Ok(())
+    }
+
+    /// Appends the frame: this header, then `payload` masked with the
+    /// header's key if it has one (section 5.3). The header's length field
+    /// is written as it is, even when it differs from the payload's.
+    pub fn encode_frame(&self, payload: &[u8], out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        let mut head = [0u8; MAX_HEADER_LEN];
+        let n = self.encode_to(&mut head)?;
+        out.reserve(n.saturating_add(payload.len()));
+        out.extend_from_slice(head.get(..n).unwrap_or_default());
+        let at = out.len();
+        out.extend_from_slice(payload);
+        if let (Some(key), Some(body)) = (self.mask, out.get_mut(at..)) {
+            crate::mask::apply_mask(body, key, 0);
+        }
         Ok(())
     }
 

@@ -1,111 +1,45 @@
-//! The explorer's judgement of a byte stream: decode as far as the bytes go
+//! The explorer's judgement of a byte buffer: decode as far as the bytes go
 //! and list every violation, with its close code and RFC section, where the
-//! live [`crate::connection`] stops at the first.
-//!
-//! The rules are the ones in [`crate::rules`], [`crate::close`] and
-//! [`crate::utf8`]; this module only keeps going where a connection would
-//! have failed.
+//! live [`crate::connection`] stops at the first. It is the
+//! [`crate::stream`] decoder run over one buffer, with a cap on frames.
 
 use crate::Decoded;
-use crate::close::{CloseCode, parse_close_payload};
-use crate::deflate::{DeflateParams, InflateError, MessageInflater};
 use crate::frame::FrameHeader;
-use crate::mask::apply_mask;
-use crate::rules::{DataKind, FrameRole, FrameRules, RSV1, Sender, Sequencer, Violation};
-use crate::utf8::Utf8Validator;
-use alloc::string::{String, ToString};
+use crate::stream::{InspectedFrame, InspectedMessage, Item, PartialHeader, StreamDecoder, StreamOptions};
+use crate::violation::Violation;
 use alloc::vec::Vec;
 
-/// What the inspector assumes about the stream.
+pub use crate::stream::INFLATE_CAP;
+
+/// What the inspector assumes about the bytes: the stream's options, and a
+/// cap on the frames decoded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct InspectOptions {
-    /// Who sent the bytes (decides the masking rule).
-    pub sender: Sender,
-    /// Frame size limit to judge against, if any.
-    pub max_frame_size: Option<u64>,
-    /// Message size limit to judge against, if any.
-    pub max_message_size: Option<u64>,
+    /// Sender, limits and permessage-deflate, as for a stream.
+    pub stream: StreamOptions,
     /// Most frames to decode; the rest of the input is left unread and
     /// [`Inspection::stopped_at`] says where. Default 10 000.
     pub max_frames: usize,
-    /// permessage-deflate as negotiated for the stream: RSV1 marks
-    /// compressed messages, which are inflated (keeping the context across
-    /// messages unless the sender's no_context_takeover is set).
-    pub deflate: Option<DeflateParams>,
 }
-
-/// Most bytes a compressed message is inflated to when no message limit is
-/// given (a deflate bomb stops here).
-pub const INFLATE_CAP: u64 = 16 << 20;
 
 impl Default for InspectOptions {
     fn default() -> Self {
-        InspectOptions {
-            sender: Sender::Unknown,
-            max_frame_size: None,
-            max_message_size: None,
-            max_frames: 10_000,
-            deflate: None,
-        }
+        InspectOptions { stream: StreamOptions::default(), max_frames: 10_000 }
     }
 }
 
-/// One frame as found in the bytes.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct InspectedFrame {
-    /// Offset of the frame's first byte in the input.
-    pub offset: usize,
-    /// The header.
-    pub header: FrameHeader,
-    /// The header's length in bytes.
-    pub header_len: usize,
-    /// The payload bytes present, unmasked (all of them if `complete`).
-    pub payload: Vec<u8>,
-    /// Whether the whole payload is present.
-    pub complete: bool,
-    /// What the frame is to the message layer.
-    pub role: FrameRole,
-    /// Every rule this frame breaks.
-    pub violations: Vec<Violation>,
-    /// For a complete, valid close frame: its code and reason.
-    pub close: Option<(Option<CloseCode>, String)>,
-}
-
-/// A data message assembled from frames.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct InspectedMessage {
-    /// Text or binary.
-    pub kind: DataKind,
-    /// Indexes into [`Inspection::frames`] of the frames it was built from.
-    pub frames: Vec<usize>,
-    /// The payload, unmasked and joined (inflated if `compressed`; the
-    /// frames hold the compressed bytes).
-    pub payload: Vec<u8>,
-    /// Whether it was sent compressed (RSV1 on its first frame).
-    pub compressed: bool,
-    /// Whether its final frame was seen.
-    pub complete: bool,
-    /// For text: the text, if it is valid UTF-8 (up to where it ends).
-    pub text: Option<String>,
-}
-
-/// A header cut short at the end of the input.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PartialHeader {
-    /// Offset of its first byte.
-    pub offset: usize,
-    /// Bytes present.
-    pub have: usize,
-    /// Bytes still needed for the header.
-    pub needed: usize,
+impl From<StreamOptions> for InspectOptions {
+    fn from(stream: StreamOptions) -> Self {
+        InspectOptions { stream, ..InspectOptions::default() }
+    }
 }
 
 /// Everything found in the bytes.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Inspection {
-    /// The frames, in order.
+    /// The frames, in order (the last may be incomplete).
     pub frames: Vec<InspectedFrame>,
-    /// The data messages they form.
+    /// The data messages they form, in order (the last may be unfinished).
     pub messages: Vec<InspectedMessage>,
     /// A header cut short at the end, if any.
     pub partial_header: Option<PartialHeader>,
@@ -122,155 +56,48 @@ impl Inspection {
 
 /// Decodes every frame in `bytes` and judges each against every rule.
 pub fn inspect(bytes: &[u8], options: &InspectOptions) -> Inspection {
-    let allowed_rsv = if options.deflate.is_some() { RSV1 } else { 0 };
-    let rules = FrameRules { sender: options.sender, allowed_rsv, max_frame_size: options.max_frame_size };
-    let no_context_takeover = options.deflate.is_some_and(|p| match options.sender {
-        Sender::Client => p.client_no_context_takeover,
-        Sender::Server => p.server_no_context_takeover,
-        Sender::Unknown => false,
-    });
-    let inflate_cap = options.max_message_size.unwrap_or(INFLATE_CAP);
-    let mut inflater: Option<MessageInflater> = None;
-    let mut inflate_failed = false;
-    let mut seq = Sequencer::new(options.max_message_size);
-    let mut utf8 = Utf8Validator::new();
-    let mut utf8_failed = false;
+    let mut decoder = StreamDecoder::new(options.stream);
+    let mut items = Vec::new();
     let mut out = Inspection::default();
-    let mut current: Option<usize> = None;
-    let mut offset = 0usize;
-    while offset < bytes.len() {
-        if out.frames.len() >= options.max_frames {
-            out.stopped_at = Some(offset);
+    let mut rest = bytes;
+    // Frame by frame, so the cap is exact: a header at most, then its payload.
+    while !rest.is_empty() {
+        if decoder.frame_count() >= options.max_frames && decoder.partial_frame().is_none() {
+            out.stopped_at = Some(bytes.len().saturating_sub(rest.len()));
             break;
         }
-        let rest = bytes.get(offset..).unwrap_or_default();
-        let (header, header_len) = match FrameHeader::decode(rest) {
-            Decoded::Complete { value, len } => (value, len),
-            Decoded::Incomplete { needed } => {
-                out.partial_header = Some(PartialHeader { offset, have: rest.len(), needed });
-                break;
-            }
-        };
-        let mut violations = rules.violations(&header);
-        let (role, order) = seq.next(&header);
-        violations.extend(order);
-        let body = rest.get(header_len..).unwrap_or_default();
-        let present = usize::try_from(header.payload_len).unwrap_or(usize::MAX).min(body.len());
-        let mut payload = body.get(..present).unwrap_or_default().to_vec();
-        if let Some(key) = header.mask {
-            apply_mask(&mut payload, key, 0);
-        }
-        let complete = present as u64 == header.payload_len;
-        let index = out.frames.len();
-        let mut close = None;
-        match role {
-            FrameRole::Data { kind, first, last } => {
-                if first {
-                    current = Some(out.messages.len());
-                    out.messages.push(InspectedMessage {
-                        kind,
-                        frames: Vec::new(),
-                        payload: Vec::new(),
-                        compressed: options.deflate.is_some() && header.rsv[0],
-                        complete: false,
-                        text: None,
-                    });
-                    utf8.reset();
-                    utf8_failed = false;
-                    inflate_failed = false;
-                }
-                if let Some(m) = current.and_then(|i| out.messages.get_mut(i)) {
-                    m.frames.push(index);
-                    let text = kind == DataKind::Text;
-                    let end = last && complete;
-                    // Text is checked as it comes out, in the order a
-                    // connection finds things: this frame's bytes (inflated
-                    // if compressed), then what the end of the message adds.
-                    let mut check_utf8 = |from: usize, payload: &[u8], at_end: bool| {
-                        if text && !utf8_failed {
-                            let mut check = utf8.feed(payload.get(from..).unwrap_or_default());
-                            if check.is_ok() && at_end {
-                                check = utf8.finish();
-                            }
-                            if let Err(e) = check {
-                                utf8_failed = true;
-                                violations.push(Violation::InvalidUtf8 { offset: e.offset });
-                            }
-                        }
-                        !utf8_failed
-                    };
-                    let at = m.payload.len();
-                    if !m.compressed {
-                        m.payload.extend_from_slice(&payload);
-                        check_utf8(at, &m.payload, end);
-                    } else if !inflate_failed {
-                        let inf = inflater.get_or_insert_with(|| MessageInflater::new(no_context_takeover));
-                        // What came out before an inflate error is checked
-                        // first, as a reader fed smaller pieces would.
-                        let mut r = inf.inflate(&payload, &mut m.payload, inflate_cap);
-                        check_utf8(at, &m.payload, false);
-                        // Finished even after a UTF-8 failure: the end puts the
-                        // trailer back and resets the window as agreed, so the
-                        // next message is read right.
-                        if r.is_ok() && end {
-                            let tail = m.payload.len();
-                            r = inf.finish(&mut m.payload, inflate_cap);
-                            check_utf8(tail, &m.payload, r.is_ok());
-                        }
-                        if let Err(e) = r {
-                            inflate_failed = true;
-                            // The context is lost: later messages start afresh.
-                            inflater = None;
-                            violations.push(match e {
-                                InflateError::Invalid => Violation::InvalidDeflate,
-                                InflateError::TooLarge { max } => Violation::InflatedTooLarge { max },
-                            });
-                        }
-                    }
-                    m.complete = last && complete;
-                }
-                if last {
-                    current = None;
-                }
-            }
-            FrameRole::Control(crate::frame::OpCode::Close) if complete => match parse_close_payload(&payload) {
-                Ok((code, reason)) => close = Some((code, reason.to_string())),
-                Err(v) => violations.push(v),
+        let step = match decoder.partial_frame() {
+            Some(f) => usize::try_from(f.header.payload_len.saturating_sub(f.payload_seen)).unwrap_or(usize::MAX),
+            None => match FrameHeader::decode(rest) {
+                Decoded::Complete { len, .. } => len,
+                Decoded::Incomplete { .. } => rest.len(),
             },
-            _ => {}
-        }
-        out.frames.push(InspectedFrame { offset, header, header_len, payload, complete, role, violations, close });
-        if !complete {
-            break;
-        }
-        offset = offset.saturating_add(header_len).saturating_add(present);
-    }
-    // Once per message, not per frame: a message of many tiny frames stays linear.
-    for m in &mut out.messages {
-        if m.kind == DataKind::Text {
-            m.text = valid_prefix_text(&m.payload, m.complete);
+        };
+        let (now, later) = rest.split_at(step.max(1).min(rest.len()));
+        decoder.push(now, &mut items);
+        rest = later;
+        for item in items.drain(..) {
+            match item {
+                Item::Frame(f) => out.frames.push(f),
+                Item::Message(m) => out.messages.push(m),
+            }
         }
     }
+    out.frames.extend(decoder.partial_frame().cloned());
+    out.messages.extend(decoder.partial_message().cloned());
+    out.messages.sort_by_key(|m| m.index);
+    out.partial_header = decoder.partial_header();
     out
-}
-
-/// The text of a message so far: all of it if valid, or, for an unfinished
-/// message, everything but a character cut at the end.
-fn valid_prefix_text(payload: &[u8], complete: bool) -> Option<String> {
-    match core::str::from_utf8(payload) {
-        Ok(s) => Some(s.to_string()),
-        Err(e) if !complete && e.error_len().is_none() => {
-            core::str::from_utf8(payload.get(..e.valid_up_to()).unwrap_or_default()).ok().map(ToString::to_string)
-        }
-        Err(_) => None,
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::close::CloseCode;
+    use crate::deflate::DeflateParams;
     use crate::frame::{LengthForm, OpCode};
+    use crate::rules::Role;
+    use crate::stream::StreamOptions;
 
     fn hex(s: &str) -> Vec<u8> {
         (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
@@ -279,11 +106,11 @@ mod tests {
     #[test]
     fn rfc_fragments_form_one_message() {
         let bytes = hex("010348656c80026c6f");
-        let r = inspect(&bytes, &InspectOptions { sender: Sender::Server, ..Default::default() });
+        let r = inspect(&bytes, &StreamOptions { sender: Some(Role::Server), ..Default::default() }.into());
         assert_eq!(r.frames.len(), 2);
         assert!(r.violations().next().is_none());
         assert_eq!(r.messages.len(), 1);
-        assert_eq!((r.messages[0].text.as_deref(), r.messages[0].complete), (Some("Hello"), true));
+        assert_eq!((r.messages[0].text(), r.messages[0].complete), (Some("Hello"), true));
         assert_eq!(r.messages[0].frames, [0, 1]);
     }
 
@@ -297,7 +124,7 @@ mod tests {
         bytes.extend(hex("897e007e"));
         bytes.extend([0u8; 126]);
         bytes.extend(hex("880203ed"));
-        let r = inspect(&bytes, &InspectOptions { sender: Sender::Client, ..Default::default() });
+        let r = inspect(&bytes, &StreamOptions { sender: Some(Role::Client), ..Default::default() }.into());
         assert_eq!(r.frames.len(), 4);
         let all: Vec<_> = r.violations().map(|(i, v)| (i, *v)).collect();
         assert_eq!(
@@ -319,11 +146,11 @@ mod tests {
     #[test]
     fn partial_input_is_reported_not_refused() {
         let bytes = hex("818537fa213d7f9f4d");
-        let r = inspect(&bytes, &InspectOptions { sender: Sender::Client, ..Default::default() });
+        let r = inspect(&bytes, &StreamOptions { sender: Some(Role::Client), ..Default::default() }.into());
         assert_eq!(r.frames.len(), 1);
         assert!(!r.frames[0].complete);
         assert_eq!(r.frames[0].payload, b"Hel");
-        assert_eq!(r.messages[0].text.as_deref(), Some("Hel"));
+        assert_eq!(r.messages[0].text(), Some("Hel"));
         let r = inspect(&hex("827f0000"), &InspectOptions::default());
         assert_eq!(r.partial_header, Some(PartialHeader { offset: 0, have: 4, needed: 6 }));
     }
@@ -337,14 +164,14 @@ mod tests {
         let r = inspect(&bytes, &InspectOptions::default());
         assert_eq!(r.frames.len(), 10_000);
         assert_eq!(r.stopped_at, Some(30_000));
-        assert_eq!(r.messages[0].text.as_deref().map(str::len), Some(10_000));
+        assert_eq!(r.messages[0].text().map(str::len), Some(10_000));
     }
 
     #[test]
     fn invalid_utf8_and_close_details() {
         let r = inspect(&hex("8103ceba ff".replace(' ', "").as_str()), &InspectOptions::default());
         assert_eq!(r.frames[0].violations, [Violation::InvalidUtf8 { offset: 2 }]);
-        assert_eq!(r.messages[0].text, None);
+        assert_eq!(r.messages[0].text(), None);
         let r = inspect(&hex("880503e8686921"), &InspectOptions::default());
         assert_eq!(r.frames[0].close, Some((Some(CloseCode::NORMAL), "hi!".into())));
         assert_eq!(r.frames[0].header.opcode, OpCode::Close);
@@ -357,7 +184,10 @@ mod tests {
         // a connection sees the UTF-8 first, and so must the inspector.
         let data = [0xc1u8, 0x03, 0x2a, 0xf9, 0x81];
         let p = DeflateParams { server_no_context_takeover: true, ..DeflateParams::default() };
-        let r = inspect(&data, &InspectOptions { sender: Sender::Server, deflate: Some(p), ..Default::default() });
+        let r = inspect(
+            &data,
+            &StreamOptions { sender: Some(Role::Server), deflate: Some(p), ..Default::default() }.into(),
+        );
         // The first is what a connection fails on; the broken stream is
         // listed after it.
         assert_eq!(r.frames[0].violations, [Violation::InvalidUtf8 { offset: 1 }, Violation::InvalidDeflate]);
@@ -382,10 +212,13 @@ mod tests {
         ];
         for nct in [false, true] {
             let p = DeflateParams { server_no_context_takeover: nct, ..DeflateParams::default() };
-            let r = inspect(&data, &InspectOptions { sender: Sender::Server, deflate: Some(p), ..Default::default() });
+            let r = inspect(
+                &data,
+                &StreamOptions { sender: Some(Role::Server), deflate: Some(p), ..Default::default() }.into(),
+            );
             assert_eq!(r.frames[0].violations, [Violation::InvalidUtf8 { offset: 0 }]);
             assert!(r.frames[1].violations.is_empty(), "{:?}", r.frames[1].violations);
-            assert_eq!(r.messages[1].text.as_deref(), Some("Hello"));
+            assert_eq!(r.messages[1].text(), Some("Hello"));
         }
     }
 
@@ -395,28 +228,28 @@ mod tests {
         // second referring to the first; then RSV1 on a ping.
         let bytes = hex("c107f248cdc9c90700c105f200110000c900");
         let deflate = Some(DeflateParams::default());
-        let r = inspect(&bytes, &InspectOptions { sender: Sender::Server, deflate, ..Default::default() });
-        let texts: Vec<_> = r.messages.iter().map(|m| (m.compressed, m.text.as_deref())).collect();
+        let r = inspect(&bytes, &StreamOptions { sender: Some(Role::Server), deflate, ..Default::default() }.into());
+        let texts: Vec<_> = r.messages.iter().map(|m| (m.compressed, m.text())).collect();
         assert_eq!(texts, [(true, Some("Hello")), (true, Some("Hello"))]);
         assert_eq!(r.frames[0].payload, hex("f248cdc9c90700"), "frames keep the compressed bytes");
         let all: Vec<_> = r.violations().map(|(i, v)| (i, *v)).collect();
         assert_eq!(all, [(2, Violation::ReservedBits { bits: 0b100 })]);
         // Without the extension RSV1 is a violation and nothing is inflated.
-        let r = inspect(&bytes, &InspectOptions { sender: Sender::Server, ..Default::default() });
+        let r = inspect(&bytes, &StreamOptions { sender: Some(Role::Server), ..Default::default() }.into());
         assert_eq!(
             r.frames[0].violations,
             [Violation::ReservedBits { bits: 0b100 }, Violation::InvalidUtf8 { offset: 0 }]
         );
         assert!(!r.messages[0].compressed);
         // Garbage, and a bomb past the message limit.
-        let r = inspect(&hex("c103ffffff"), &InspectOptions { deflate, ..Default::default() });
+        let r = inspect(&hex("c103ffffff"), &StreamOptions { deflate, ..Default::default() }.into());
         assert_eq!(r.frames[0].violations, [Violation::InvalidDeflate]);
         let mut bomb = Vec::new();
         crate::deflate::MessageDeflater::new(15, false, 9).compress(&[0u8; 100_000], &mut bomb).unwrap();
         assert!(bomb.len() < 126);
         let mut wire = alloc::vec![0xc2, bomb.len() as u8];
         wire.extend_from_slice(&bomb);
-        let r = inspect(&wire, &InspectOptions { deflate, max_message_size: Some(1000), ..Default::default() });
+        let r = inspect(&wire, &StreamOptions { deflate, max_message_size: Some(1000), ..Default::default() }.into());
         assert_eq!(r.frames[0].violations, [Violation::InflatedTooLarge { max: 1000 }]);
     }
 }

@@ -6,19 +6,29 @@
 //! explorer page.
 //!
 //! - [`accept`]: the `Sec-WebSocket-Accept` computation (section 4.2.2).
+//! - [`header_value`]: the grammar of the handshake's header values.
 //! - [`handshake`]: the opening handshake for both roles (section 4).
 //! - [`frame`]: frame headers, decoded from any prefix and encoded from any
 //!   bits, each field with its bit span (section 5.2).
 //! - [`mask`]: payload masking (section 5.3).
 //! - [`utf8`]: incremental UTF-8 validation that fails fast (section 8.1).
 //! - [`close`]: close codes and close frame payloads (sections 5.5.1, 7.4).
-//! - [`rules`]: every rule a frame stream must keep, as [`Violation`]s with
-//!   the close code each warrants and the section that says so.
+//! - [`violation`]: a broken rule, with the close code it warrants and the
+//!   section that says so.
+//! - [`rules`]: every rule a frame stream must keep, as [`Violation`]s.
+//! - [`deflate`]: permessage-deflate (RFC 7692): its parameters, their
+//!   negotiation, the message codec.
+//! - [`message`]: one data message being received (UTF-8, inflating,
+//!   limits), shared by every judge below.
 //! - [`connection`]: the message layer for either role: fragmentation,
-//!   control frames, automatic pong, the closing handshake, limits.
-//! - [`inspect`]: the explorer's judgement of bytes: decode as far as
-//!   possible and list every violation, where [`connection`] stops at the
-//!   first.
+//!   control frames, automatic pong, the closing handshake, limits; stops
+//!   at the first violation.
+//! - [`stream`]: one direction decoded incrementally, every violation
+//!   listed (the page's live view, the relay, reports).
+//! - [`inspect`]: the explorer's judgement of one buffer (the stream
+//!   decoder over it).
+//! - [`wire`]: both directions of one connection as recorded: the HTTP
+//!   heads, then frames, with the agreed permessage-deflate applied.
 //!
 //! No function in this crate panics on any input.
 #![no_std]
@@ -46,16 +56,22 @@ pub mod connection;
 pub mod deflate;
 pub mod frame;
 pub mod handshake;
+pub mod header_value;
 pub mod inspect;
 pub mod mask;
+pub mod message;
 pub mod rules;
+pub mod stream;
 pub mod utf8;
+pub mod violation;
+pub mod wire;
 
 pub use accept::accept_key;
 pub use close::{CloseCode, CloseFrame};
-pub use connection::{Config, Connection, Event, EventRef, Message, Role, SendError, State};
+pub use connection::{Config, Connection, Event, EventRef, Message, SendError, State};
 pub use frame::{FrameHeader, LengthForm, OpCode};
-pub use rules::{ProtocolError, Violation};
+pub use rules::Role;
+pub use violation::{ProtocolError, Violation};
 
 /// The result of decoding from a prefix of a byte stream.
 ///
@@ -83,14 +99,6 @@ impl<T> Decoded<T> {
         match self {
             Decoded::Complete { value, len } => Some((value, len)),
             Decoded::Incomplete { .. } => None,
-        }
-    }
-
-    /// Applies `f` to a complete value.
-    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Decoded<U> {
-        match self {
-            Decoded::Complete { value, len } => Decoded::Complete { value: f(value), len },
-            Decoded::Incomplete { needed } => Decoded::Incomplete { needed },
         }
     }
 }

@@ -2,207 +2,65 @@
 //!
 //! A rule broken is a [`Violation`]: it knows the close code it warrants and
 //! the section of RFC 6455 that states the rule. The live connection
-//! ([`crate::connection`]) stops at the first violation; the explorer's
-//! inspector ([`crate::inspect`]) lists them all. Both ask the same
-//! functions here.
+//! ([`crate::connection`]) stops at the first violation; the collecting
+//! judges ([`crate::stream`], [`crate::inspect`]) list them all. Both ask
+//! the same functions here.
 
 use crate::close::CloseCode;
 use crate::frame::{FrameHeader, LengthForm, MAX_CONTROL_PAYLOAD, OpCode};
+use crate::violation::Violation;
 use alloc::vec::Vec;
 use core::ops::ControlFlow;
 
-/// A broken rule of the protocol (or of a configured limit).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, thiserror::Error)]
-pub enum Violation {
-    /// An opcode the RFC reserves was used.
-    #[error("reserved opcode 0x{opcode:X}")]
-    ReservedOpcode {
-        /// The 4-bit opcode.
-        opcode: u8,
-    },
-    /// RSV bits set that no negotiated extension defines.
-    #[error("reserved bits set without an extension that defines them (RSV1-3 = {bits:03b})")]
-    ReservedBits {
-        /// The three bits, RSV1 first.
-        bits: u8,
-    },
-    /// A client sent a frame without masking it.
-    #[error("client frame is not masked")]
-    UnmaskedClientFrame,
-    /// A server sent a masked frame.
-    #[error("server frame is masked")]
-    MaskedServerFrame,
-    /// A control frame without FIN.
-    #[error("control frame ({opcode}) is fragmented (FIN = 0)")]
-    FragmentedControl {
-        /// Its opcode.
-        opcode: OpCode,
-    },
-    /// A control frame with more than 125 bytes of payload.
-    #[error("control frame payload > 125 bytes ({len})")]
-    ControlTooLong {
-        /// The payload length.
-        len: u64,
-    },
-    /// The most significant bit of a 64-bit length was set.
-    #[error("64-bit payload length has its most significant bit set")]
-    LengthTopBit,
-    /// The length was not written in the shortest form.
-    #[error("payload length {len} is not in the minimal encoding ({form:?} used)")]
-    NonMinimalLength {
-        /// The length.
-        len: u64,
-        /// The form used.
-        form: LengthForm,
-    },
-    /// A continuation frame with no fragmented message to continue.
-    #[error("continuation frame with no message to continue")]
-    UnexpectedContinuation,
-    /// A new data frame while a fragmented message was unfinished.
-    #[error("new {opcode} frame inside a fragmented message (expected continuation)")]
-    ExpectedContinuation {
-        /// The new frame's opcode.
-        opcode: OpCode,
-    },
-    /// A data frame after a close frame.
-    #[error("data frame after the Close frame")]
-    DataAfterClose,
-    /// Text that is not UTF-8.
-    #[error("invalid UTF-8 in text message at byte {offset} of the message")]
-    InvalidUtf8 {
-        /// Offset in the message of the first invalid byte.
-        offset: u64,
-    },
-    /// A close frame with exactly one byte of payload.
-    #[error("close frame payload of one byte (a code needs two)")]
-    CloseOneByte,
-    /// A close code that must not be sent.
-    #[error("close code {code} must not be sent")]
-    InvalidCloseCode {
-        /// The code.
-        code: u16,
-    },
-    /// A close reason that is not UTF-8.
-    #[error("close reason is not valid UTF-8")]
-    InvalidCloseReason,
-    /// A frame larger than the configured limit.
-    #[error("frame payload of {len} bytes exceeds the limit of {max}")]
-    FrameTooLarge {
-        /// The payload length.
-        len: u64,
-        /// The limit.
-        max: u64,
-    },
-    /// A message larger than the configured limit.
-    #[error("message of at least {len} bytes exceeds the limit of {max}")]
-    MessageTooLarge {
-        /// The message length so far, this frame included.
-        len: u64,
-        /// The limit.
-        max: u64,
-    },
-    /// RSV1 (permessage-deflate's "compressed" bit) on a continuation
-    /// frame: only a message's first frame carries it.
-    #[error("RSV1 set on a continuation frame (only the first frame of a compressed message has it)")]
-    CompressedContinuation,
-    /// A compressed message that is not valid DEFLATE.
-    #[error("compressed message is not valid DEFLATE data")]
-    InvalidDeflate,
-    /// A compressed message that inflates past the message size limit
-    /// (stopped there, before inflating the rest).
-    #[error("compressed message inflates to more than the limit of {max} bytes")]
-    InflatedTooLarge {
-        /// The limit.
-        max: u64,
-    },
-}
-
-impl Violation {
-    /// The close code to fail the connection with (section 7.4.1).
-    pub const fn close_code(&self) -> CloseCode {
-        match self {
-            Violation::InvalidUtf8 { .. } | Violation::InvalidCloseReason => CloseCode::INVALID_PAYLOAD,
-            Violation::FrameTooLarge { .. }
-            | Violation::MessageTooLarge { .. }
-            | Violation::InflatedTooLarge { .. } => CloseCode::MESSAGE_TOO_BIG,
-            Violation::InvalidDeflate => CloseCode::INVALID_PAYLOAD,
-            _ => CloseCode::PROTOCOL_ERROR,
-        }
-    }
-
-    /// The RFC that states the rule: 6455, or 7692 for permessage-deflate.
-    pub const fn rfc(&self) -> u16 {
-        match self {
-            Violation::CompressedContinuation | Violation::InvalidDeflate | Violation::InflatedTooLarge { .. } => 7692,
-            _ => 6455,
-        }
-    }
-
-    /// The section of that RFC ([`Violation::rfc`]) that states the rule.
-    pub const fn section(&self) -> &'static str {
-        match self {
-            Violation::CompressedContinuation => "6.1",
-            Violation::InvalidDeflate | Violation::InflatedTooLarge { .. } => "7.2.2",
-            Violation::ReservedOpcode { .. }
-            | Violation::ReservedBits { .. }
-            | Violation::LengthTopBit
-            | Violation::NonMinimalLength { .. } => "5.2",
-            Violation::UnmaskedClientFrame | Violation::MaskedServerFrame => "5.1",
-            Violation::FragmentedControl { .. } | Violation::ControlTooLong { .. } => "5.5",
-            Violation::UnexpectedContinuation | Violation::ExpectedContinuation { .. } => "5.4",
-            Violation::DataAfterClose | Violation::CloseOneByte | Violation::InvalidCloseReason => "5.5.1",
-            Violation::InvalidUtf8 { .. } => "8.1",
-            Violation::InvalidCloseCode { .. } => "7.4.1",
-            Violation::FrameTooLarge { .. } | Violation::MessageTooLarge { .. } => "10.4",
-        }
-    }
-}
-
-/// A violation found at a position in a byte stream.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, thiserror::Error)]
-#[error("{violation} (at byte {offset}; close {code}, RFC {rfc} section {section})",
-    code = violation.close_code().0, rfc = violation.rfc(), section = violation.section())]
-pub struct ProtocolError {
-    /// What rule was broken.
-    pub violation: Violation,
-    /// Offset in the received stream (after the handshake) of the frame or
-    /// byte that broke it.
-    pub offset: u64,
-}
-
-impl ProtocolError {
-    /// The close code to fail the connection with.
-    pub const fn close_code(&self) -> CloseCode {
-        self.violation.close_code()
-    }
-}
-
-/// Which endpoint sent the frames being judged; it decides the masking rule.
+/// Which end of a connection: it decides who masks (section 5.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Sender {
-    /// Frames from a client must be masked.
+pub enum Role {
+    /// Masks every frame it sends; its peer rejects unmasked frames.
     Client,
-    /// Frames from a server must not be masked.
+    /// Sends unmasked frames; its peer rejects masked ones.
     Server,
-    /// Unknown: masking is not judged.
-    Unknown,
 }
 
-/// RSV1 in [`FrameRules::allowed_rsv`]: permessage-deflate's bit.
-pub const RSV1: u8 = 0b100;
+impl Role {
+    /// The other end.
+    pub const fn peer(self) -> Role {
+        match self {
+            Role::Client => Role::Server,
+            Role::Server => Role::Client,
+        }
+    }
+
+    /// The only end that may send a frame with this MASK bit (section 5.1:
+    /// a client masks every frame, a server none): the sender a receiver
+    /// judges such a frame as coming from.
+    pub const fn sending_masked(masked: bool) -> Role {
+        if masked { Role::Client } else { Role::Server }
+    }
+}
+
+/// RSV1 as `RSV1 RSV2 RSV3` bits: permessage-deflate's "compressed" bit.
+const RSV1: u8 = 0b100;
 
 /// The per-frame rules in force on a stream.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FrameRules {
-    /// Who sent the frames.
-    pub sender: Sender,
-    /// RSV bits an extension negotiated (as `RSV1 RSV2 RSV3`, e.g. `0b100`).
-    pub allowed_rsv: u8,
+    /// Who sent the frames; `None`: unknown, masking is not judged.
+    sender: Option<Role>,
+    /// RSV bits an extension negotiated (as `RSV1 RSV2 RSV3`).
+    allowed_rsv: u8,
     /// Largest accepted frame payload, if limited.
-    pub max_frame_size: Option<u64>,
+    max_frame_size: Option<u64>,
 }
 
 impl FrameRules {
+    /// The rules for frames from `sender` (`None`: unknown) on a connection
+    /// that agreed to permessage-deflate or not (the only extension here,
+    /// so RSV1 is the only bit that can be allowed, RFC 7692 section 6),
+    /// with a frame size limit or none.
+    pub const fn new(sender: Option<Role>, deflate: bool, max_frame_size: Option<u64>) -> Self {
+        FrameRules { sender, allowed_rsv: if deflate { RSV1 } else { 0 }, max_frame_size }
+    }
+
     /// Calls `f` with each rule `h` breaks, most fundamental first, until
     /// `f` breaks the loop.
     #[inline]
@@ -228,8 +86,8 @@ impl FrameRules {
             f(Violation::CompressedContinuation)?;
         }
         match (self.sender, h.mask.is_some()) {
-            (Sender::Client, false) => f(Violation::UnmaskedClientFrame)?,
-            (Sender::Server, true) => f(Violation::MaskedServerFrame)?,
+            (Some(Role::Client), false) => f(Violation::UnmaskedClientFrame)?,
+            (Some(Role::Server), true) => f(Violation::MaskedServerFrame)?,
             _ => {}
         }
         if h.opcode.is_control() {
@@ -276,6 +134,23 @@ impl FrameRules {
     }
 }
 
+/// Judges a received close payload: empty, or a sendable code followed by
+/// a UTF-8 reason (sections 5.5.1 and 7.4).
+pub fn parse_close_payload(payload: &[u8]) -> Result<(Option<CloseCode>, &str), Violation> {
+    match payload {
+        [] => Ok((None, "")),
+        [_] => Err(Violation::CloseOneByte),
+        [hi, lo, reason @ ..] => {
+            let code = CloseCode(u16::from_be_bytes([*hi, *lo]));
+            if !code.is_sendable() {
+                return Err(Violation::InvalidCloseCode { code: code.0 });
+            }
+            let reason = core::str::from_utf8(reason).map_err(|_| Violation::InvalidCloseReason)?;
+            Ok((Some(code), reason))
+        }
+    }
+}
+
 /// The kind of a data message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum DataKind {
@@ -285,9 +160,10 @@ pub enum DataKind {
     Binary,
 }
 
-/// What a frame is to the message layer.
+/// Where a frame falls in the message stream: on its own (control), in a
+/// data message, or nowhere.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum FrameRole {
+pub enum FramePlace {
     /// A control frame (handled on its own, even between fragments).
     Control(OpCode),
     /// A data frame of a message of `kind`.
@@ -329,30 +205,30 @@ impl Sequencer {
     /// violation the sequencer still moves on as an inspector would: a stray
     /// continuation is skipped, a new data frame abandons the unfinished
     /// message and starts its own.
-    pub fn next(&mut self, h: &FrameHeader) -> (FrameRole, Option<Violation>) {
+    pub fn next(&mut self, h: &FrameHeader) -> (FramePlace, Option<Violation>) {
         if h.opcode.is_control() {
             if h.opcode == OpCode::Close {
                 self.closed = true;
             }
             return if h.opcode.is_reserved() {
-                (FrameRole::Ignored, None)
+                (FramePlace::Ignored, None)
             } else {
-                (FrameRole::Control(h.opcode), None)
+                (FramePlace::Control(h.opcode), None)
             };
         }
         if self.closed {
-            return (FrameRole::Ignored, Some(Violation::DataAfterClose));
+            return (FramePlace::Ignored, Some(Violation::DataAfterClose));
         }
         let (kind, first, mut violation) = match (h.opcode, self.current) {
             (OpCode::Continuation, Some(kind)) => (kind, false, None),
-            (OpCode::Continuation, None) => return (FrameRole::Ignored, Some(Violation::UnexpectedContinuation)),
+            (OpCode::Continuation, None) => return (FramePlace::Ignored, Some(Violation::UnexpectedContinuation)),
             (OpCode::Text, cur) => {
                 (DataKind::Text, true, cur.map(|_| Violation::ExpectedContinuation { opcode: h.opcode }))
             }
             (OpCode::Binary, cur) => {
                 (DataKind::Binary, true, cur.map(|_| Violation::ExpectedContinuation { opcode: h.opcode }))
             }
-            _ => return (FrameRole::Ignored, None),
+            _ => return (FramePlace::Ignored, None),
         };
         if first {
             self.message_len = 0;
@@ -364,7 +240,7 @@ impl Sequencer {
             }
         }
         self.current = if h.fin { None } else { Some(kind) };
-        (FrameRole::Data { kind, first, last: h.fin }, violation)
+        (FramePlace::Data { kind, first, last: h.fin }, violation)
     }
 }
 
@@ -372,7 +248,7 @@ impl Sequencer {
 mod tests {
     use super::*;
 
-    const CLIENT: FrameRules = FrameRules { sender: Sender::Client, allowed_rsv: 0, max_frame_size: None };
+    const CLIENT: FrameRules = FrameRules::new(Some(Role::Client), false, None);
 
     #[test]
     fn strict_takes_the_first_inspect_takes_all() {
@@ -402,12 +278,21 @@ mod tests {
 
     #[test]
     fn rsv1_allowed_on_data_frames_only() {
-        let rules = FrameRules { allowed_rsv: 0b100, ..CLIENT };
+        let rules = FrameRules::new(Some(Role::Client), true, None);
         let mut h = FrameHeader::new(true, OpCode::Text, Some([0; 4]), 3);
         h.rsv[0] = true;
         assert_eq!(rules.check(&h), Ok(()));
         h.opcode = OpCode::Ping;
         assert_eq!(rules.check(&h), Err(Violation::ReservedBits { bits: 0b100 }));
+    }
+
+    #[test]
+    fn payloads() {
+        assert_eq!(parse_close_payload(&[]), Ok((None, "")));
+        assert_eq!(parse_close_payload(&[3]), Err(Violation::CloseOneByte));
+        assert_eq!(parse_close_payload(&[3, 0xe8, b'o', b'k']), Ok((Some(CloseCode::NORMAL), "ok")));
+        assert_eq!(parse_close_payload(&[3, 0xed]), Err(Violation::InvalidCloseCode { code: 1005 }));
+        assert_eq!(parse_close_payload(&[3, 0xe8, 0xff]), Err(Violation::InvalidCloseReason));
     }
 
     #[test]
@@ -417,9 +302,9 @@ mod tests {
         assert_eq!(s.next(&f(true, OpCode::Continuation, 0)).1, Some(Violation::UnexpectedContinuation));
         assert_eq!(
             s.next(&f(false, OpCode::Text, 4)),
-            (FrameRole::Data { kind: DataKind::Text, first: true, last: false }, None)
+            (FramePlace::Data { kind: DataKind::Text, first: true, last: false }, None)
         );
-        assert_eq!(s.next(&f(true, OpCode::Ping, 0)), (FrameRole::Control(OpCode::Ping), None));
+        assert_eq!(s.next(&f(true, OpCode::Ping, 0)), (FramePlace::Control(OpCode::Ping), None));
         assert_eq!(
             s.next(&f(false, OpCode::Binary, 1)).1,
             Some(Violation::ExpectedContinuation { opcode: OpCode::Binary })
@@ -427,11 +312,11 @@ mod tests {
         // The binary message (1 byte) plus 9 reaches the limit exactly: fine.
         assert_eq!(
             s.next(&f(true, OpCode::Continuation, 9)),
-            (FrameRole::Data { kind: DataKind::Binary, first: false, last: true }, None)
+            (FramePlace::Data { kind: DataKind::Binary, first: false, last: true }, None)
         );
         assert_eq!(s.next(&f(false, OpCode::Text, 10)).1, None);
         assert_eq!(s.next(&f(true, OpCode::Continuation, 1)).1, Some(Violation::MessageTooLarge { len: 11, max: 10 }));
-        assert_eq!(s.next(&f(true, OpCode::Close, 0)).0, FrameRole::Control(OpCode::Close));
-        assert_eq!(s.next(&f(true, OpCode::Text, 0)), (FrameRole::Ignored, Some(Violation::DataAfterClose)));
+        assert_eq!(s.next(&f(true, OpCode::Close, 0)).0, FramePlace::Control(OpCode::Close));
+        assert_eq!(s.next(&f(true, OpCode::Text, 0)), (FramePlace::Ignored, Some(Violation::DataAfterClose)));
     }
 }

@@ -16,7 +16,8 @@ use wscope_core::frame::{FrameHeader, LengthForm, OpCode};
 use wscope_core::handshake::{ClientHandshake, HandshakeLimits, inspect_request, parse_request};
 use wscope_core::inspect::{InspectOptions, inspect};
 use wscope_core::mask::apply_mask;
-use wscope_core::rules::{DataKind, Sender};
+use wscope_core::rules::{DataKind, Role};
+use wscope_core::stream::StreamOptions;
 use wscope_core::utf8::Utf8Validator;
 use wscope_core::{CloseCode, Decoded};
 
@@ -147,25 +148,6 @@ fn run_server(bytes: &[u8], chunk: usize, config: Config) -> (Vec<Event>, Vec<u8
     (events, s.take_output())
 }
 
-/// The same with [`Connection::receive_some`]: events taken as each one
-/// is ready. Asserts that every call consumed something or queued an event.
-fn run_server_some(bytes: &[u8], chunk: usize, config: Config) -> (Vec<Event>, Vec<u8>) {
-    let mut s = Connection::server(config);
-    let mut events = Vec::new();
-    for piece in bytes.chunks(chunk.max(1)) {
-        let mut rest = piece;
-        while !rest.is_empty() {
-            let n = s.receive_some(rest);
-            let before = events.len();
-            events.extend(std::iter::from_fn(|| s.next_event()));
-            assert!(n > 0 || events.len() > before, "receive_some made no progress");
-            assert!(events.len() <= before + 2, "receive_some decoded past the first event");
-            rest = &rest[n..];
-        }
-    }
-    (events, s.take_output())
-}
-
 /// The same with [`Connection::read_event`], one event per call.
 fn run_server_pull(bytes: &[u8], chunk: usize, config: Config) -> (Vec<Event>, Vec<u8>) {
     let mut s = Connection::server(config);
@@ -251,9 +233,6 @@ proptest! {
             let (events, out) = run_server(&wire, chunk, Config::default());
             prop_assert_eq!(&events, &whole, "chunk {}", chunk);
             prop_assert_eq!(&out, &out_whole, "chunk {}", chunk);
-            let (events, out) = run_server_some(&wire, chunk, Config::default());
-            prop_assert_eq!(&events, &whole, "receive_some, chunk {}", chunk);
-            prop_assert_eq!(&out, &out_whole, "receive_some, chunk {}", chunk);
             let (events, out) = run_server_pull(&wire, chunk, Config::default());
             prop_assert_eq!(&events, &whole, "read_event, chunk {}", chunk);
             prop_assert_eq!(&out, &out_whole, "read_event, chunk {}", chunk);
@@ -282,9 +261,6 @@ proptest! {
             let (events, out) = run_server(&wire, chunk, config);
             prop_assert_eq!(&events, &whole, "chunk {}", chunk);
             prop_assert_eq!(&out, &out_whole, "chunk {}", chunk);
-            let (events, out) = run_server_some(&wire, chunk, config);
-            prop_assert_eq!(&events, &whole, "receive_some, chunk {}", chunk);
-            prop_assert_eq!(&out, &out_whole, "receive_some, chunk {}", chunk);
             let (events, out) = run_server_pull(&wire, chunk, config);
             prop_assert_eq!(&events, &whole, "read_event, chunk {}", chunk);
             prop_assert_eq!(&out, &out_whole, "read_event, chunk {}", chunk);
@@ -296,15 +272,16 @@ proptest! {
 
     #[test]
     fn no_panic_on_any_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..512), tiny: bool) {
-        let config = if tiny { Config { max_frame_size: 3, max_message_size: 5, frame_events: true, ..Config::default() } } else { Config::default() };
+        let config = if tiny { Config { max_frame_size: 3, max_message_size: 5, ..Config::default() } } else { Config::default() };
         for mut conn in [Connection::server(config), Connection::client(config, Box::new(|| [1, 2, 3, 4]))] {
             conn.receive_data(&bytes);
             while conn.next_event().is_some() {}
             let _ = conn.send(Message::Text("after"));
             let _ = conn.take_output();
         }
-        for sender in [Sender::Client, Sender::Server, Sender::Unknown] {
-            let r = inspect(&bytes, &InspectOptions { sender, max_frame_size: Some(10), max_message_size: Some(20), max_frames: 64, deflate: None });
+        for sender in [Some(Role::Client), Some(Role::Server), None] {
+            let stream = StreamOptions { sender, max_frame_size: Some(10), max_message_size: Some(20), ..StreamOptions::default() };
+            let r = inspect(&bytes, &InspectOptions { stream, max_frames: 64 });
             for f in &r.frames {
                 prop_assert!(f.payload.len() as u64 <= f.header.payload_len);
             }

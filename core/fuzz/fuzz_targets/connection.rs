@@ -9,7 +9,8 @@ use libfuzzer_sys::fuzz_target;
 use wscope_core::connection::{Config, Connection, Event, EventRef, Message};
 use wscope_core::deflate::DeflateParams;
 use wscope_core::inspect::{InspectOptions, inspect};
-use wscope_core::rules::Sender;
+use wscope_core::Role;
+use wscope_core::stream::{Item, StreamDecoder, StreamOptions};
 
 /// Echoes like a server would, so sending is exercised too.
 fn echo(conn: &mut Connection, e: &Event) {
@@ -63,7 +64,7 @@ fuzz_target!(|input: &[u8]| {
     let split = usize::from(control).min(data.len());
     let small = control & 1 == 1;
     let mut config = if small {
-        Config { max_frame_size: 64, max_message_size: 100, frame_events: control & 2 == 2, ..Config::default() }
+        Config { max_frame_size: 64, max_message_size: 100, ..Config::default() }
     } else {
         Config::default()
     };
@@ -91,17 +92,31 @@ fuzz_target!(|input: &[u8]| {
             Event::Failed(err) => Some(*err),
             _ => None,
         });
-        let options = InspectOptions {
-            sender: if client { Sender::Server } else { Sender::Client },
-            max_frames: usize::MAX,
+        let stream = StreamOptions {
+            sender: Some(if client { Role::Server } else { Role::Client }),
             max_frame_size: Some(config.max_frame_size),
             max_message_size: Some(config.max_message_size),
             deflate: config.deflate,
+            ..StreamOptions::default()
         };
-        let report = inspect(data, &options);
-        let first = report.violations().next().map(|(i, v)| (report.frames[i].offset as u64, *v));
+        let report = inspect(data, &InspectOptions { stream, max_frames: usize::MAX });
+        let first = report.violations().next().map(|(i, v)| (report.frames[i].offset, *v));
         if let Some(err) = failure {
             assert_eq!(first, Some((err.offset, err.violation)), "connection and inspector disagree");
         }
+        // The stream decoder fed in two pieces finds the same frames.
+        let mut decoder = StreamDecoder::new(stream);
+        let mut items = Vec::new();
+        decoder.push(&data[..split], &mut items);
+        decoder.push(&data[split..], &mut items);
+        let mut frames: Vec<_> = items
+            .into_iter()
+            .filter_map(|i| match i {
+                Item::Frame(f) => Some(f),
+                Item::Message(_) => None,
+            })
+            .collect();
+        frames.extend(decoder.partial_frame().cloned());
+        assert_eq!(frames, report.frames, "split stream and inspector disagree");
     }
 });

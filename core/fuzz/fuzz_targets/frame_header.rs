@@ -5,7 +5,7 @@
 use libfuzzer_sys::fuzz_target;
 use wscope_core::Decoded;
 use wscope_core::frame::FrameHeader;
-use wscope_core::rules::{FrameRules, Sender};
+use wscope_core::rules::{FrameRules, Role};
 
 fuzz_target!(|data: &[u8]| {
     match FrameHeader::decode(data) {
@@ -16,9 +16,9 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(&again[..], &data[..len]);
             let spans = value.fields();
             assert_eq!(spans.iter().map(|s| usize::from(s.bit_len)).sum::<usize>(), len * 8);
-            for sender in [Sender::Client, Sender::Server, Sender::Unknown] {
-                for allowed_rsv in [0, 0b100] {
-                    let rules = FrameRules { sender, allowed_rsv, max_frame_size: Some(1 << 20) };
+            for sender in [Some(Role::Client), Some(Role::Server), None] {
+                for deflate in [false, true] {
+                    let rules = FrameRules::new(sender, deflate, Some(1 << 20));
                     assert_eq!(rules.check(&value).err(), rules.violations(&value).first().copied());
                 }
             }

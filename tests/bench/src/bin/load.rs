@@ -27,7 +27,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 use wscope_core::deflate::{self, DeflateParams, MessageDeflater, MessageInflater};
-use wscope_core::handshake::{ClientHandshake, HandshakeLimits, parse_extensions};
+use wscope_core::handshake::{ClientHandshake, HandshakeLimits};
 use wscope_core::{Decoded, FrameHeader, OpCode};
 
 #[derive(Debug, Parser)]
@@ -211,16 +211,8 @@ impl Target {
                 if len != buf.len() {
                     return Err("the server sent frames before any message".into());
                 }
-                let params = if self.deflate {
-                    let offer = parse_extensions(DEFLATE_OFFER.as_bytes())
-                        .and_then(|e| e.into_iter().next())
-                        .ok_or("the offer does not parse")?;
-                    let offer = deflate::parse_params(&offer.params)?;
-                    deflate::check_response(&offer, &value.extensions)?
-                } else {
-                    None
-                };
-                return Ok((stream, params));
+                // The core checked the answer against the offer.
+                return Ok((stream, value.deflate));
             }
         }
     }

@@ -172,15 +172,19 @@ async fn live(deflate: bool) {
     assert!(!tap.got.borrow().iter().any(|m| matches!(m, Got::Text(t) if t.contains("\"dropped\""))));
 
     // The handshake: the server's accept is the one the browser's key calls for.
-    let up_head = wscope_wasm::http_head_len(&up, true);
-    let down_head = wscope_wasm::http_head_len(&down, false);
-    assert!(up_head > 0 && down_head > 0, "both directions start with an HTTP head");
-    let request = wscope_wasm::inspect_request(&up[..up_head as usize]).unwrap();
+    // Where each direction's HTTP head ends, as the page's wire view finds it.
+    let head_len = |from: &str, bytes: &[u8]| {
+        let items = wscope_wasm::WireView::new().push(from, bytes).unwrap();
+        assert_eq!(get(&items, "0.type").as_string().as_deref(), Some("head"), "{from} starts with an HTTP head");
+        get(&items, "0.len").as_f64().unwrap() as usize
+    };
+    let (up_head, down_head) = (head_len("client", &up), head_len("server", &down));
+    let request = wscope_wasm::inspect_request(&up[..up_head]).unwrap();
     assert_eq!(get(&request, "problems.length").as_f64(), Some(0.0));
-    let response = String::from_utf8(down[..down_head as usize].to_vec()).unwrap();
+    let response = String::from_utf8(down[..down_head].to_vec()).unwrap();
     let expected = get(&request, "accept").as_string().unwrap();
     assert!(response.contains(&format!("\r\nSec-WebSocket-Accept: {expected}\r\n")), "{response}");
-    let agreed = wscope_wasm::response_deflate(&down[..down_head as usize]).unwrap();
+    let agreed = wscope_wasm::response_deflate(&down[..down_head]).unwrap();
     assert_eq!(agreed.is_null(), !deflate, "permessage-deflate agreed: {response}");
     if deflate {
         assert!(response.contains("\r\nSec-WebSocket-Extensions: permessage-deflate\r\n"), "{response}");
@@ -195,7 +199,7 @@ async fn live(deflate: bool) {
         Reflect::set(&o, &"deflate".into(), &agreed).unwrap();
         JsValue::from(o)
     };
-    let client = wscope_wasm::inspect(&up[up_head as usize..], opts("client")).unwrap();
+    let client = wscope_wasm::inspect(&up[up_head..], opts("client")).unwrap();
     assert_eq!(get(&client, "violation_count").as_f64(), Some(0.0));
     let frames = get(&client, "frames");
     let n = get(&frames, "length").as_f64().unwrap() as u32;
@@ -226,7 +230,7 @@ async fn live(deflate: bool) {
     assert_eq!(get(&frames, &format!("{last}.close.reason")).as_string().as_deref(), Some("done here"));
 
     // The server's frames: unmasked, minimal lengths (no violation at all).
-    let server_side = wscope_wasm::inspect(&down[down_head as usize..], opts("server")).unwrap();
+    let server_side = wscope_wasm::inspect(&down[down_head..], opts("server")).unwrap();
     assert_eq!(get(&server_side, "violation_count").as_f64(), Some(0.0));
     let frames = get(&server_side, "frames");
     let m = get(&frames, "length").as_f64().unwrap() as u32;

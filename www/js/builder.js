@@ -1,8 +1,8 @@
 // Panel 2: the frame builder. Every header bit is the user's; the wasm core
 // encodes the frame, names its fields with their bit spans, and judges it.
 
-import { build_frame, parse_bytes } from '../pkg/wscope_wasm.js';
-import { h, $, utf8, toHex, randomBytes, opcodeTable, opcodeHex, fmtInt, plural, setInput, fieldClass, allFields, decodeText } from './util.js';
+import { build_frame, parse_bytes, deflate_windows } from '../pkg/wscope_wasm.js';
+import { h, $, utf8, toHex, randomBytes, opcodeTable, opcodeText, fmtInt, plural, setInput, fieldClass, allFields, decodeText } from './util.js';
 import { hexDump, onDumpWidthChange } from './hexdump.js';
 import { frameDiagram } from './diagram.js';
 import { fieldTable, violationItem } from './frameview.js';
@@ -13,12 +13,12 @@ const MAX_SIZE = 1 << 20;
 export function setupBuilder({ toInspector, toInject }) {
   const el = (id) => $(`#fb-${id}`);
   const opSel = el('opcode');
-  for (const op of opcodeTable()) {
-    const marks = [op.control ? 'control' : 'data'];
-    if (op.reserved) marks.push('reserved');
-    opSel.append(h('option', { value: String(op.bits) }, `${opcodeHex(op.bits)}  ${op.name}${op.reserved ? '' : ` (${marks.join(', ')})`}`));
-  }
+  for (const op of opcodeTable()) opSel.append(h('option', { value: String(op.bits) }, opcodeText(op.bits)));
   opSel.value = '1';
+  for (const w of deflate_windows()) {
+    const size = w.bytes >= 1024 ? `${w.bytes / 1024} KiB` : `${w.bytes} bytes`;
+    el('window-bits').append(h('option', { value: String(w.bits) }, `${w.bits} bits · ${size}`));
+  }
 
   // Legend: one chip per field, in the core's order and names.
   const legend = el('legend');
@@ -60,10 +60,14 @@ export function setupBuilder({ toInspector, toInject }) {
     }
   };
 
+  /** The key's bytes as the core reads hex (its length is the core's to judge). */
   const keyBytes = () => {
-    const t = keyIn.value.trim().replace(/^0x/i, '').replace(/[\s:]/g, '');
-    if (!/^[0-9a-fA-F]{8}$/.test(t)) return null;
-    return Array.from(t.match(/../g), (x) => parseInt(x, 16));
+    try {
+      const k = parse_bytes(keyIn.value, 'hex');
+      return k.length ? Array.from(k) : null;
+    } catch {
+      return null;
+    }
   };
 
   const setError = (msg) => {
@@ -148,7 +152,7 @@ export function setupBuilder({ toInspector, toInject }) {
     const vl = el('violations');
     vl.replaceChildren(...built.violations.map((v) => violationItem(v)));
     el('violations-empty').hidden = built.violations.length > 0;
-    el('judged-as').textContent = hd.masked ? 'a client frame (it is masked), as a server would' : 'a server frame (it is not masked), as a client would';
+    el('judged-as').textContent = `a ${built.sender} frame (it is ${hd.masked ? '' : 'not '}masked), as a ${built.receiver} would`;
     el('violations-count').textContent = built.violations.length ? `(${built.violations.length})` : '';
   };
 
@@ -192,7 +196,7 @@ export function setupBuilder({ toInspector, toInject }) {
     });
   }
   el('send-inspect').addEventListener('click', () => {
-    if (lastBuilt) toInspector(lastBuilt.bytes, lastBuilt.header.masked ? 'client' : 'server', lastBuilt.compressed ? 'on' : 'off');
+    if (lastBuilt) toInspector(lastBuilt.bytes, lastBuilt.sender, lastBuilt.compressed ? 'on' : 'off');
   });
   el('send-inject').addEventListener('click', () => {
     if (lastBuilt) toInject(lastBuilt.bytes, { deflate: Boolean(lastBuilt.compressed) });

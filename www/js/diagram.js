@@ -2,7 +2,7 @@
 // shown, each field coloured and labelled with its value. The bit spans
 // come from the core (header.fields).
 
-import { h, fieldClass, fieldName, fmtInt, opcodeTable, opcodeHex } from './util.js';
+import { h, fieldClass, fieldName, fmtInt, opcodeLabel } from './util.js';
 
 /** Label text of a field segment. `first`: the segment where it starts. */
 function fieldLabel(f, header, first) {
@@ -15,10 +15,8 @@ function fieldLabel(f, header, first) {
     case 'rsv3':
     case 'mask':
       return { text: `${name} = ${f.value}`, short: name, vertical: true };
-    case 'opcode': {
-      const op = opcodeTable()[Number(f.value) & 15];
-      return { text: `${name} = ${opcodeHex(f.value)} ${op.name}`, short: `${opcodeHex(f.value)} ${op.name.split(' (')[0]}` };
-    }
+    case 'opcode':
+      return { text: `${name} = ${opcodeLabel(Number(f.value))}`, short: opcodeLabel(Number(f.value)).split(' (')[0] };
     case 'len7':
       return header.length_form === '7-bit'
         ? { text: `${name} = ${f.value}`, short: `Payload len = ${f.value}` }

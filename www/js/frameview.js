@@ -2,7 +2,7 @@
 // payloads, whole frame cards. Shared by the builder, inspector, live view
 // and inject panel.
 
-import { h, rfcLink, fieldClass, fieldName, fmtInt, hexPreview, opcodeTable, opcodeHex, showText, plural } from './util.js';
+import { h, rfcLink, fieldClass, fieldName, fmtInt, hexPreview, opcodeHex, opcodeText, showText, plural } from './util.js';
 import { hexDump } from './hexdump.js';
 import { frameDiagram } from './diagram.js';
 
@@ -18,13 +18,6 @@ export function violationItem(v, tag = 'li') {
 
 export function violationList(violations, attrs = {}) {
   return h('ul', { class: 'violations', ...attrs }, violations.map((v) => violationItem(v)));
-}
-
-/** Opcode text with the core's control/reserved marks. */
-export function opcodeText(bits) {
-  const op = opcodeTable()[bits & 15];
-  const marks = [op.control ? 'control' : 'data', op.reserved ? 'reserved' : null].filter(Boolean);
-  return `${opcodeHex(bits)} ${op.name} · ${marks.join(', ')}`;
 }
 
 function fieldMeaning(f, header, frame) {
@@ -123,19 +116,19 @@ export function frameBadges(frame) {
     ? h('span', { class: 'badge f-key strong' }, `masked · key ${hd.mask_key}`)
     : h('span', { class: 'badge plain' }, 'not masked'));
   badges.push(h('span', { class: 'badge f-len7' }, plural(hd.payload_len, 'byte')));
-  if (!frame.complete) badges.push(h('span', { class: 'badge warn' }, `incomplete: ${fmtInt(frame.payload.length)} of ${fmtInt(hd.payload_len)} bytes`));
+  if (!frame.complete) badges.push(h('span', { class: 'badge warn' }, `incomplete: ${fmtInt(frame.payload_seen)} of ${fmtInt(hd.payload_len)} bytes`));
   if (frame.violations.length) badges.push(h('span', { class: 'badge bad' }, plural(frame.violations.length, 'violation')));
   return badges;
 }
 
 /**
  * A whole frame: badges, violations, fields, payload, coloured dump and
- * diagram. input: the bytes the frame was decoded from (for its dump).
+ * diagram (of the frame's bytes as the core kept them).
  */
-export function frameCard(frame, index, input, { cls = '', view = 'text', title = null, diagram = true, dumpRows = 6, compact = false } = {}) {
+export function frameCard(frame, { cls = '', view = 'text', title = null, diagram = true, dumpRows = 6, compact = false } = {}) {
   const hd = frame.header;
-  const end = Math.min(input.length, frame.offset + hd.header_len + frame.payload.length);
-  const bytes = input.subarray(frame.offset, end);
+  const index = frame.index;
+  const bytes = frame.bytes;
   const card = h('article', { class: `frame-card hl-scope ${cls}`, 'data-opcode': hd.opcode, 'data-masked': String(hd.masked) },
     h('header', { class: 'frame-head' },
       h('h4', {}, title ?? `Frame ${index + 1}`, h('span', { class: 'muted' }, ` · offset ${fmtInt(frame.offset)} · ${plural(bytes.length, 'byte')}`)),
@@ -162,16 +155,16 @@ export function frameCard(frame, index, input, { cls = '', view = 'text', title 
 }
 
 /** The assembled messages of an inspection. */
-export function messageList(messages, view = 'text', frames = null) {
+export function messageList(messages, view = 'text') {
   return h('ol', { class: 'messages' }, messages.map((m, i) => {
     const shown = view === 'text' && m.text !== null && m.text !== undefined
       ? h('pre', { class: 'payload-text' }, showText(m.text, 400))
       : h('pre', { class: 'payload-hex' }, hexPreview(m.payload, 128));
-    const wire = frames && m.compressed ? m.frames.reduce((n, j) => n + (frames[j]?.payload.length ?? 0), 0) : null;
+    const wire = m.compressed ? m.wire_len : null;
     return h('li', { class: 'message', 'data-compressed': String(Boolean(m.compressed)) },
       h('div', { class: 'message-head' },
         h('strong', {}, `${m.kind === 'text' ? 'Text' : 'Binary'} message ${i + 1}`),
-        h('span', { class: 'muted' }, ` · ${plural(m.payload.length, 'byte')}${m.compressed ? ' inflated' : ''} · from frame${m.frames.length > 1 ? 's' : ''} ${m.frames.map((f) => f + 1).join(', ')}`),
+        h('span', { class: 'muted' }, ` · ${plural(m.len, 'byte')}${m.compressed ? ' inflated' : ''} · from frame${m.frame_count > 1 ? 's' : ''} ${m.frames.map((f) => f + 1).join(', ')}${m.frame_count > m.frames.length ? ', …' : ''}`),
         m.compressed ? h('span', { class: 'badge f-rsv strong', title: 'RSV1 on its first frame: the payload is DEFLATE data (RFC 7692), shown here inflated' },
           wire !== null ? `compressed: ${plural(wire, 'byte')} on the wire` : 'compressed') : '',
         m.complete ? '' : h('span', { class: 'badge warn' }, 'unfinished: no final frame yet')),

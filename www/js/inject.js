@@ -2,8 +2,9 @@
 // and watch its answer: the handshake, the frames it sends back, who closed
 // the connection and how.
 
-import { inspect, http_head_len, parse_bytes, response_deflate } from '../pkg/wscope_wasm.js';
-import { h, $, toHex, decodeText, plural, fmtInt, setInput, empty, concat, hexPreview, httpPre } from './util.js';
+import { inspect, parse_bytes, WireView } from '../pkg/wscope_wasm.js';
+import { h, $, toHex, plural, fmtInt, setInput, empty, hexPreview, httpPre } from './util.js';
+import { readNote } from './notes.js';
 import { frameCard } from './frameview.js';
 
 const EXAMPLES = {
@@ -115,15 +116,14 @@ export function setupInject({ builderBytes, builderCompressed }) {
   };
   deflateBox.addEventListener('change', showPreview);
 
-  /** A fresh view of one injection. */
+  /** A fresh view of one injection: the wire as the core decodes it. */
   const newRun = (note) => {
     run = {
       id: note?.id ?? null,
-      up: new Uint8Array(0),
-      down: new Uint8Array(0),
-      upChunks: 0,
-      headUp: -1,
-      headDown: -1,
+      view: new WireView(),
+      heads: { client: null, server: null },
+      frames: { client: [], server: [] },
+      raw: { client: [], server: [] },
       ended: false,
       els: {
         head: h('p', { class: 'note' }),
@@ -134,7 +134,7 @@ export function setupInject({ builderBytes, builderCompressed }) {
         end: h('div', {}),
       },
     };
-    const e = run.els;
+const e = run.els;
     if (note) {
       e.head.append(h('strong', {}, `Injection #${note.id}`), `: ${plural(note.bytes, 'byte')} to ${note.target}. wscope opens a TCP connection, performs a normal client handshake, then writes your bytes exactly.`);
     } else e.head.append('Sending…');
@@ -148,62 +148,80 @@ export function setupInject({ builderBytes, builderCompressed }) {
   const renderHandshake = () => {
     const e = run.els;
     e.handshake.replaceChildren();
-    const piece = (bytes, len, label) => {
-      const text = decodeText(bytes.subarray(0, len));
-      return h('details', { class: 'http-details' }, h('summary', { class: 'mono' }, `${label} ${text.split('\r\n')[0]} · ${plural(len, 'byte')}`), httpPre(text));
-    };
-    if (run.headUp > 0) e.handshake.append(piece(run.up, run.headUp, '→'));
-    if (run.headDown > 0) e.handshake.append(piece(run.down, run.headDown, '←'));
+    const piece = (head, label) => h('details', { class: 'http-details' },
+      h('summary', { class: 'mono' }, `${label} ${head.first_line} · ${plural(head.len, 'byte')}`), httpPre(head.text));
+    if (run.heads.client) e.handshake.append(piece(run.heads.client, '→'));
+    if (run.heads.server) e.handshake.append(piece(run.heads.server, '←'));
     if (run.handshakeNote) e.handshake.append(run.handshakeNote);
+  };
+
+  /** The frames one side sent, the one still arriving, and a cut header. */
+  const framesOf = (from) => {
+    const partial = run.view.partial_frame(from);
+    return partial ? [...run.frames[from], partial] : run.frames[from];
   };
 
   const renderSent = () => {
     const e = run.els;
-    const bytes = run.up.subarray(Math.max(0, run.headUp));
     e.sent.replaceChildren();
-    if (!bytes.length) return;
-    const r = inspect(bytes, { sender: 'client', deflate: run.agreed ?? undefined });
-    r.frames.forEach((f, i) => e.sent.append(frameCard(f, i, bytes, { cls: 'inj-sent-frame', title: `Sent frame ${i + 1}`, diagram: false, dumpRows: 3, compact: true })));
-    if (r.partial_header) e.sent.append(h('p', { class: 'note warn' }, `Then a partial header: ${plural(r.partial_header.have, 'byte')} of a header that needs at least ${plural(r.partial_header.needed, 'more byte')}. The server waits for the rest.`));
-    if (!r.frames.length && !r.partial_header) e.sent.append(h('p', { class: 'muted' }, hexPreview(bytes, 64)));
+    framesOf('client').forEach((f) => e.sent.append(frameCard(f, { cls: 'inj-sent-frame', title: `Sent frame ${f.index + 1}`, diagram: false, dumpRows: 3, compact: true })));
+    const cut = run.view.partial_header('client');
+    if (cut) e.sent.append(h('p', { class: 'note warn' }, `Then a partial header: ${plural(cut.have, 'byte')} of a header that needs at least ${plural(cut.needed, 'more byte')}. The server waits for the rest.`));
+    for (const bytes of run.raw.client) e.sent.append(h('p', { class: 'muted mono' }, hexPreview(bytes, 64)));
   };
 
   const renderReplies = () => {
     const e = run.els;
-    const body = run.down.subarray(Math.max(0, run.headDown));
+    const frames = framesOf('server');
     e.replies.replaceChildren();
     e.verdict.replaceChildren();
-    if (run.headDown < 0 || !body.length) {
-      e.replies.append(empty(run.ended ? 'The server sent no frame back.' : 'No frame from the server yet…'));
+    for (const bytes of run.raw.server) e.replies.append(h('p', { class: 'note warn' }, `Not frames: ${hexPreview(bytes, 48)}`));
+    if (!frames.length) {
+      if (!run.raw.server.length) e.replies.append(empty(run.ended ? 'The server sent no frame back.' : 'No frame from the server yet…'));
       return;
     }
-    const r = inspect(body, { sender: 'server', deflate: run.agreed ?? undefined });
-    r.frames.forEach((f, i) => {
-      const card = frameCard(f, i, body, { cls: 'inj-frame', title: `Reply frame ${i + 1}`, diagram: false, dumpRows: 3, compact: true });
+    frames.forEach((f) => {
+      const card = frameCard(f, { cls: 'inj-frame', title: `Reply frame ${f.index + 1}`, diagram: false, dumpRows: 3, compact: true });
       if (f.close && f.close.code !== null) card.dataset.closeCode = String(f.close.code);
       e.replies.append(card);
     });
-    if (r.partial_header) e.replies.append(h('p', { class: 'note warn' }, `The reply stops inside a frame header (${plural(r.partial_header.have, 'byte')}).`));
-    const close = r.frames.find((f) => f.header.kind === 'close');
+    const cut = run.view.partial_header('server');
+    if (cut) e.replies.append(h('p', { class: 'note warn' }, `The reply stops inside a frame header (${plural(cut.have, 'byte')}).`));
+    const close = frames.find((f) => f.header.kind === 'close');
     if (close) {
       const c = close.close;
-      e.verdict.append(h('p', { class: `note ${c && c.code !== 1000 ? 'bad' : 'ok'}` },
+      e.verdict.append(h('p', { class: `note ${!c || c.reports_error ? 'bad' : 'ok'}` },
         h('strong', {}, 'The server sent a Close frame: '),
         c ? (c.code === null ? 'no status code' : `${c.code} ${c.code_name || ''}`) : 'an invalid close payload',
         c?.reason ? [' — ', h('q', {}, c.reason)] : ''));
-    } else if (r.frames.length) {
-      e.verdict.append(h('p', { class: 'note ok' }, h('strong', {}, 'The server answered: '), r.frames.map((f) => f.header.opcode_name + (f.text ? ` “${f.text}”` : '')).join(', ')));
+    } else {
+      e.verdict.append(h('p', { class: 'note ok' }, h('strong', {}, 'The server answered: '), frames.map((f) => f.header.opcode_name + (f.text ? ` “${f.text}”` : '')).join(', ')));
     }
+  };
+
+  /** One tap record of the injection: what it completed, each side redrawn. */
+  const onRecord = (data) => {
+    let rec;
+    try {
+      rec = run.view.push_record(new Uint8Array(data));
+    } catch (err) {
+      run.els.end.append(h('p', { class: 'note bad' }, `Unreadable record from the server: ${err.message ?? err}`));
+      return;
+    }
+    for (const item of rec.items) {
+      if (item.type === 'head') run.heads[item.from] = item;
+      else if (item.type === 'frame') run.frames[item.from].push(item.frame);
+      else if (item.type === 'raw') run.raw[item.from].push(item.bytes);
+    }
+    renderHandshake();
+    if (rec.from === 'client') renderSent();
+    else renderReplies();
   };
 
   function onMessage(ev) {
     if (typeof ev.data === 'string') {
-      let note;
-      try {
-        note = JSON.parse(ev.data);
-      } catch {
-        return;
-      }
+      const note = readNote(ev.data);
+      if (!note) return;
       if (note.type === 'start') newRun(note);
       else if (note.type === 'error') {
         if (!run) newRun(null);
@@ -224,36 +242,7 @@ export function setupInject({ builderBytes, builderCompressed }) {
       }
       return;
     }
-    if (!run) return;
-    const rec = new Uint8Array(ev.data);
-    if (rec.length < 9) return;
-    const data = rec.subarray(9);
-    if (rec[0] === 0) {
-      run.up = concat(run.up, data);
-      if (run.headUp < 0) {
-        const n = http_head_len(run.up, true);
-        if (n >= 0) run.headUp = n;
-      }
-      renderHandshake();
-      renderSent();
-    } else {
-      run.down = concat(run.down, data);
-      if (run.headDown < 0) {
-        const n = http_head_len(run.down, false);
-        if (n >= 0) {
-          run.headDown = n;
-          // What the 101 agreed to decides how both directions are read.
-          try {
-            run.agreed = response_deflate(run.down.subarray(0, n));
-          } catch {
-            run.agreed = null;
-          }
-          renderSent();
-        } else if (n === -2) run.headDown = 0;
-      }
-      renderHandshake();
-      renderReplies();
-    }
+    if (run) onRecord(ev.data);
   }
 
   const send = async () => {

@@ -63,11 +63,11 @@ export function setupInspector() {
       r.frames.length !== complete ? ` (${r.frames.length - complete} incomplete)` : '',
       `, ${plural(r.messages.length, 'message')}, `,
       h('strong', {}, plural(r.violation_count, 'violation')),
-      r.violation_count ? ` (the first one is where a ${sender.value === 'unknown' ? 'receiver' : sender.value === 'client' ? 'server' : 'client'} would fail the connection).` : '.'));
+      r.violation_count ? ` (the first one is where ${r.receiver === 'unknown' ? 'a receiver' : `a ${r.receiver}`} would fail the connection).` : '.'));
 
     if (r.frames.length) {
       const list = h('div', { class: 'frame-list' });
-      r.frames.slice(0, MAX_CARDS).forEach((f, i) => list.append(frameCard(f, i, bytes, { cls: 'in-frame', view: v })));
+      r.frames.slice(0, MAX_CARDS).forEach((f) => list.append(frameCard(f, { cls: 'in-frame', view: v })));
       if (r.frames.length > MAX_CARDS) list.append(h('p', { class: 'muted' }, `… and ${fmtInt(r.frames.length - MAX_CARDS)} more frames (not drawn).`));
       out.append(h('h3', {}, 'Frames'), list);
     }
@@ -80,7 +80,7 @@ export function setupInspector() {
       out.append(h('p', { class: 'note warn' }, `Stopped at byte ${fmtInt(r.stopped_at)}: the frame limit was reached; the rest is not decoded.`));
     }
     out.append(h('h3', {}, 'Messages'), r.messages.length
-      ? messageList(r.messages, v, r.frames)
+      ? messageList(r.messages, v)
       : empty('No data message: messages are assembled from Text/Binary frames and their continuations.'));
   };
 

@@ -1,96 +1,14 @@
 // Panel 4: a live WebSocket from this browser, with the wire tap of that
 // very connection. Left: what the WebSocket API reports. Right: the bytes
-// the server saw and sent, decoded by the wasm core. Each wire frame sits
-// in the row of the event or action it belongs to.
+// the server saw and sent, decoded by the wasm core as they arrive
+// (WireView: each chunk once). Each wire frame sits in the row of the event
+// or action it belongs to.
 
-import { inspect, http_head_len, parse_bytes, close_code_info, response_deflate } from '../pkg/wscope_wasm.js';
-import { h, $, toHex, hexPreview, randomBytes, decodeText, showText, plural, fmtInt, opcodeLabel, concat, httpPre } from './util.js';
-import { hexDump, narrowScreen } from './hexdump.js';
-import { frameCard, violationList } from './frameview.js';
-
-/** Rows shared by the two columns: each slot holds at most one item per side. */
-class Timeline {
-  constructor(grid, left, right, emptyEl) {
-    Object.assign(this, { grid, left, right, emptyEl });
-    this.slots = [];
-    // Hovering an item outlines its partner in the other column.
-    grid.addEventListener('pointerover', (e) => {
-      const item = e.target.closest?.('[data-slot]');
-      const slot = item?.dataset.slot ?? null;
-      for (const el of grid.querySelectorAll('.tl-pair')) if (el.dataset.slot !== slot) el.classList.remove('tl-pair');
-      if (slot !== null) for (const el of grid.querySelectorAll(`[data-slot="${slot}"]`)) el.classList.add('tl-pair');
-    });
-    grid.addEventListener('pointerleave', () => grid.querySelectorAll('.tl-pair').forEach((el) => el.classList.remove('tl-pair')));
-  }
-
-  reset() {
-    this.slots = [];
-    this.left.replaceChildren();
-    this.right.replaceChildren();
-    this.layout();
-  }
-
-  /** Puts `el` on `side` in the row of `key`: the first row of that key
-   * with a free place on that side, else a new row after the key's last. */
-  place(side, key, el) {
-    const stick = this.nearBottom();
-    const rows = this.slots.filter((s) => s.key === key);
-    const free = rows.find((s) => !s[side]);
-    if (free) free[side] = el;
-    else {
-      const slot = { key, left: null, right: null, [side]: el };
-      if (rows.length) this.slots.splice(this.slots.indexOf(rows[rows.length - 1]) + 1, 0, slot);
-      else this.slots.push(slot);
-    }
-    (side === 'left' ? this.left : this.right).append(el);
-    this.layout();
-    if (stick) this.grid.scrollTop = this.grid.scrollHeight;
-  }
-
-  replace(oldEl, newEl) {
-    for (const s of this.slots) {
-      if (s.left === oldEl) s.left = newEl;
-      if (s.right === oldEl) s.right = newEl;
-    }
-    oldEl.replaceWith(newEl);
-    this.layout();
-  }
-
-  layout() {
-    this.slots.forEach((s, i) => {
-      for (const el of [s.left, s.right]) {
-        if (!el) continue;
-        el.style.setProperty('--row', String(i + 1));
-        el.dataset.slot = String(i);
-      }
-    });
-    const n = Math.max(1, this.slots.length);
-    this.grid.style.setProperty('--rows', String(n));
-    this.emptyEl.hidden = this.slots.length > 0;
-  }
-
-  nearBottom() {
-    const g = this.grid;
-    return g.scrollHeight - g.scrollTop - g.clientHeight < 40;
-  }
-}
-
-/** Bytes of one direction of the tapped connection, decoded as they come. */
-class Direction {
-  constructor(dir) {
-    this.dir = dir; // 'up' (browser → server) or 'down'
-    this.buf = new Uint8Array(0);
-    this.headLen = -1;
-    this.headEl = null;
-    this.frames = []; // {el, complete, len}
-  }
-
-  push(bytes) {
-    this.buf = concat(this.buf, bytes);
-  }
-}
-
-const ms = (x) => `+${x < 10 ? x.toFixed(2) : x < 1000 ? x.toFixed(1) : fmtInt(Math.round(x))} ms`;
+import { parse_bytes, close_code_info, WireView } from '../pkg/wscope_wasm.js';
+import { h, $, toHex, hexPreview, randomBytes, showText, plural, fmtInt } from './util.js';
+import { Timeline } from './timeline.js';
+import { headRow, frameRow, ms } from './wirerow.js';
+import { readNote, tapNoteText } from './notes.js';
 
 export function setupLive() {
   const urlIn = $('#live-url');
@@ -109,16 +27,27 @@ export function setupLive() {
   let ws = null;
   let tap = null;
   let t0 = 0;
-  // permessage-deflate as the server's 101 agreed to it (null: not in use).
-  let agreed = null;
   let sendCount = 0;
   let msgCount = 0;
   let closeRequested = false;
-  let up = null;
-  let down = null;
+  let view = null; // the wasm core's decoder of this connection's wire
+  let counts = { up: { frames: 0, masked: 0 }, down: { frames: 0, masked: 0 } };
+  let partials = { up: null, down: null };
+  let pings = {};
   let tapped = false;
+  let noWireReason = 'Not connected yet.';
+  // Milliseconds spent on each tap record, for `window.wscopeLiveTimings()`.
+  let timings = [];
 
   const since = () => ms(performance.now() - t0);
+
+  /** Places a row and keeps the newest in view if it was. */
+  const placed = (side, key, el) => {
+    const stick = tl.nearBottom();
+    tl.place(side, key, el);
+    if (stick) tl.follow();
+  };
+  const left = (key, el) => placed('left', key, el);
 
   const setState = (s) => {
     stateEl.textContent = s;
@@ -145,160 +74,119 @@ export function setupLive() {
     return row;
   };
 
-  const wireNote = (key, text, cls = '') => tl.place('right', key, h('div', { class: `tl-item note-row ${cls}` }, text));
+  const wireNote = (key, text, cls = '') => placed('right', key, h('div', { class: `tl-item note-row ${cls}` }, text));
 
   const updateMaskSummary = () => {
     if (!tapped) {
-      maskSummary.replaceChildren(h('span', { class: 'muted' }, up ? 'No wire view for this URL.' : 'Not connected yet.'));
+      maskSummary.replaceChildren(h('span', { class: 'muted' }, noWireReason));
       return;
     }
-    const count = (d) => {
-      const fr = d.frames.filter((f) => f.el);
-      return [fr.length, fr.filter((f) => f.masked).length];
-    };
-    const [un, um] = count(up);
-    const [dn, dm] = count(down);
     maskSummary.replaceChildren(
-      h('span', { class: 'dir-up' }, `browser → server: ${plural(un, 'frame')}, ${um} masked`),
-      h('span', { class: 'dir-down' }, `server → browser: ${plural(dn, 'frame')}, ${dm} masked`));
+      h('span', { class: 'dir-up' }, `browser → server: ${plural(counts.up.frames, 'frame')}, ${fmtInt(counts.up.masked)} masked`),
+      h('span', { class: 'dir-down' }, `server → browser: ${plural(counts.down.frames, 'frame')}, ${fmtInt(counts.down.masked)} masked`),
+      ...(tl.trimmed ? [h('span', { class: 'muted' }, `(the oldest ${plural(tl.trimmed, 'row')} are no longer shown)`)] : []));
   };
 
   // ---- the wire ----
-  const frameKey = (d, f, i, r) => {
-    if (f.role === 'data') {
-      const m = r.messages.findIndex((msg) => msg.frames.includes(i));
-      return d.dir === 'up' ? `send:${m}` : `msg:${m}`;
-    }
+  /** Which row a frame sits in: a message's frames beside its send() or
+   * onmessage, a close beside close() or onclose, a ping beside the pong
+   * that answers it (the nth ping one way with the nth pong the other). */
+  const frameKey = (dir, f) => {
+    if (f.role === 'data') return dir === 'up' ? `send:${f.message}` : `msg:${f.message}`;
     const kind = f.header.kind;
-    if (kind === 'close') return d.dir === 'down' ? 'close-event' : closeRequested ? 'close-action' : 'close-event';
+    if (kind === 'close') return dir === 'down' ? 'close-event' : closeRequested ? 'close-action' : 'close-event';
     if (kind === 'ping' || kind === 'pong') {
-      // A ping and the pong that answers it share a row.
-      const nth = r.frames.slice(0, i + 1).filter((x) => x.header.kind === kind).length;
-      return `ping:${(d.dir === 'down') === (kind === 'ping') ? 'down' : 'up'}:${nth}`;
+      const counter = `${dir}:${kind}`;
+      pings[counter] = (pings[counter] ?? 0) + 1;
+      return `ping:${(dir === 'down') === (kind === 'ping') ? 'down' : 'up'}:${pings[counter]}`;
     }
-    return `frame:${d.dir}:${i}`;
+    return `frame:${dir}:${f.index}`;
   };
 
-  const wireFrame = (d, f, i, micros, r) => {
-    const hd = f.header;
-    // A compressed message: the frames hold DEFLATE bytes, the message the
-    // inflated payload (shown on its last frame).
-    const msg = f.role === 'data' ? r.messages.find((m) => m.frames.includes(i)) : null;
-    const compressed = Boolean(msg && msg.compressed);
-    const lastOfMsg = compressed && msg.frames[msg.frames.length - 1] === i && msg.complete;
-    const frameBytes = d.buf.subarray(d.headLen + f.offset, d.headLen + f.offset + hd.header_len + f.payload.length);
-    const arrow = d.dir === 'up' ? 'browser → server' : 'server → browser';
-    const isClose = hd.kind === 'close';
-    let preview = '';
-    if (f.close) preview = f.close.code === null ? 'no status code' : `${f.close.code} ${f.close.code_name || ''}${f.close.reason ? ` “${f.close.reason}”` : ''}`;
-    else if (compressed && lastOfMsg) preview = msg.text !== null && msg.text !== undefined ? `“${showText(msg.text, 80)}”` : hexPreview(msg.payload, 16);
-    else if (compressed) preview = '';
-    else if (f.text !== null && f.text !== undefined && !isClose && f.payload.length) preview = `“${showText(f.text, 80)}”`;
-    else if (f.payload.length) preview = hexPreview(f.payload, 16);
-    const row = h('div', {
-      class: `tl-item wire-frame dir-${d.dir} hl-scope`,
-      'data-dir': d.dir,
-      'data-opcode': hd.opcode,
-      'data-masked': String(hd.masked),
-      'data-compressed': String(compressed),
-    },
-    h('div', { class: 'tl-line' },
-      h('span', { class: 'tl-name' },
-        h('span', { class: 'dir-arrow', 'aria-hidden': 'true' }, d.dir === 'up' ? '↑' : '↓'), ` ${opcodeLabel(hd.opcode)}`,
-        h('span', { class: 'tl-dir' }, ` ${arrow}`)),
-      h('span', { class: 'tl-time', title: 'Time since the server accepted the TCP connection, by the server’s clock' }, `${ms(Number(micros) / 1000)} srv`)),
-    h('div', { class: 'badges' },
-      hd.masked ? h('span', { class: 'badge f-key strong' }, `MASKED · key ${hd.mask_key}`) : h('span', { class: 'badge plain' }, 'not masked'),
-      hd.fin ? null : h('span', { class: 'badge f-fin' }, 'FIN=0'),
-      h('span', { class: 'badge f-len7' }, plural(hd.payload_len, 'byte')),
-      compressed && hd.rsv[0] ? h('span', { class: 'badge f-rsv strong', title: 'RSV1: this message is compressed (permessage-deflate)' }, 'RSV1 · compressed') : null,
-      lastOfMsg ? h('span', { class: 'badge f-rsv' }, `inflates to ${plural(msg.payload.length, 'byte')}`) : null,
-      f.complete ? null : h('span', { class: 'badge warn' }, 'incomplete'),
-      preview ? h('span', { class: 'tl-preview mono' }, preview) : null),
-    hexDump(frameBytes, { fields: hd.fields, headerLen: hd.header_len, headRows: 1, tailRows: 0, label: `Bytes of this ${arrow} frame` }),
-    hd.masked && f.payload.length
-      ? h('div', { class: 'tl-detail small mono' }, `payload on the wire ${hexPreview(f.payload_wire, 8)} → unmasked ${hexPreview(f.payload, 8)}${compressed ? ' (DEFLATE)' : ''}`)
-      : null,
-    lastOfMsg
-      ? h('div', { class: 'tl-detail small mono' }, `message: ${plural(msg.frames.reduce((n, j) => n + r.frames[j].payload.length, 0), 'compressed byte')} → inflated ${hexPreview(msg.payload, 12)}`)
-      : null,
-    f.violations.length ? violationList(f.violations) : null);
-    const det = h('details', { class: 'wire-details' }, h('summary', {}, 'All fields'));
-    det.addEventListener('toggle', () => {
-      if (det.open && det.children.length === 1) det.append(frameCard(f, i, d.buf.subarray(d.headLen), { view: 'text', diagram: true, dumpRows: 4 }));
-    }, { once: false });
-    row.append(det);
-    return row;
+  /** A frame's row: new, or replacing the row of its unfinished self. */
+  const showFrame = (dir, f, micros, message = null) => {
+    const known = partials[dir];
+    const el = frameRow(dir, f, known?.index === f.index ? known.micros : micros, message);
+    if (known && known.index === f.index) {
+      tl.replace(known.el, el);
+      partials[dir] = null;
+    } else tl.place('right', frameKey(dir, f), el);
+    counts[dir].frames += 1;
+    if (f.header.masked) counts[dir].masked += 1;
+    return el;
   };
 
-  const decodeDirection = (d, micros) => {
-    if (d.headLen < 0) {
-      const n = http_head_len(d.buf, d.dir === 'up');
-      if (n === -1) return; // the head is not complete yet
-      if (n === -2) {
-        d.headLen = 0;
-        wireNote(`raw:${d.dir}`, `The ${d.dir === 'up' ? 'request' : 'response'} is not HTTP: ${hexPreview(d.buf, 24)}`, 'bad');
-      } else {
-        d.headLen = n;
-        if (d.dir === 'down') {
-          try {
-            agreed = response_deflate(d.buf.subarray(0, n));
-          } catch (e) {
-            wireNote('deflate', `The server’s permessage-deflate response is invalid: ${e.message ?? e}`, 'bad');
-          }
-          if (agreed) {
-            const p = [];
-            if (agreed.server_no_context_takeover) p.push('server_no_context_takeover');
-            if (agreed.client_no_context_takeover) p.push('client_no_context_takeover');
-            wireNote('deflate', `permessage-deflate agreed${p.length ? ` (${p.join(', ')})` : ''}: frames with RSV1 carry compressed messages; each is shown compressed and inflated.`, 'muted');
-          }
-        }
-        const text = decodeText(d.buf.subarray(0, n));
-        const first = text.split('\r\n')[0];
-        const el = h('div', { class: `tl-item http-row dir-${d.dir}`, 'data-http': d.dir === 'up' ? 'request' : 'response' },
-          h('div', { class: 'tl-line' },
-            h('span', { class: 'tl-name' }, h('span', { class: 'dir-arrow', 'aria-hidden': 'true' }, d.dir === 'up' ? '↑' : '↓'), ` HTTP ${d.dir === 'up' ? 'request' : 'response'}`),
-            h('span', { class: 'tl-time' }, `${ms(Number(micros) / 1000)} srv`)),
-          h('details', { class: 'http-details', open: !narrowScreen.matches }, h('summary', { class: 'mono' }, `${first} · ${plural(n, 'byte')}`), httpPre(text)));
-        d.headEl = el;
-        tl.place('right', d.dir === 'up' ? 'connect' : 'open', el);
+  /** The frame still arriving on `dir`, drawn as far as it is. */
+  const showPartial = (dir, micros) => {
+    const f = view.partial_frame(dir === 'up' ? 'client' : 'server');
+    const known = partials[dir];
+    if (!f) return;
+    if (known && known.index === f.index && known.seen === f.payload_seen) return;
+    const el = frameRow(dir, f, known?.micros ?? micros);
+    if (known && known.index === f.index) tl.replace(known.el, el);
+    else tl.place('right', frameKey(dir, f), el);
+    partials[dir] = { index: f.index, el, seen: f.payload_seen, micros: known?.micros ?? micros };
+  };
+
+  const agreedNote = (item) => {
+    if (item.error) {
+      wireNote('deflate', `The server’s permessage-deflate response is invalid: ${item.error}`, 'bad');
+    } else if (item.params) {
+      const p = [];
+      if (item.params.server_no_context_takeover) p.push('server_no_context_takeover');
+      if (item.params.client_no_context_takeover) p.push('client_no_context_takeover');
+      wireNote('deflate', `permessage-deflate agreed${p.length ? ` (${p.join(', ')})` : ''}: frames with RSV1 carry compressed messages; each is shown compressed and inflated.`, 'muted');
+    }
+  };
+
+  /** One tap record: what it completed, in order, then the frames still
+   * arriving. Each chunk is decoded once (the core keeps the state). */
+  const onRecord = (data) => {
+    const t = performance.now();
+    let rec;
+    try {
+      rec = view.push_record(new Uint8Array(data));
+    } catch (e) {
+      wireNote('tap-note', `Unreadable tap record: ${e.message ?? e}`, 'bad');
+      return;
+    }
+    const stick = tl.nearBottom();
+    const dir = rec.from === 'client' ? 'up' : 'down';
+    let held = null; // the last frame of a compressed message waits for it
+    for (const item of rec.items) {
+      const side = item.from === 'client' ? 'up' : 'down';
+      if (item.type === 'head') tl.place('right', side === 'up' ? 'connect' : 'open', headRow(side, item, rec.micros));
+      else if (item.type === 'deflate') agreedNote(item);
+      else if (item.type === 'raw') wireNote(`raw:${side}`, `Not WebSocket frames (${side === 'up' ? 'browser → server' : 'server → browser'}): ${hexPreview(item.bytes, 24)}`, 'bad');
+      else if (item.type === 'frame') {
+        if (held) showFrame(held.side, held.frame, rec.micros);
+        held = null;
+        if (item.frame.compressed && item.frame.header.fin) held = { side, frame: item.frame };
+        else showFrame(side, item.frame, rec.micros);
+      } else if (item.type === 'message') {
+        if (held && held.frame.message === item.message.index && held.side === side) showFrame(side, held.frame, rec.micros, item.message);
+        else if (held) showFrame(held.side, held.frame, rec.micros);
+        held = null;
       }
     }
-    const body = d.buf.subarray(d.headLen);
-    if (!body.length) return;
-    const r = inspect(body, { sender: d.dir === 'up' ? 'client' : 'server', deflate: agreed ?? undefined });
-    r.frames.forEach((f, i) => {
-      const known = d.frames[i];
-      if (known && known.complete) return;
-      if (known && known.len === f.payload.length) return;
-      const el = wireFrame(d, f, i, known?.micros ?? micros, r);
-      const info = { el, complete: f.complete, len: f.payload.length, masked: f.header.masked, micros: known?.micros ?? micros };
-      if (known) tl.replace(known.el, el);
-      else tl.place('right', frameKey(d, f, i, r), el);
-      d.frames[i] = info;
-    });
+    if (held) showFrame(held.side, held.frame, rec.micros);
+    showPartial(dir, rec.micros);
     updateMaskSummary();
+    if (stick) tl.follow();
+    if (timings.length < 1_000_000) timings.push(performance.now() - t);
   };
 
   const onTapMessage = (e) => {
-    if (typeof e.data === 'string') {
-      let note;
-      try {
-        note = JSON.parse(e.data);
-      } catch {
-        return;
-      }
-      if (note.type === 'dropped') wireNote('tap-note', `The tap dropped ${plural(note.chunks, 'chunk')} (${plural(note.bytes, 'byte')}) to stay within its limit; decoding may be off from here.`, 'warn');
-      else if (note.type === 'evicted') wireNote('tap-note', 'The tap record was dropped to make room for newer connections.', 'warn');
-      else if (note.type === 'end') wireNote('tap-end', `Tap: the connection is over${note.reason ? ` (${note.reason})` : ''}.`, 'muted');
+    if (typeof e.data !== 'string') {
+      onRecord(e.data);
       return;
     }
-    const rec = new Uint8Array(e.data);
-    if (rec.length < 9) return;
-    const micros = new DataView(rec.buffer, rec.byteOffset, 9).getBigUint64(1);
-    const d = rec[0] === 0 ? up : down;
-    d.push(rec.subarray(9));
-    decodeDirection(d, micros);
+    const note = readNote(e.data);
+    if (!note) return;
+    const text = tapNoteText(note);
+    if (!text) return;
+    const key = note.type === 'end' ? 'tap-end' : 'tap-note';
+    wireNote(key, text, note.type === 'end' ? 'muted' : 'warn');
   };
 
   const openTap = (token) => new Promise((resolve) => {
@@ -334,18 +222,25 @@ export function setupLive() {
     sendCount = 0;
     msgCount = 0;
     closeRequested = false;
-    up = new Direction('up');
-    down = new Direction('down');
-    agreed = null;
+    view = new WireView();
+    counts = { up: { frames: 0, masked: 0 }, down: { frames: 0, masked: 0 } };
+    partials = { up: null, down: null };
+    pings = {};
+    timings = [];
     t0 = performance.now();
     let url;
     try {
       url = new URL(urlIn.value.trim());
     } catch {
-      tl.place('left', 'connect', logRow({ action: 'connect', cls: 'error', title: 'Not a URL', detail: `“${urlIn.value}” is not a ws:// or wss:// URL.` }));
+      left('connect', logRow({ action: 'connect', cls: 'error', title: 'Not a URL', detail: `“${urlIn.value}” is not a ws:// or wss:// URL.` }));
       return;
     }
     tapped = (url.protocol === 'ws:' || url.protocol === 'wss:') && url.host === location.host && url.pathname === '/echo';
+    noWireReason = url.host !== location.host
+      ? `No wire view: only this server (${location.host}) can show the bytes of its own connections.`
+      : url.pathname !== '/echo'
+        ? 'No wire view: only this server’s /echo records its connections.'
+        : `No wire view: a WebSocket URL starts with ws:// or wss://, not ${url.protocol}//.`;
     $('#live-wire-note').hidden = tapped;
     if (tapped) {
       const token = toHex(randomBytes(16), '');
@@ -354,6 +249,7 @@ export function setupLive() {
       if (t) url.searchParams.set('tap', token);
       else {
         tapped = false;
+        noWireReason = 'No wire view: the server’s /tap did not answer.';
         $('#live-wire-note').hidden = false;
       }
     }
@@ -366,23 +262,23 @@ export function setupLive() {
     try {
       sock = new WebSocket(url.toString());
     } catch (e) {
-      tl.place('left', 'connect', logRow({ action: 'connect', cls: 'error', title: 'new WebSocket() threw', detail: `${e.name}: ${e.message}` }));
+      left('connect', logRow({ action: 'connect', cls: 'error', title: 'new WebSocket() threw', detail: `${e.name}: ${e.message}` }));
       setState('closed');
       return;
     }
     ws = sock;
     ws.binaryType = 'arraybuffer';
-    tl.place('left', 'connect', logRow({ action: 'connect', title: 'new WebSocket(url)', detail: h('span', { class: 'mono' }, shown) }));
+    left('connect', logRow({ action: 'connect', title: 'new WebSocket(url)', detail: h('span', { class: 'mono' }, shown) }));
     setState('connecting…');
     ws.onopen = () => {
-      tl.place('left', 'open', logRow({ event: 'open', title: 'onopen', detail: `readyState OPEN${ws.protocol ? ` · protocol ${ws.protocol}` : ''}${ws.extensions ? ` · extensions ${ws.extensions}` : ' · no extension'}` }));
+      left('open', logRow({ event: 'open', title: 'onopen', detail: `readyState OPEN${ws.protocol ? ` · protocol ${ws.protocol}` : ''}${ws.extensions ? ` · extensions ${ws.extensions}` : ' · no extension'}` }));
       setState('open');
     };
     ws.onmessage = (e) => {
       const m = msgCount++;
       const isText = typeof e.data === 'string';
       const bytes = isText ? null : new Uint8Array(e.data);
-      tl.place('left', `msg:${m}`, logRow({
+      left(`msg:${m}`, logRow({
         event: 'message',
         title: 'onmessage',
         attrs: { 'data-kind': isText ? 'text' : 'binary' },
@@ -391,11 +287,11 @@ export function setupLive() {
       }));
     };
     ws.onerror = () => {
-      tl.place('left', `error:${performance.now()}`, logRow({ event: 'error', title: 'onerror', detail: 'The API gives no detail: see onclose and the wire.' }));
+      left(`error:${performance.now()}`, logRow({ event: 'error', title: 'onerror', detail: 'The API gives no detail: see onclose and the wire.' }));
     };
     ws.onclose = (e) => {
       const info = e.code ? close_code_info(e.code) : null;
-      tl.place('left', 'close-event', logRow({
+      left('close-event', logRow({
         event: 'close',
         title: 'onclose',
         attrs: { 'data-code': e.code, 'data-was-clean': String(e.wasClean) },
@@ -410,7 +306,7 @@ export function setupLive() {
   connectBtn.addEventListener('click', () => {
     if (ws && ws.readyState <= WebSocket.OPEN) {
       closeRequested = true;
-      tl.place('left', 'close-action', logRow({ action: 'close', title: 'close()', detail: 'No code: the close frame carries no status.' }));
+      left('close-action', logRow({ action: 'close', title: 'close()', detail: 'No code: the close frame carries no status.' }));
       ws.close();
       setState('closing…');
     } else connect();
@@ -421,11 +317,11 @@ export function setupLive() {
 
   const sendAction = (payload, label) => {
     if (!ws || ws.readyState !== WebSocket.OPEN) {
-      tl.place('left', `note:${performance.now()}`, logRow({ action: 'send', cls: 'error', title: 'Not sent', detail: 'The socket is not open.' }));
+      left(`note:${performance.now()}`, logRow({ action: 'send', cls: 'error', title: 'Not sent', detail: 'The socket is not open.' }));
       return;
     }
     const m = sendCount++;
-    tl.place('left', `send:${m}`, logRow({ action: 'send', title: `send(${label})`, detail: typeof payload === 'string' ? `text · ${plural(new TextEncoder().encode(payload).length, 'byte')}` : `binary · ${plural(payload.length, 'byte')}` }));
+    left(`send:${m}`, logRow({ action: 'send', title: `send(${label})`, detail: typeof payload === 'string' ? `text · ${plural(new TextEncoder().encode(payload).length, 'byte')}` : `binary · ${plural(payload.length, 'byte')}` }));
     ws.send(payload);
   };
 
@@ -479,14 +375,16 @@ export function setupLive() {
       if (t) ws.close(Number(t), reason);
       else ws.close();
     } catch (e) {
-      tl.place('left', `note:${performance.now()}`, logRow({ action: 'close', cls: 'error', title: `${label} threw`, detail: `${e.name}: ${e.message} (the browser checks the code before sending anything)` }));
+      left(`note:${performance.now()}`, logRow({ action: 'close', cls: 'error', title: `${label} threw`, detail: `${e.name}: ${e.message} (the browser checks the code before sending anything)` }));
       return;
     }
     closeRequested = true;
-    tl.place('left', 'close-action', logRow({ action: 'close', title: label, detail: 'The browser sends a Close frame and waits for the server’s.' }));
+    left('close-action', logRow({ action: 'close', title: label, detail: 'The browser sends a Close frame and waits for the server’s.' }));
     setState('closing…');
   });
 
+  // For measuring the panel (see BENCHMARKS.md): milliseconds per tap record.
+  window.wscopeLiveTimings = () => timings.slice();
+
   setState('not connected');
-  tl.layout();
 }

@@ -14,7 +14,7 @@ async function main() {
   } catch (e) {
     const banner = document.getElementById('load-error');
     banner.hidden = false;
-    banner.textContent = `The protocol core (WebAssembly) did not load: ${e.message}. Build it with wasm-pack into www/pkg.`;
+    banner.textContent = `The protocol core (WebAssembly) did not load: ${e.message}. Build it with “cargo xtask run” (it builds www/pkg first).`;
     return;
   }
   installFieldHighlight(document.body);

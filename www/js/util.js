@@ -62,13 +62,6 @@ export function plural(n, one, many = `${one}s`) {
   return `${fmtInt(n)} ${Number(n) === 1 ? one : many}`;
 }
 
-export function concat(a, b) {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
-}
-
 /** A link to a section of RFC 6455, labelled "RFC 6455 §x.y". */
 export function rfcLink(section, rfc = 6455) {
   return h('a', {
@@ -106,9 +99,16 @@ export function opcodeTable() {
 
 export const opcodeHex = (bits) => `0x${Number(bits).toString(16).toUpperCase()}`;
 
-/** "Text (0x1)" */
+/** The page's one way to name an opcode: "0x1 Text". */
 export function opcodeLabel(bits) {
-  return `${opcodeTable()[bits & 15].name} (${opcodeHex(bits)})`;
+  return `${opcodeHex(bits)} ${opcodeTable()[bits].name}`;
+}
+
+/** The same with the core's control/reserved marks: "0x1 Text · data". */
+export function opcodeText(bits) {
+  const op = opcodeTable()[bits];
+  const marks = [op.control ? 'control' : 'data', op.reserved ? 'reserved' : null].filter(Boolean);
+  return `${opcodeLabel(bits)} · ${marks.join(', ')}`;
 }
 
 /** Printable ASCII for a hex dump, '.' otherwise (as Wireshark shows). */

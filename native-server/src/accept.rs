@@ -5,10 +5,10 @@
 //! request is handed, with the bytes already read, to hyper for the static
 //! files.
 
-use crate::Shared;
 use crate::io::Prefixed;
+use crate::shared::Shared;
 use crate::ws::{self, WsStream};
-use crate::{inject, statics, tap};
+use crate::{inject, statics, tap, tap_stream};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -123,7 +123,7 @@ impl Open {
         info!(%peer, path, "websocket open");
         let outcome = match endpoint {
             // Boxed: the rarer sessions' state does not enlarge every echo task.
-            Endpoint::Tap(sub) => Box::pin(tap::serve_subscriber(ws, sub, shared)).await,
+            Endpoint::Tap(sub) => Box::pin(tap_stream::serve_subscriber(ws, sub, shared)).await,
             Endpoint::Inject { deflate } => Box::pin(inject::serve(ws, shared, deflate)).await,
             Endpoint::Echo => ws::echo(ws, shared).await,
         };

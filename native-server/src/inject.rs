@@ -19,7 +19,7 @@
 //! handshakes, so compressed (RSV1) frames can be injected; the agreement is
 //! in the handshake bytes reported.
 
-use crate::Shared;
+use crate::shared::Shared;
 use crate::tap::{Dir, encode_record};
 use crate::ws::{Outcome, Session, WsStream, drive};
 use std::collections::VecDeque;

@@ -3,7 +3,7 @@
 //! events to the endpoint, write, and keep the server's timers (idle ping
 //! and close, the close handshake's deadline, shutdown).
 
-use crate::Shared;
+use crate::shared::Shared;
 use crate::tap::{Dir, Tap};
 use std::cell::RefCell;
 use std::fmt;

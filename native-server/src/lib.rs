@@ -10,6 +10,7 @@ mod accept;
 pub mod config;
 mod inject;
 mod io;
+mod linger;
 mod shared;
 mod statics;
 pub mod tap;

@@ -3,6 +3,7 @@
 //! events to the endpoint, write, and keep the server's timers (idle ping
 //! and close, the close handshake's deadline, shutdown).
 
+use crate::linger::close_then_drain;
 use crate::shared::Shared;
 use crate::tap::{Dir, Tap};
 use std::cell::RefCell;
@@ -12,7 +13,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::time::{Instant as TokioInstant, sleep_until, timeout};
 use wscope_core::connection::{Config as WsConfig, Connection, Event, EventRef, Message, State};
@@ -33,6 +34,10 @@ enum Io {
     Writable(std::io::Result<()>),
     Read(std::io::Result<usize>),
 }
+
+/// Most bytes read and dropped after the closing handshake: a peer still
+/// sending this much is not going to stop.
+const DRAIN_BUDGET: usize = 1 << 20;
 
 /// Most bytes handed to one write. Larger writes cost fewer syscalls here
 /// but make the peer's kernel work harder: in the pipelined 16 KiB echo
@@ -172,26 +177,15 @@ impl WsStream {
         Poll::Ready(Ok(n))
     }
 
-    /// Closes TCP from our side first (RFC 6455 section 7.1.1), then reads
-    /// and drops what the peer still sends until it closes too (bounded), so
-    /// unread input cannot turn our FIN into a reset that destroys the close
-    /// frame still in flight.
+    /// Closes TCP from our side first (RFC 6455 section 7.1.1), then drains
+    /// what the peer still sends for at most `linger`, recording it.
     async fn finish(mut self, linger: Duration) {
-        let _ = self.stream.shutdown().await;
-        let mut budget: usize = 1 << 20;
-        // On the heap, and only now: every connection's task would carry it.
-        let mut buf = vec![0u8; 4096];
-        let _ = timeout(linger, async {
-            while budget > 0 {
-                match self.stream.read(&mut buf).await {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => {
-                        if let (Some(tap), Some(chunk)) = (&self.tap, buf.get(..n)) {
-                            tap.record(Dir::ClientToServer, chunk);
-                        }
-                        budget = budget.saturating_sub(n);
-                    }
-                }
+        let tap = self.tap.as_deref();
+        let now = TokioInstant::now();
+        let until = now.checked_add(linger).unwrap_or(now);
+        close_then_drain(&mut self.stream, until, DRAIN_BUDGET, |chunk| {
+            if let Some(tap) = tap {
+                tap.record(Dir::ClientToServer, chunk);
             }
         })
         .await;

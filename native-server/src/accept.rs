@@ -8,7 +8,7 @@
 use crate::io::Prefixed;
 use crate::linger::close_then_drain;
 use crate::shared::Shared;
-use crate::ws::{self, WsStream};
+use crate::ws::{self, Upgrade, WsStream};
 use crate::{inject, statics, tap, tap_stream};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -234,19 +234,17 @@ async fn open(mut stream: TcpStream, peer: SocketAddr, shared: &Arc<Shared>) -> 
             }
         }
     }
-    match WsStream::accept(
-        stream,
-        &request,
+    let upgrade = Upgrade {
+        request: &request,
         bytes,
         head_len,
-        tap.clone(),
         accepted,
-        shared,
+        tap: tap.clone(),
         config,
-        extensions.as_deref(),
-    )
-    .await
-    {
+        extensions: extensions.as_deref(),
+        timeout: shared.config.handshake_timeout,
+    };
+    match WsStream::accept(stream, upgrade).await {
         Ok(ws) => Some(Open { ws, endpoint, path, peer, accepted, tap, _deflate: deflate_permit }),
         Err(e) => {
             debug!(%peer, error = %e, "101 not delivered");

@@ -58,21 +58,31 @@ pub(crate) struct WsStream {
     deferred: Option<Box<Event>>,
 }
 
+/// What [`WsStream::accept`] needs to answer an accepted request.
+pub(crate) struct Upgrade<'a> {
+    /// The request, accepted by the endpoint.
+    pub(crate) request: &'a Request,
+    /// All that was read: the head, then whatever followed it.
+    pub(crate) bytes: Vec<u8>,
+    /// Length of the head at the start of `bytes`.
+    pub(crate) head_len: usize,
+    /// When the TCP connection was accepted (the tap's times count from it).
+    pub(crate) accepted: Instant,
+    /// The tap recording this connection, if it asked for one.
+    pub(crate) tap: Option<Arc<Tap>>,
+    /// The connection's limits, and permessage-deflate if agreed.
+    pub(crate) config: WsConfig,
+    /// The `Sec-WebSocket-Extensions` value of the 101, if any was agreed.
+    pub(crate) extensions: Option<&'a str>,
+    /// How long the peer has to take the 101.
+    pub(crate) timeout: Duration,
+}
+
 impl WsStream {
-    /// Completes the handshake for an accepted `request`: `bytes` is all
-    /// that was read (the head is its first `head_len` bytes).
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) async fn accept(
-        mut stream: TcpStream,
-        request: &Request,
-        bytes: Vec<u8>,
-        head_len: usize,
-        tap: Option<Arc<Tap>>,
-        accepted: Instant,
-        shared: &Shared,
-        config: WsConfig,
-        extensions: Option<&str>,
-    ) -> std::io::Result<WsStream> {
+    /// Completes the handshake: sends the 101 and starts the connection
+    /// with whatever followed the head.
+    pub(crate) async fn accept(mut stream: TcpStream, upgrade: Upgrade<'_>) -> std::io::Result<WsStream> {
+        let Upgrade { request, bytes, head_len, accepted, tap, config, extensions, timeout: limit } = upgrade;
         if let Some(tap) = &tap {
             tap.start(accepted);
             tap.record(Dir::ClientToServer, &bytes);
@@ -80,7 +90,7 @@ impl WsStream {
         // No subprotocol is offered back (the echo speaks none); an
         // extension only when the endpoint agreed to permessage-deflate.
         let response = request.response(None, extensions).map_err(std::io::Error::other)?;
-        timeout(shared.config.handshake_timeout, stream.write_all(&response)).await.map_err(|_| {
+        timeout(limit, stream.write_all(&response)).await.map_err(|_| {
             std::io::Error::new(std::io::ErrorKind::TimedOut, "the 101 response was not taken in time")
         })??;
         if let Some(tap) = &tap {

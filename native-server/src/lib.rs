@@ -8,6 +8,7 @@
 
 mod accept;
 pub mod config;
+mod deadline;
 mod inject;
 mod io;
 mod linger;

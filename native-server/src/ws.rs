@@ -1,8 +1,10 @@
 //! One WebSocket connection over TCP, driven by `wscope-core`'s
 //! [`Connection`], and the session loop every endpoint shares: read, hand
-//! events to the endpoint, write, and keep the server's timers (idle ping
-//! and close, the close handshake's deadline, shutdown).
+//! events to the endpoint, write, and act when a deadline passes (idle
+//! ping and close, the close handshake's deadline: `deadline` keeps them)
+//! or the server shuts down.
 
+use crate::deadline::{Deadlines, Due};
 use crate::linger::close_then_drain;
 use crate::shared::Shared;
 use crate::tap::{Dir, Tap};
@@ -257,21 +259,20 @@ pub(crate) trait Session {
 
 /// Runs `session` over `ws` until the connection is over.
 ///
-/// One timer serves the idle ping, the idle close and the close deadline.
-/// It is not moved on every read: when it fires, the loop works out which
-/// deadline (if any) has really passed and sets it again for the next, so
-/// a busy connection touches the timer wheel about twice per idle period,
-/// not once per message.
+/// One timer serves the idle ping, the idle close and the close deadline,
+/// set where [`Deadlines`] says. It is not moved on every read: when it
+/// fires, the table says which deadline (if any) has really passed and
+/// where the next one is, so a busy connection touches the timer wheel
+/// about twice per idle period, not once per message.
 pub(crate) async fn drive<S: Session>(mut ws: WsStream, shared: &Shared, session: &mut S) -> Outcome {
     let cfg = &shared.config;
     let mut outcome = Outcome::default();
-    let mut last_input = TokioInstant::now();
-    let mut pinged = false;
-    let mut close_deadline: Option<TokioInstant> = None;
+    let opened = now();
+    let mut deadlines = Deadlines::new(opened, cfg.idle_timeout, cfg.close_timeout);
     let shutdown = shared.shutdown.cancelled();
     tokio::pin!(shutdown);
     let mut shutdown_seen = false;
-    let timer = sleep_until(later(last_input, cfg.idle_timeout.checked_div(2).unwrap_or_default()));
+    let timer = sleep_until(TokioInstant::from_std(deadlines.next(opened).0));
     tokio::pin!(timer);
     loop {
         if let Some(event) = ws.deferred.take() {
@@ -297,12 +298,12 @@ pub(crate) async fn drive<S: Session>(mut ws: WsStream, shared: &Shared, session
         }
         // After our close (or, closed, with the last bytes still queued)
         // the peer has the close timeout to answer (or to take them).
-        if matches!(ws.conn.state(), State::CloseSent | State::Closed) && close_deadline.is_none() {
-            let at = later(TokioInstant::now(), cfg.close_timeout);
-            close_deadline = Some(at);
-            timer.as_mut().reset(at);
+        if matches!(ws.conn.state(), State::CloseSent | State::Closed) && !deadlines.closing() {
+            let now = now();
+            deadlines.on_close_sent(now);
+            timer.as_mut().reset(TokioInstant::from_std(deadlines.next(now).0));
         }
-        let open = close_deadline.is_none();
+        let open = !deadlines.closing();
         let closed = ws.conn.state() == State::Closed;
         // Backpressure: while more than the cap waits to be written, neither
         // the peer's input nor the endpoint's own output is taken, so a peer
@@ -321,10 +322,7 @@ pub(crate) async fn drive<S: Session>(mut ws: WsStream, shared: &Shared, session
                     outcome.abnormal = Some("peer closed TCP");
                     break;
                 }
-                Io::Read(Ok(_)) => {
-                    last_input = TokioInstant::now();
-                    pinged = false;
-                }
+                Io::Read(Ok(_)) => deadlines.on_activity(now()),
                 Io::Read(Err(_)) => {
                     outcome.abnormal = Some("read failed");
                     break;
@@ -335,9 +333,9 @@ pub(crate) async fn drive<S: Session>(mut ws: WsStream, shared: &Shared, session
                 close_first(&mut ws.conn, &mut outcome, CloseCode::GOING_AWAY, "server shutting down");
             }
             () = &mut timer => {
-                let now = TokioInstant::now();
-                if let Some(deadline) = close_deadline {
-                    if now >= deadline {
+                let now = now();
+                match deadlines.due(now) {
+                    Some(Due::CloseTimeout) => {
                         outcome.abnormal = Some(if ws.conn.state() == State::Closed {
                             "peer did not take the last bytes in time"
                         } else {
@@ -345,24 +343,20 @@ pub(crate) async fn drive<S: Session>(mut ws: WsStream, shared: &Shared, session
                         });
                         break;
                     }
-                    timer.as_mut().reset(deadline);
-                    continue;
+                    Some(Due::IdleClose) => {
+                        close_first(&mut ws.conn, &mut outcome, CloseCode::GOING_AWAY, "idle timeout");
+                        // The close deadline runs from here, whatever the
+                        // close's fate, so the idle deadline cannot fire again.
+                        deadlines.on_close_sent(now);
+                    }
+                    Some(Due::Ping) => {
+                        let _ = ws.conn.send(Message::Ping(b"wscope: idle check"));
+                        deadlines.on_ping_sent();
+                    }
+                    // Early: input moved the deadline since the timer was set.
+                    None => {}
                 }
-                let ping_at = later(last_input, cfg.idle_timeout.checked_div(2).unwrap_or_default());
-                let idle_at = later(last_input, cfg.idle_timeout);
-                if now >= idle_at {
-                    close_first(&mut ws.conn, &mut outcome, CloseCode::GOING_AWAY, "idle timeout");
-                    // The close deadline takes over the timer next round.
-                    timer.as_mut().reset(later(now, cfg.close_timeout));
-                } else if now >= ping_at && !pinged {
-                    let _ = ws.conn.send(Message::Ping(b"wscope: idle check"));
-                    pinged = true;
-                    timer.as_mut().reset(idle_at);
-                } else if pinged {
-                    timer.as_mut().reset(idle_at);
-                } else {
-                    timer.as_mut().reset(ping_at);
-                }
+                timer.as_mut().reset(TokioInstant::from_std(deadlines.next(now).0));
             }
             ready = session.ready(), if open && room => session.on_ready(&mut ws.conn, ready),
         }
@@ -370,6 +364,12 @@ pub(crate) async fn drive<S: Session>(mut ws: WsStream, shared: &Shared, session
     // Boxed: needed once, at the end, it would otherwise enlarge the task.
     Box::pin(ws.finish(cfg.close_timeout.min(Duration::from_secs(2)))).await;
     outcome
+}
+
+/// Tokio's clock (so a paused test clock holds), as the plain instant the
+/// deadline table works in.
+fn now() -> Instant {
+    TokioInstant::now().into_std()
 }
 
 /// Notes how the connection is ending, then hands `event` to the endpoint.
@@ -380,11 +380,6 @@ fn take_event<S: Session>(conn: &mut Connection, session: &mut S, outcome: &mut 
         _ => {}
     }
     session.on_event(conn, event);
-}
-
-/// `t + d`, or a year on if that overflows.
-fn later(t: TokioInstant, d: Duration) -> TokioInstant {
-    t.checked_add(d).or_else(|| t.checked_add(Duration::from_secs(86_400 * 365))).unwrap_or(t)
 }
 
 /// Starts the closing handshake from our side.

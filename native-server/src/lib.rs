@@ -12,6 +12,7 @@ mod deadline;
 mod inject;
 mod io;
 mod linger;
+pub mod notes;
 mod shared;
 mod statics;
 pub mod tap;

@@ -184,8 +184,8 @@ impl Tap {
     }
 
     /// Bits of randomness in the token (4 per hex digit).
-    pub(crate) fn token_bits(&self) -> usize {
-        self.token.len().saturating_mul(4)
+    pub(crate) fn token_bits(&self) -> u32 {
+        u32::try_from(self.token.len()).unwrap_or(u32::MAX).saturating_mul(4)
     }
 
     /// The tapped connection (peer, request target), once it arrived.

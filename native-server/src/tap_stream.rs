@@ -1,21 +1,11 @@
 //! The `/tap?token=TOKEN` session: a tapped connection's record sent to a
 //! subscriber, backlog first, then live.
 //!
-//! Chunks go out as binary records (format in [`crate::tap`]). Each **text**
-//! message is a JSON object with a `type`:
-//! - `{"type":"hello","token_bits":128,"connection":{"peer":"127.0.0.1:5555","target":"/echo?tap=…"}}`
-//!   first (`connection` is `null` until the tapped connection arrives; a
-//!   later `{"type":"open",…}` then says when it does);
-//! - `{"type":"dropped","chunks":N,"record_dropped_chunks":M,"record_dropped_bytes":B}`
-//!   just before the first chunk sent after a gap: `N` chunks this subscriber
-//!   will never see were dropped to keep the per-connection cap (oldest
-//!   first; each chunk counts 64 bytes beyond its data); `M` and `B` count
-//!   everything the record dropped so far;
-//! - `{"type":"evicted"}` when the whole record was dropped to make room for
-//!   newer tapped connections (the subscription then closes with 1001);
-//! - `{"type":"end","reason":"…"}` when the tapped connection is over and
-//!   everything was sent (the subscription then closes with 1000).
+//! Chunks go out as binary records (format in [`crate::tap`]), the rest as
+//! JSON notes ([`crate::notes::TapNote`], where every note and field is
+//! described).
 
+use crate::notes::{self, TapConnection, TapNote};
 use crate::shared::Shared;
 use crate::tap::{Ending, Tap};
 use crate::ws::{Outcome, Session, WsStream, drive};
@@ -35,15 +25,8 @@ struct Subscriber {
     done: bool,
 }
 
-fn json(value: &serde_json::Value) -> String {
-    value.to_string()
-}
-
-fn connection_json(connection: Option<&(SocketAddr, String)>) -> serde_json::Value {
-    match connection {
-        Some((peer, target)) => serde_json::json!({ "peer": peer.to_string(), "target": target }),
-        None => serde_json::Value::Null,
-    }
+fn note_connection((peer, target): (SocketAddr, String)) -> TapConnection {
+    TapConnection { peer, target }
 }
 
 impl Subscriber {
@@ -55,19 +38,19 @@ impl Subscriber {
         }
         let unread = self.tap.read_from(self.cursor);
         self.cursor = unread.next;
-        if !self.told_open && unread.connection.is_some() {
-            let open = serde_json::json!({ "type": "open", "connection": connection_json(unread.connection.as_ref()) });
-            let _ = conn.send(Message::Text(&json(&open)));
-            self.told_open = true;
+        if !self.told_open {
+            if let Some(connection) = unread.connection {
+                notes::send(conn, &TapNote::Open { connection: note_connection(connection) });
+                self.told_open = true;
+            }
         }
         if unread.missed > 0 {
-            let dropped = serde_json::json!({
-                "type": "dropped",
-                "chunks": unread.missed,
-                "record_dropped_chunks": unread.record_dropped_chunks,
-                "record_dropped_bytes": unread.record_dropped_bytes,
-            });
-            let _ = conn.send(Message::Text(&json(&dropped)));
+            let dropped = TapNote::Dropped {
+                chunks: unread.missed,
+                record_dropped_chunks: unread.record_dropped_chunks,
+                record_dropped_bytes: unread.record_dropped_bytes,
+            };
+            notes::send(conn, &dropped);
         }
         let mut message = Vec::new();
         for chunk in &unread.chunks {
@@ -75,14 +58,12 @@ impl Subscriber {
             let _ = conn.send(Message::Binary(&message));
         }
         let end = match unread.ending {
-            Some(Ending::Evicted) => Some((CloseCode::GOING_AWAY, serde_json::json!({ "type": "evicted" }))),
-            Some(Ending::Ended(reason)) => {
-                Some((CloseCode::NORMAL, serde_json::json!({ "type": "end", "reason": reason })))
-            }
+            Some(Ending::Evicted) => Some((CloseCode::GOING_AWAY, TapNote::Evicted)),
+            Some(Ending::Ended(reason)) => Some((CloseCode::NORMAL, TapNote::End { reason })),
             None => None,
         };
         if let Some((code, note)) = end {
-            let _ = conn.send(Message::Text(&json(&note)));
+            notes::send(conn, &note);
             let _ = conn.send(Message::Close(Some(code), "tap finished"));
             self.done = true;
         }
@@ -109,14 +90,11 @@ pub(crate) async fn serve_subscriber(ws: WsStream, tap: Arc<Tap>, shared: &Share
     // Subscribed before the hello is read, so no change after it is missed.
     let changes = tap.changes();
     let connection = tap.connection();
-    let hello = serde_json::json!({
-        "type": "hello",
-        "token_bits": tap.token_bits(),
-        "connection": connection_json(connection.as_ref()),
-    });
-    let mut sub = Subscriber { tap, changes, cursor: 0, told_open: connection.is_some(), done: false };
+    let told_open = connection.is_some();
+    let hello = TapNote::Hello { token_bits: tap.token_bits(), connection: connection.map(note_connection) };
+    let mut sub = Subscriber { tap, changes, cursor: 0, told_open, done: false };
     let mut ws = ws;
-    let _ = ws.conn.send(Message::Text(&json(&hello)));
+    notes::send(&mut ws.conn, &hello);
     sub.catch_up(&mut ws.conn);
     drive(ws, shared, &mut sub).await
 }

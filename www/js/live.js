@@ -288,7 +288,9 @@ export function setupLive() {
       } catch {
         return;
       }
-      if (note.type === 'dropped') wireNote('tap-note', `The tap dropped ${plural(note.chunks, 'chunk')} (${plural(note.bytes, 'byte')}) to stay within its limit; decoding may be off from here.`, 'warn');
+      // The notes and their fields are described in native-server/src/notes.rs. `chunks`: what this page
+      // will never be sent; `record_dropped_*`: all the record has dropped so far, bytes counting data only.
+      if (note.type === 'dropped') wireNote('tap-note', `Missed here: the tap dropped ${plural(note.chunks, 'chunk')} to stay within its limit (${plural(note.record_dropped_chunks, 'chunk')}, ${plural(note.record_dropped_bytes, 'byte')} dropped from this connection's record so far); decoding may be off from here.`, 'warn');
       else if (note.type === 'evicted') wireNote('tap-note', 'The tap record was dropped to make room for newer connections.', 'warn');
       else if (note.type === 'end') wireNote('tap-end', `Tap: the connection is over${note.reason ? ` (${note.reason})` : ''}.`, 'muted');
       return;

@@ -293,3 +293,56 @@ async fn a_late_subscriber_is_told_what_was_dropped() {
     assert!(raw.sent.ends_with(&to_server), "client-to-server is a suffix");
     assert!(to_server.len() + to_client.len() < raw.sent.len() + raw.received.len());
 }
+
+/// A live subscriber is told of chunks the record dropped before it could
+/// be sent them, just before the chunk after the gap. The cap leaves room
+/// for the echo of one 12 000-byte message and nothing beside it, so the
+/// echo pushes out the message; on a runtime of one thread the server
+/// records both in one turn of the echo task, so the subscription cannot
+/// be sent the message in between (the e2e test shows the page's note on
+/// this same case).
+#[tokio::test]
+async fn a_live_subscriber_is_told_of_a_gap() {
+    const LEN: usize = 12_000;
+    let server = crate::support::start(|cfg| cfg.tap.max_bytes = LEN + 100).await;
+    let addr = server.local_addr();
+    let token = tap_token();
+    let mut sub = ws_connect(addr, &format!("/tap?token={token}")).await;
+    let hello = tap_note(&ws_next(&mut sub).await).expect("the hello note");
+    assert_eq!(hello_connection(&hello), None);
+    let mut raw = RawClient::connect(addr, &format!("/echo?tap={token}")).await;
+    let text = "x".repeat(LEN);
+    raw.send_frame(&Frame::text(&text)).await;
+    assert_eq!(raw.read_message().await, (OP_TEXT, text.clone().into_bytes()));
+
+    let mut to_server = Vec::new();
+    let dropped = loop {
+        let message = ws_next(&mut sub).await;
+        match tap_note(&message) {
+            Some(note @ TapNote::Dropped { .. }) => break note,
+            Some(TapNote::Open { .. }) => {}
+            Some(other) => panic!("expected the dropped note, got {other:?}"),
+            None => match &message {
+                Message::Binary(data) => match chunk_of(data) {
+                    (0, bytes) => to_server.extend_from_slice(bytes),
+                    (_, bytes) => assert!(bytes.starts_with(b"HTTP/1.1 101 "), "only the 101 before the gap"),
+                },
+                other => panic!("unexpected message on the tap: {other:?}"),
+            },
+        }
+    };
+    let TapNote::Dropped { chunks, record_dropped_chunks, record_dropped_bytes } = dropped else { unreachable!() };
+    assert!(chunks >= 1 && chunks <= record_dropped_chunks, "{dropped:?}");
+    assert!(record_dropped_bytes >= LEN as u64, "the message went: {dropped:?}");
+    // What the subscriber was sent of the client's bytes is the handshake
+    // at most; right after the note comes the echo.
+    assert!(!contains(&to_server, text.as_bytes()));
+    match ws_next(&mut sub).await {
+        Message::Binary(data) => {
+            let (dir, bytes) = chunk_of(&data);
+            assert_eq!(dir, 1);
+            assert!(bytes.ends_with(text.as_bytes()), "the echo follows the note");
+        }
+        other => panic!("expected the echo after the note, got {other:?}"),
+    }
+}

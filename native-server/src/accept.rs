@@ -5,10 +5,11 @@
 //! request is handed, with the bytes already read, to hyper for the static
 //! files.
 
-use crate::Shared;
 use crate::io::Prefixed;
-use crate::ws::{self, WsStream};
-use crate::{inject, statics, tap};
+use crate::linger::close_then_drain;
+use crate::shared::Shared;
+use crate::ws::{self, Upgrade, WsStream};
+use crate::{inject, statics, tap, tap_stream};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -55,6 +56,11 @@ pub(crate) async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, trac
 
 /// Largest message a `/tap` subscriber may send (it has nothing to say).
 const TAP_INPUT_LIMIT: u64 = 4096;
+
+/// How long a refusal may take to send and to drain after.
+const REFUSAL_LINGER: Duration = Duration::from_secs(2);
+/// Most bytes read and dropped after a refusal.
+const REFUSAL_DRAIN_BUDGET: usize = 64 * 1024;
 
 /// Why reading the head stopped.
 enum HeadEnd {
@@ -123,7 +129,7 @@ impl Open {
         info!(%peer, path, "websocket open");
         let outcome = match endpoint {
             // Boxed: the rarer sessions' state does not enlarge every echo task.
-            Endpoint::Tap(sub) => Box::pin(tap::serve_subscriber(ws, sub, shared)).await,
+            Endpoint::Tap(sub) => Box::pin(tap_stream::serve_subscriber(ws, sub, shared)).await,
             Endpoint::Inject { deflate } => Box::pin(inject::serve(ws, shared, deflate)).await,
             Endpoint::Echo => ws::echo(ws, shared).await,
         };
@@ -228,19 +234,17 @@ async fn open(mut stream: TcpStream, peer: SocketAddr, shared: &Arc<Shared>) -> 
             }
         }
     }
-    match WsStream::accept(
-        stream,
-        &request,
+    let upgrade = Upgrade {
+        request: &request,
         bytes,
         head_len,
-        tap.clone(),
         accepted,
-        shared,
+        tap: tap.clone(),
         config,
-        extensions.as_deref(),
-    )
-    .await
-    {
+        extensions: extensions.as_deref(),
+        timeout: shared.config.handshake_timeout,
+    };
+    match WsStream::accept(stream, upgrade).await {
         Ok(ws) => Some(Open { ws, endpoint, path, peer, accepted, tap, _deflate: deflate_permit }),
         Err(e) => {
             debug!(%peer, error = %e, "101 not delivered");
@@ -255,21 +259,12 @@ async fn open(mut stream: TcpStream, peer: SocketAddr, shared: &Arc<Shared>) -> 
 /// Sends a handshake refusal and closes; there is no WebSocket to serve.
 async fn refuse(mut stream: TcpStream, peer: SocketAddr, e: &HandshakeError) -> Option<Open> {
     info!(%peer, status = e.status(), reason = %e, "handshake refused");
-    let _ = tokio::time::timeout(Duration::from_secs(2), async {
-        let _ = stream.write_all(&e.response()).await;
-        let _ = stream.shutdown().await;
-        // Drop what the client still sends (bounded) so unread input does
-        // not turn our FIN into a reset that destroys the response.
-        let mut sink = vec![0u8; 4096];
-        let mut budget: usize = 64 * 1024;
-        while budget > 0 {
-            match stream.read(&mut sink).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => budget = budget.saturating_sub(n),
-            }
-        }
-    })
-    .await;
+    // One deadline for the response and the drain after it: a client that
+    // neither reads nor closes cannot hold its connection slot longer.
+    let now = tokio::time::Instant::now();
+    let until = now.checked_add(REFUSAL_LINGER).unwrap_or(now);
+    let _ = tokio::time::timeout_at(until, stream.write_all(&e.response())).await;
+    close_then_drain(&mut stream, until, REFUSAL_DRAIN_BUDGET, |_| {}).await;
     None
 }
 

@@ -8,33 +8,26 @@
 
 mod accept;
 pub mod config;
+mod deadline;
 mod inject;
 mod io;
+mod linger;
+pub mod notes;
+mod shared;
 mod statics;
 pub mod tap;
+mod tap_stream;
 mod ws;
 
 pub use config::{InjectLimits, ServerConfig, TapLimits};
 
+use shared::Shared;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-
-/// State every connection task shares.
-#[derive(Debug)]
-pub(crate) struct Shared {
-    pub(crate) config: ServerConfig,
-    /// Where the server itself listens (what `/inject` connects to).
-    pub(crate) self_addr: SocketAddr,
-    pub(crate) taps: tap::TapHub,
-    pub(crate) inject_permits: Arc<Semaphore>,
-    /// One per connection that uses permessage-deflate.
-    pub(crate) deflate_permits: Arc<Semaphore>,
-    pub(crate) shutdown: CancellationToken,
-}
 
 /// A running server.
 #[derive(Debug)]

@@ -2,8 +2,8 @@
 //! `ServeDir` (content types, no path traversal, 404s, HEAD, conditional
 //! requests).
 
-use crate::Shared;
 use crate::io::Prefixed;
+use crate::shared::Shared;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpStream;

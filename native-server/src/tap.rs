@@ -1,47 +1,29 @@
-//! The wire tap: the exact bytes of an opted-in connection, for the page
-//! that opened it.
+//! The wire tap's recorder: the exact bytes of an opted-in connection, kept
+//! per token for the page that opened it (`tap_stream` serves them).
 //!
 //! A page picks a random token of at least 128 bits (32 or more hex
 //! digits), opens `/echo?tap=TOKEN`, and subscribes with a WebSocket to
 //! `/tap?token=TOKEN` (before or after; the backlog comes first either way).
 //! Only connections that ask are recorded, one connection per token.
 //!
-//! # Stream format
+//! # Record format
 //!
-//! Each **binary** message is one chunk of bytes as it crossed the tapped
-//! TCP connection:
+//! Each chunk is sent to a reader (of `/tap`, and of `/inject`, which uses
+//! the same format) as one **binary** message:
 //!
 //! | bytes | meaning |
 //! | --- | --- |
 //! | 0 | direction: `0` client → server, `1` server → client |
 //! | 1..9 | microseconds since the tapped connection was accepted, u64 big-endian |
 //! | 9.. | the bytes, exactly (the HTTP handshake included) |
-//!
-//! Each **text** message is a JSON object with a `type`:
-//! - `{"type":"hello","token_bits":128,"connection":{"peer":"127.0.0.1:5555","target":"/echo?tap=…"}}`
-//!   first (`connection` is `null` until the tapped connection arrives; a
-//!   later `{"type":"open",…}` then says when it does);
-//! - `{"type":"dropped","chunks":N,"record_dropped_chunks":M,"record_dropped_bytes":B}`
-//!   just before the first chunk sent after a gap: `N` chunks this subscriber
-//!   will never see were dropped to keep the per-connection cap (oldest
-//!   first; each chunk counts 64 bytes beyond its data); `M` and `B` count
-//!   everything the record dropped so far;
-//! - `{"type":"evicted"}` when the whole record was dropped to make room for
-//!   newer tapped connections (the subscription then closes with 1001);
-//! - `{"type":"end","reason":"…"}` when the tapped connection is over and
-//!   everything was sent (the subscription then closes with 1000).
 
-use crate::Shared;
 use crate::config::TapLimits;
-use crate::ws::{Outcome, Session, WsStream, drive};
 use bytes::Bytes;
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 use tokio::sync::watch;
-use wscope_core::CloseCode;
-use wscope_core::connection::{Connection, Event, Message};
 use wscope_core::handshake::HandshakeError;
 
 /// Which way a chunk went.
@@ -68,10 +50,48 @@ pub const CHUNK_OVERHEAD: usize = 64;
 
 /// One chunk as it crossed the connection.
 #[derive(Clone, Debug)]
-struct Chunk {
+pub(crate) struct Chunk {
     dir: Dir,
     micros: u64,
     data: Bytes,
+}
+
+impl Chunk {
+    /// The chunk as a stream record (see [`encode_record`]).
+    pub(crate) fn encode(&self, out: &mut Vec<u8>) {
+        encode_record(self.dir, self.micros, &self.data, out);
+    }
+}
+
+/// Why a record has nothing more to give.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Ending {
+    /// Dropped to make room for newer tapped connections.
+    Evicted,
+    /// The tapped connection is over, for this reason.
+    Ended(String),
+}
+
+/// What a reader at some position of the record has not been sent yet,
+/// taken under one lock so the parts agree.
+#[derive(Debug)]
+pub(crate) struct Unread {
+    /// The tapped connection (peer, request target), once it arrived.
+    pub(crate) connection: Option<(SocketAddr, String)>,
+    /// Chunks dropped from the record before this reader was sent them
+    /// (0: no gap).
+    pub(crate) missed: u64,
+    /// Chunks the record dropped in all so far.
+    pub(crate) record_dropped_chunks: u64,
+    /// Data bytes the record dropped in all so far.
+    pub(crate) record_dropped_bytes: u64,
+    /// The chunks kept after the gap, oldest first (a chunk larger than the
+    /// cap holds only its place in the numbering and is left out).
+    pub(crate) chunks: Vec<Chunk>,
+    /// The reader's position after these chunks.
+    pub(crate) next: u64,
+    /// Set once nothing more will come.
+    pub(crate) ending: Option<Ending>,
 }
 
 #[derive(Debug, Default)]
@@ -161,6 +181,43 @@ impl Tap {
     fn evict(&self) {
         self.lock().evicted = true;
         self.bump();
+    }
+
+    /// Bits of randomness in the token (4 per hex digit).
+    pub(crate) fn token_bits(&self) -> u32 {
+        u32::try_from(self.token.len()).unwrap_or(u32::MAX).saturating_mul(4)
+    }
+
+    /// The tapped connection (peer, request target), once it arrived.
+    pub(crate) fn connection(&self) -> Option<(SocketAddr, String)> {
+        self.lock().connection.clone()
+    }
+
+    /// A receiver that wakes on every change of the record.
+    pub(crate) fn changes(&self) -> watch::Receiver<u64> {
+        self.changed.subscribe()
+    }
+
+    /// Everything a reader whose next chunk is number `cursor` has not been
+    /// sent yet (the first chunk ever recorded is number 0).
+    pub(crate) fn read_from(&self, cursor: u64) -> Unread {
+        let log = self.lock();
+        // Only what this reader missed: chunks dropped before it could be
+        // sent them.
+        let missed = log.first_seq.saturating_sub(cursor);
+        let cursor = cursor.max(log.first_seq);
+        let skip = usize::try_from(cursor.saturating_sub(log.first_seq)).unwrap_or(usize::MAX);
+        let chunks = log.chunks.iter().skip(skip).filter(|c| !c.data.is_empty()).cloned().collect();
+        let ending = if log.evicted { Some(Ending::Evicted) } else { log.ended.clone().map(Ending::Ended) };
+        Unread {
+            connection: log.connection.clone(),
+            missed,
+            record_dropped_chunks: log.dropped_chunks,
+            record_dropped_bytes: log.dropped_bytes,
+            chunks,
+            next: log.next_seq(),
+            ending,
+        }
     }
 }
 
@@ -274,112 +331,4 @@ impl TapHub {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
-}
-
-/// A `/tap` subscription: sends the record, then follows it.
-struct Subscriber {
-    tap: Arc<Tap>,
-    changes: watch::Receiver<u64>,
-    /// Next chunk to send.
-    cursor: u64,
-    told_open: bool,
-    done: bool,
-}
-
-fn json(value: &serde_json::Value) -> String {
-    value.to_string()
-}
-
-impl Subscriber {
-    fn connection_json(log: &Log) -> serde_json::Value {
-        match &log.connection {
-            Some((peer, target)) => serde_json::json!({ "peer": peer.to_string(), "target": target }),
-            None => serde_json::Value::Null,
-        }
-    }
-
-    /// Queues everything new in the record.
-    fn catch_up(&mut self, conn: &mut Connection) {
-        self.changes.mark_unchanged();
-        if self.done {
-            return;
-        }
-        let (chunks, notes, end) = {
-            let log = self.tap.lock();
-            let mut notes = Vec::new();
-            if !self.told_open && log.connection.is_some() {
-                notes.push(json(&serde_json::json!({ "type": "open", "connection": Self::connection_json(&log) })));
-                self.told_open = true;
-            }
-            // Only what this subscriber missed: chunks dropped before it
-            // could be sent them.
-            if self.cursor < log.first_seq {
-                notes.push(json(&serde_json::json!({
-                    "type": "dropped",
-                    "chunks": log.first_seq.saturating_sub(self.cursor),
-                    "record_dropped_chunks": log.dropped_chunks,
-                    "record_dropped_bytes": log.dropped_bytes,
-                })));
-            }
-            self.cursor = self.cursor.max(log.first_seq);
-            let skip = usize::try_from(self.cursor.saturating_sub(log.first_seq)).unwrap_or(usize::MAX);
-            let chunks: Vec<Chunk> = log.chunks.iter().skip(skip).cloned().collect();
-            self.cursor = log.next_seq();
-            let end = if log.evicted {
-                Some((CloseCode::GOING_AWAY, json(&serde_json::json!({ "type": "evicted" }))))
-            } else {
-                log.ended
-                    .as_ref()
-                    .map(|r| (CloseCode::NORMAL, json(&serde_json::json!({ "type": "end", "reason": r }))))
-            };
-            (chunks, notes, end)
-        };
-        for note in &notes {
-            let _ = conn.send(Message::Text(note));
-        }
-        let mut message = Vec::new();
-        for chunk in chunks.iter().filter(|c| !c.data.is_empty()) {
-            encode_record(chunk.dir, chunk.micros, &chunk.data, &mut message);
-            let _ = conn.send(Message::Binary(&message));
-        }
-        if let Some((code, note)) = end {
-            let _ = conn.send(Message::Text(&note));
-            let _ = conn.send(Message::Close(Some(code), "tap finished"));
-            self.done = true;
-        }
-    }
-}
-
-impl Session for Subscriber {
-    type Ready = ();
-
-    fn on_event(&mut self, _conn: &mut Connection, _event: Event) {}
-
-    async fn ready(&mut self) {
-        if self.changes.changed().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    }
-
-    fn on_ready(&mut self, conn: &mut Connection, (): ()) {
-        self.catch_up(conn);
-    }
-}
-
-pub(crate) async fn serve_subscriber(ws: WsStream, tap: Arc<Tap>, shared: &Shared) -> Outcome {
-    let changes = tap.changed.subscribe();
-    let mut sub = Subscriber { tap, changes, cursor: 0, told_open: false, done: false };
-    let hello = {
-        let log = sub.tap.lock();
-        sub.told_open = log.connection.is_some();
-        serde_json::json!({
-            "type": "hello",
-            "token_bits": sub.tap.token.len().saturating_mul(4),
-            "connection": Subscriber::connection_json(&log),
-        })
-    };
-    let mut ws = ws;
-    let _ = ws.conn.send(Message::Text(&json(&hello)));
-    sub.catch_up(&mut ws.conn);
-    drive(ws, shared, &mut sub).await
 }

@@ -1,9 +1,12 @@
 //! One WebSocket connection over TCP, driven by `wscope-core`'s
 //! [`Connection`], and the session loop every endpoint shares: read, hand
-//! events to the endpoint, write, and keep the server's timers (idle ping
-//! and close, the close handshake's deadline, shutdown).
+//! events to the endpoint, write, and act when a deadline passes (idle
+//! ping and close, the close handshake's deadline: `deadline` keeps them)
+//! or the server shuts down.
 
-use crate::Shared;
+use crate::deadline::{Deadlines, Due};
+use crate::linger::close_then_drain;
+use crate::shared::Shared;
 use crate::tap::{Dir, Tap};
 use std::cell::RefCell;
 use std::fmt;
@@ -12,7 +15,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::time::{Instant as TokioInstant, sleep_until, timeout};
 use wscope_core::connection::{Config as WsConfig, Connection, Event, EventRef, Message, State};
@@ -34,6 +37,10 @@ enum Io {
     Read(std::io::Result<usize>),
 }
 
+/// Most bytes read and dropped after the closing handshake: a peer still
+/// sending this much is not going to stop.
+const DRAIN_BUDGET: usize = 1 << 20;
+
 /// Most bytes handed to one write. Larger writes cost fewer syscalls here
 /// but make the peer's kernel work harder: in the pipelined 16 KiB echo
 /// benchmark, 64 KiB writes left the load generator at 100% CPU (a quarter
@@ -53,21 +60,31 @@ pub(crate) struct WsStream {
     deferred: Option<Box<Event>>,
 }
 
+/// What [`WsStream::accept`] needs to answer an accepted request.
+pub(crate) struct Upgrade<'a> {
+    /// The request, accepted by the endpoint.
+    pub(crate) request: &'a Request,
+    /// All that was read: the head, then whatever followed it.
+    pub(crate) bytes: Vec<u8>,
+    /// Length of the head at the start of `bytes`.
+    pub(crate) head_len: usize,
+    /// When the TCP connection was accepted (the tap's times count from it).
+    pub(crate) accepted: Instant,
+    /// The tap recording this connection, if it asked for one.
+    pub(crate) tap: Option<Arc<Tap>>,
+    /// The connection's limits, and permessage-deflate if agreed.
+    pub(crate) config: WsConfig,
+    /// The `Sec-WebSocket-Extensions` value of the 101, if any was agreed.
+    pub(crate) extensions: Option<&'a str>,
+    /// How long the peer has to take the 101.
+    pub(crate) timeout: Duration,
+}
+
 impl WsStream {
-    /// Completes the handshake for an accepted `request`: `bytes` is all
-    /// that was read (the head is its first `head_len` bytes).
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) async fn accept(
-        mut stream: TcpStream,
-        request: &Request,
-        bytes: Vec<u8>,
-        head_len: usize,
-        tap: Option<Arc<Tap>>,
-        accepted: Instant,
-        shared: &Shared,
-        config: WsConfig,
-        extensions: Option<&str>,
-    ) -> std::io::Result<WsStream> {
+    /// Completes the handshake: sends the 101 and starts the connection
+    /// with whatever followed the head.
+    pub(crate) async fn accept(mut stream: TcpStream, upgrade: Upgrade<'_>) -> std::io::Result<WsStream> {
+        let Upgrade { request, bytes, head_len, accepted, tap, config, extensions, timeout: limit } = upgrade;
         if let Some(tap) = &tap {
             tap.start(accepted);
             tap.record(Dir::ClientToServer, &bytes);
@@ -75,7 +92,7 @@ impl WsStream {
         // No subprotocol is offered back (the echo speaks none); an
         // extension only when the endpoint agreed to permessage-deflate.
         let response = request.response(None, extensions).map_err(std::io::Error::other)?;
-        timeout(shared.config.handshake_timeout, stream.write_all(&response)).await.map_err(|_| {
+        timeout(limit, stream.write_all(&response)).await.map_err(|_| {
             std::io::Error::new(std::io::ErrorKind::TimedOut, "the 101 response was not taken in time")
         })??;
         if let Some(tap) = &tap {
@@ -172,26 +189,15 @@ impl WsStream {
         Poll::Ready(Ok(n))
     }
 
-    /// Closes TCP from our side first (RFC 6455 section 7.1.1), then reads
-    /// and drops what the peer still sends until it closes too (bounded), so
-    /// unread input cannot turn our FIN into a reset that destroys the close
-    /// frame still in flight.
+    /// Closes TCP from our side first (RFC 6455 section 7.1.1), then drains
+    /// what the peer still sends for at most `linger`, recording it.
     async fn finish(mut self, linger: Duration) {
-        let _ = self.stream.shutdown().await;
-        let mut budget: usize = 1 << 20;
-        // On the heap, and only now: every connection's task would carry it.
-        let mut buf = vec![0u8; 4096];
-        let _ = timeout(linger, async {
-            while budget > 0 {
-                match self.stream.read(&mut buf).await {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => {
-                        if let (Some(tap), Some(chunk)) = (&self.tap, buf.get(..n)) {
-                            tap.record(Dir::ClientToServer, chunk);
-                        }
-                        budget = budget.saturating_sub(n);
-                    }
-                }
+        let tap = self.tap.as_deref();
+        let now = TokioInstant::now();
+        let until = now.checked_add(linger).unwrap_or(now);
+        close_then_drain(&mut self.stream, until, DRAIN_BUDGET, |chunk| {
+            if let Some(tap) = tap {
+                tap.record(Dir::ClientToServer, chunk);
             }
         })
         .await;
@@ -253,21 +259,20 @@ pub(crate) trait Session {
 
 /// Runs `session` over `ws` until the connection is over.
 ///
-/// One timer serves the idle ping, the idle close and the close deadline.
-/// It is not moved on every read: when it fires, the loop works out which
-/// deadline (if any) has really passed and sets it again for the next, so
-/// a busy connection touches the timer wheel about twice per idle period,
-/// not once per message.
+/// One timer serves the idle ping, the idle close and the close deadline,
+/// set where [`Deadlines`] says. It is not moved on every read: when it
+/// fires, the table says which deadline (if any) has really passed and
+/// where the next one is, so a busy connection touches the timer wheel
+/// about twice per idle period, not once per message.
 pub(crate) async fn drive<S: Session>(mut ws: WsStream, shared: &Shared, session: &mut S) -> Outcome {
     let cfg = &shared.config;
     let mut outcome = Outcome::default();
-    let mut last_input = TokioInstant::now();
-    let mut pinged = false;
-    let mut close_deadline: Option<TokioInstant> = None;
+    let opened = now();
+    let mut deadlines = Deadlines::new(opened, cfg.idle_timeout, cfg.close_timeout);
     let shutdown = shared.shutdown.cancelled();
     tokio::pin!(shutdown);
     let mut shutdown_seen = false;
-    let timer = sleep_until(later(last_input, cfg.idle_timeout.checked_div(2).unwrap_or_default()));
+    let timer = sleep_until(TokioInstant::from_std(deadlines.next(opened).0));
     tokio::pin!(timer);
     loop {
         if let Some(event) = ws.deferred.take() {
@@ -293,12 +298,12 @@ pub(crate) async fn drive<S: Session>(mut ws: WsStream, shared: &Shared, session
         }
         // After our close (or, closed, with the last bytes still queued)
         // the peer has the close timeout to answer (or to take them).
-        if matches!(ws.conn.state(), State::CloseSent | State::Closed) && close_deadline.is_none() {
-            let at = later(TokioInstant::now(), cfg.close_timeout);
-            close_deadline = Some(at);
-            timer.as_mut().reset(at);
+        if matches!(ws.conn.state(), State::CloseSent | State::Closed) && !deadlines.closing() {
+            let now = now();
+            deadlines.on_close_sent(now);
+            timer.as_mut().reset(TokioInstant::from_std(deadlines.next(now).0));
         }
-        let open = close_deadline.is_none();
+        let open = !deadlines.closing();
         let closed = ws.conn.state() == State::Closed;
         // Backpressure: while more than the cap waits to be written, neither
         // the peer's input nor the endpoint's own output is taken, so a peer
@@ -317,10 +322,7 @@ pub(crate) async fn drive<S: Session>(mut ws: WsStream, shared: &Shared, session
                     outcome.abnormal = Some("peer closed TCP");
                     break;
                 }
-                Io::Read(Ok(_)) => {
-                    last_input = TokioInstant::now();
-                    pinged = false;
-                }
+                Io::Read(Ok(_)) => deadlines.on_activity(now()),
                 Io::Read(Err(_)) => {
                     outcome.abnormal = Some("read failed");
                     break;
@@ -331,9 +333,9 @@ pub(crate) async fn drive<S: Session>(mut ws: WsStream, shared: &Shared, session
                 close_first(&mut ws.conn, &mut outcome, CloseCode::GOING_AWAY, "server shutting down");
             }
             () = &mut timer => {
-                let now = TokioInstant::now();
-                if let Some(deadline) = close_deadline {
-                    if now >= deadline {
+                let now = now();
+                match deadlines.due(now) {
+                    Some(Due::CloseTimeout) => {
                         outcome.abnormal = Some(if ws.conn.state() == State::Closed {
                             "peer did not take the last bytes in time"
                         } else {
@@ -341,24 +343,20 @@ pub(crate) async fn drive<S: Session>(mut ws: WsStream, shared: &Shared, session
                         });
                         break;
                     }
-                    timer.as_mut().reset(deadline);
-                    continue;
+                    Some(Due::IdleClose) => {
+                        close_first(&mut ws.conn, &mut outcome, CloseCode::GOING_AWAY, "idle timeout");
+                        // The close deadline runs from here, whatever the
+                        // close's fate, so the idle deadline cannot fire again.
+                        deadlines.on_close_sent(now);
+                    }
+                    Some(Due::Ping) => {
+                        let _ = ws.conn.send(Message::Ping(b"wscope: idle check"));
+                        deadlines.on_ping_sent();
+                    }
+                    // Early: input moved the deadline since the timer was set.
+                    None => {}
                 }
-                let ping_at = later(last_input, cfg.idle_timeout.checked_div(2).unwrap_or_default());
-                let idle_at = later(last_input, cfg.idle_timeout);
-                if now >= idle_at {
-                    close_first(&mut ws.conn, &mut outcome, CloseCode::GOING_AWAY, "idle timeout");
-                    // The close deadline takes over the timer next round.
-                    timer.as_mut().reset(later(now, cfg.close_timeout));
-                } else if now >= ping_at && !pinged {
-                    let _ = ws.conn.send(Message::Ping(b"wscope: idle check"));
-                    pinged = true;
-                    timer.as_mut().reset(idle_at);
-                } else if pinged {
-                    timer.as_mut().reset(idle_at);
-                } else {
-                    timer.as_mut().reset(ping_at);
-                }
+                timer.as_mut().reset(TokioInstant::from_std(deadlines.next(now).0));
             }
             ready = session.ready(), if open && room => session.on_ready(&mut ws.conn, ready),
         }
@@ -366,6 +364,12 @@ pub(crate) async fn drive<S: Session>(mut ws: WsStream, shared: &Shared, session
     // Boxed: needed once, at the end, it would otherwise enlarge the task.
     Box::pin(ws.finish(cfg.close_timeout.min(Duration::from_secs(2)))).await;
     outcome
+}
+
+/// Tokio's clock (so a paused test clock holds), as the plain instant the
+/// deadline table works in.
+fn now() -> Instant {
+    TokioInstant::now().into_std()
 }
 
 /// Notes how the connection is ending, then hands `event` to the endpoint.
@@ -376,11 +380,6 @@ fn take_event<S: Session>(conn: &mut Connection, session: &mut S, outcome: &mut 
         _ => {}
     }
     session.on_event(conn, event);
-}
-
-/// `t + d`, or a year on if that overflows.
-fn later(t: TokioInstant, d: Duration) -> TokioInstant {
-    t.checked_add(d).or_else(|| t.checked_add(Duration::from_secs(86_400 * 365))).unwrap_or(t)
 }
 
 /// Starts the closing handshake from our side.

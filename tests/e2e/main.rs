@@ -3,6 +3,9 @@
 //! accept, build a frame and read its bytes, connect live and send, see the
 //! events and the tapped frames, inject an unmasked frame and see 1002, close.
 //!
+//! A second test holds the live panel's note about chunks the tap dropped
+//! to the numbers the server sends.
+//!
 //! Needs `www/pkg` (the wasm package) and `chromedriver` on PATH; `cargo xtask
 //! test` provides both and runs `cargo test -p wscope-tests --features e2e
 //! --test e2e`. Screenshots go to `target/e2e/`.
@@ -280,6 +283,111 @@ async fn the_explorer_as_a_person_uses_it() {
     present(&c, "#live-wire [data-dir=\"down\"][data-opcode=\"8\"][data-masked=\"false\"]").await;
     assert!(c.find_all(Locator::Css("#live-log [data-event=\"error\"]")).await.unwrap().is_empty());
     screenshot(&c, "5-live-closed").await;
+
+    c.close().await.unwrap();
+    drop(driver);
+    server.shutdown().await;
+}
+
+/// Length of the message that overflows the tap in
+/// [`the_live_panel_shows_what_the_tap_dropped`].
+const OVERFLOW_MESSAGE: usize = 12_000;
+
+/// The numbers of `text` with the word after each (`"3 chunks, 12,808
+/// bytes"` gives `(3, "chunks")` and `(12808, "bytes")`), as a person reads
+/// them; `NaN` or `undefined` in place of a number is no number.
+fn counts(text: &str) -> Vec<(u64, String)> {
+    let words: Vec<&str> =
+        text.split_whitespace().map(|w| w.trim_matches(|c: char| !c.is_alphanumeric() && c != ',')).collect();
+    words
+        .windows(2)
+        .filter_map(|pair| {
+            let digits = pair[0].trim_end_matches(',').replace(',', "");
+            let n = digits.parse().ok()?;
+            Some((n, pair[1].trim_end_matches(',').to_owned()))
+        })
+        .collect()
+}
+
+/// Whether the dropped note as shown says, in numbers, how many chunks the
+/// page missed, how many the record dropped in all (no fewer), and the
+/// bytes of those (at least `least_bytes`).
+fn check_dropped_note(note: &str, least_bytes: u64) -> Result<(), String> {
+    if note.contains("NaN") || note.contains("undefined") {
+        return Err("the note shows a field the server does not send".into());
+    }
+    let counts = counts(note);
+    let chunks: Vec<u64> = counts.iter().filter(|(_, w)| w.starts_with("chunk")).map(|(n, _)| *n).collect();
+    let bytes: Vec<u64> = counts.iter().filter(|(_, w)| w.starts_with("byte")).map(|(n, _)| *n).collect();
+    match (chunks.as_slice(), bytes.as_slice()) {
+        ([missed, all], [all_bytes]) if *missed >= 1 && missed <= all && *all_bytes >= least_bytes => Ok(()),
+        _ => Err(format!("expected the chunks missed, the chunks and bytes dropped in all; read {counts:?}")),
+    }
+}
+
+/// The check above, on the note as the page showed it before and after it
+/// read the server's field names (runs without a browser).
+#[test]
+fn the_dropped_note_check_tells_nan_from_numbers() {
+    let before = "The tap dropped 1 chunk (NaN bytes) to stay within its limit; decoding may be off from here.";
+    assert!(check_dropped_note(before, 12_000).is_err());
+    let after = "Missed here: the tap dropped 1 chunk to stay within its limit (3 chunks, 12,808 bytes dropped from \
+                 this connection's record so far); decoding may be off from here.";
+    assert_eq!(check_dropped_note(after, 12_000), Ok(()));
+    assert!(check_dropped_note(after, 20_000).is_err(), "too few bytes");
+    assert_eq!(counts("(3 chunks, 12,808 bytes"), [(3, "chunks".to_owned()), (12_808, "bytes".to_owned())]);
+}
+
+/// The live panel's `dropped` note shows how many chunks the page missed and
+/// what the record dropped, as numbers (the page once read a field the
+/// server does not send and showed "NaN bytes").
+///
+/// The tap keeps room for the echo of one 12 000-byte message and nothing
+/// beside it, so that echo pushes the message itself out of the record. On
+/// a runtime of one thread the echo task records the message and its echo
+/// in one turn, so the page's tap subscription cannot be sent the message
+/// in between: the gap, and the note, are certain, not a race.
+#[tokio::test]
+async fn the_live_panel_shows_what_the_tap_dropped() {
+    assert!(
+        repo().join("www/pkg/wscope_wasm_bg.wasm").is_file(),
+        "www/pkg is missing: run through `cargo xtask test`, which builds it"
+    );
+    let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), repo().join("www"));
+    // The echo costs its data, a 4-byte header and 64 bytes as a chunk
+    // (12 068); any other chunk costs at least 65 more than the 100 left.
+    config.tap.max_bytes = OVERFLOW_MESSAGE + 100;
+    let server = Server::start(config).await.unwrap();
+    let addr = server.local_addr();
+    let driver = Driver::start().await;
+    let c = browser(&driver).await;
+    c.goto(&format!("http://{addr}/")).await.unwrap();
+
+    // Uncompressed, so the message costs the tap all its length.
+    set_checked(&c, "#live-deflate", false).await;
+    el(&c, "#live-connect").await.click().await.unwrap();
+    present(&c, "#live-log [data-event=\"open\"]").await;
+    // Pasted, not typed: twelve thousand key presses would take minutes.
+    el(&c, "#live-text").await;
+    let paste = "const e = document.querySelector('#live-text'); e.value = 'x'.repeat(arguments[0]);";
+    c.execute(paste, vec![serde_json::json!(OVERFLOW_MESSAGE)]).await.unwrap();
+    el(&c, "#live-send-text").await.click().await.unwrap();
+    present(&c, "#live-log [data-event=\"message\"]").await;
+
+    let note = until("the tap's dropped note in the wire column", || async {
+        for row in c.find_all(Locator::Css("#live-wire .note-row")).await.ok()? {
+            let text = row.text().await.ok()?;
+            if text.contains("dropped") {
+                return Some(text);
+            }
+        }
+        None
+    })
+    .await;
+    screenshot(&c, "6-live-dropped").await;
+    if let Err(why) = check_dropped_note(&note, OVERFLOW_MESSAGE as u64) {
+        panic!("{why}: {note}");
+    }
 
     c.close().await.unwrap();
     drop(driver);

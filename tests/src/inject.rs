@@ -1,21 +1,50 @@
 //! `/inject`: raw bytes written to the server's own `/echo`, the reply
 //! streamed back in the tap's format.
 
-use crate::support::{Frame, Ws, chunk_of, find_head_end, json_of, parse_frame, start_default, ws_connect, ws_next};
+use crate::support::{
+    Frame, Ws, chunk_of, find_head_end, inject_note, parse_frame, start_default, ws_connect, ws_next,
+};
 use futures_util::SinkExt as _;
 use tokio_tungstenite::tungstenite::Message;
+use wscope_server::notes::{ClosedBy, InjectNote};
 
 /// What one injection reported.
 #[derive(Debug)]
 struct Injection {
-    notes: Vec<serde_json::Value>,
+    notes: Vec<InjectNote>,
     to_echo: Vec<u8>,
     from_echo: Vec<u8>,
 }
 
 impl Injection {
-    fn note(&self, kind: &str) -> &serde_json::Value {
-        self.notes.iter().find(|n| n["type"] == kind).unwrap_or_else(|| panic!("no {kind} note in {:?}", self.notes))
+    /// The start note's `(id, target, bytes)`.
+    fn start(&self) -> (u64, &str, u64) {
+        self.notes
+            .iter()
+            .find_map(|n| match n {
+                InjectNote::Start { id, target, bytes } => Some((*id, target.as_str(), *bytes)),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no start note in {:?}", self.notes))
+    }
+
+    /// The handshake note's `(id, ok)`.
+    fn handshake(&self) -> (u64, bool) {
+        self.notes
+            .iter()
+            .find_map(|n| match n {
+                InjectNote::Handshake { id, ok, .. } => Some((*id, *ok)),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no handshake note in {:?}", self.notes))
+    }
+
+    /// The end note's `(id, closed_by)`; [`read_injection`] stops at it.
+    fn end(&self) -> (u64, ClosedBy) {
+        match self.notes.last() {
+            Some(InjectNote::End { id, closed_by, .. }) => (*id, *closed_by),
+            _ => panic!("no end note last in {:?}", self.notes),
+        }
     }
 }
 
@@ -30,9 +59,9 @@ async fn read_injection(ws: &mut Ws) -> Injection {
                 (_, bytes) => out.from_echo.extend_from_slice(bytes),
             },
             Message::Text(_) => {
-                let note = json_of(&message).unwrap();
-                assert_ne!(note["type"], "error", "injection refused: {note}");
-                let end = note["type"] == "end";
+                let note = inject_note(&message).unwrap();
+                assert!(!matches!(note, InjectNote::Error { .. }), "injection refused: {note:?}");
+                let end = matches!(note, InjectNote::End { .. });
                 out.notes.push(note);
                 if end {
                     return out;
@@ -51,11 +80,11 @@ async fn unmasked_frame_gets_close_1002() {
     ws.send(Message::binary(payload.clone())).await.unwrap();
     let injection = read_injection(&mut ws).await;
 
-    let start = injection.note("start");
-    assert_eq!(start["bytes"], 4);
-    assert_eq!(start["target"], format!("ws://{}/echo", server.local_addr()));
-    assert_eq!(injection.note("handshake")["ok"], true, "{:?}", injection.notes);
-    assert_eq!(injection.note("end")["closed_by"], "server", "{:?}", injection.notes);
+    let (id, target, bytes) = injection.start();
+    assert_eq!((id, bytes), (1, 4), "the session's first injection, of 4 bytes");
+    assert_eq!(target, format!("ws://{}/echo", server.local_addr()));
+    assert_eq!(injection.handshake(), (id, true), "{:?}", injection.notes);
+    assert_eq!(injection.end(), (id, ClosedBy::Server), "{:?}", injection.notes);
 
     // What went to /echo: a GET upgrade, then exactly the payload.
     let sent_head = find_head_end(&injection.to_echo).expect("a request head") + 4;
@@ -83,7 +112,7 @@ async fn masked_frames_are_answered() {
     payload.extend(Frame::close(1000, b"ok").encode());
     ws.send(Message::binary(payload)).await.unwrap();
     let injection = read_injection(&mut ws).await;
-    assert_eq!(injection.note("end")["closed_by"], "server", "{:?}", injection.notes);
+    assert_eq!(injection.end().1, ClosedBy::Server, "{:?}", injection.notes);
     let head_end = find_head_end(&injection.from_echo).expect("a response head") + 4;
     let frames = &injection.from_echo[head_end..];
     let (echo, len) = parse_frame(frames).unwrap_or_else(|| panic!("no whole frame after the head: {frames:02x?}"));
@@ -96,9 +125,10 @@ async fn text_message_gets_an_error_note() {
     let server = start_default().await;
     let mut ws = ws_connect(server.local_addr(), "/inject").await;
     ws.send(Message::text("81 02 68 69")).await.unwrap();
-    let note = json_of(&ws_next(&mut ws).await).expect("a text note");
-    assert_eq!(note["type"], "error", "{note}");
-    assert!(note["message"].as_str().is_some_and(|m| !m.is_empty()), "{note}");
+    match inject_note(&ws_next(&mut ws).await).expect("a text note") {
+        InjectNote::Error { message } => assert!(!message.is_empty()),
+        other => panic!("expected an error note, got {other:?}"),
+    }
 }
 
 /// With `--allow-origin`, the server's own connection still gets through.
@@ -111,7 +141,7 @@ async fn inject_works_with_an_origin_policy() {
     let (mut ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
     ws.send(Message::binary(vec![0x81, 0x02, 0x68, 0x69])).await.unwrap();
     let injection = read_injection(&mut ws).await;
-    assert_eq!(injection.note("handshake")["ok"], true, "{:?}", injection.notes);
+    assert!(injection.handshake().1, "{:?}", injection.notes);
     let head = find_head_end(&injection.from_echo).expect("a 101 head") + 4;
     let (close, _) = parse_frame(&injection.from_echo[head..]).expect("a frame after the head");
     assert_eq!(close.close_code(), Some(1002));

@@ -3,7 +3,7 @@
 //! handshake, and the tap and inject caps under more users than they allow.
 
 use crate::support::{
-    Frame, OP_TEXT, RawClient, chunk_of, json_of, random16, start, tap_token, within, ws_connect, ws_next,
+    Frame, OP_TEXT, RawClient, chunk_of, inject_note, random16, start, tap_note, tap_token, within, ws_connect, ws_next,
 };
 use futures_util::SinkExt as _;
 use std::time::Duration;
@@ -11,6 +11,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use wscope_core::handshake::ClientHandshake;
+use wscope_server::notes::{InjectNote, TapNote};
 
 /// 200 connections open at once, each sending 25 messages of its own and
 /// checking every echo byte for byte: none lost, none corrupted, none
@@ -94,8 +95,8 @@ async fn taps_past_their_cap_evict_the_oldest_record() {
     let addr = server.local_addr();
     let tokens: Vec<String> = (0..3).map(|_| tap_token()).collect();
     let mut first_sub = ws_connect(addr, &format!("/tap?token={}", tokens[0])).await;
-    let hello = json_of(&ws_next(&mut first_sub).await).unwrap();
-    assert_eq!(hello["type"], "hello");
+    let hello = tap_note(&ws_next(&mut first_sub).await).unwrap();
+    assert!(matches!(hello, TapNote::Hello { connection: None, .. }), "{hello:?}");
     let mut live = Vec::new();
     for token in &tokens {
         let mut c = RawClient::connect(addr, &format!("/echo?tap={token}")).await;
@@ -104,13 +105,12 @@ async fn taps_past_their_cap_evict_the_oldest_record() {
         live.push(c);
     }
     // The third record pushed out the first (all were live: the oldest goes).
-    let evicted = within("the evicted note", async {
+    within("the evicted note", async {
         loop {
             match ws_next(&mut first_sub).await {
-                Message::Text(t) => {
-                    let note: serde_json::Value = serde_json::from_str(&t).unwrap();
-                    if note["type"] == "evicted" {
-                        break note;
+                message @ Message::Text(_) => {
+                    if tap_note(&message) == Some(TapNote::Evicted) {
+                        break;
                     }
                 }
                 Message::Binary(_) => {}
@@ -119,7 +119,6 @@ async fn taps_past_their_cap_evict_the_oldest_record() {
         }
     })
     .await;
-    assert_eq!(evicted["type"], "evicted");
     match ws_next(&mut first_sub).await {
         Message::Close(Some(frame)) => assert_eq!(u16::from(frame.code), 1001),
         other => panic!("expected close 1001 after eviction, got {other:?}"),
@@ -151,10 +150,10 @@ async fn injections_past_their_cap_are_refused_with_a_note() {
     let mut a = ws_connect(addr, "/inject").await;
     let mut b = ws_connect(addr, "/inject").await;
     a.send(Message::Binary(frame.clone().into())).await.unwrap();
-    let note_of = |m: Message| json_of(&m);
+    let note_of = |m: Message| inject_note(&m);
     loop {
         if let Some(n) = note_of(ws_next(&mut a).await) {
-            assert_eq!(n["type"], "start", "{n}");
+            assert!(matches!(n, InjectNote::Start { .. }), "{n:?}");
             break;
         }
     }
@@ -164,14 +163,14 @@ async fn injections_past_their_cap_are_refused_with_a_note() {
             break n;
         }
     };
-    assert_eq!(refused["type"], "error", "{refused}");
-    assert!(refused["message"].as_str().unwrap().contains("at most 1 injection"), "{refused}");
+    match &refused {
+        InjectNote::Error { message } => assert!(message.contains("at most 1 injection"), "{refused:?}"),
+        other => panic!("expected an error note, got {other:?}"),
+    }
     // A's injection ends (its timeout); then B's next one runs.
     loop {
-        if let Some(n) = note_of(ws_next(&mut a).await) {
-            if n["type"] == "end" {
-                break;
-            }
+        if let Some(InjectNote::End { .. }) = note_of(ws_next(&mut a).await) {
+            break;
         }
     }
     within("an injection after the first ended", async {
@@ -182,7 +181,7 @@ async fn injections_past_their_cap_are_refused_with_a_note() {
                     break n;
                 }
             };
-            if n["type"] == "start" {
+            if matches!(n, InjectNote::Start { .. }) {
                 break;
             }
             // The permit is freed a moment after the end note: ask again.
@@ -210,14 +209,11 @@ async fn inject_only_ever_reaches_the_server_itself() {
     loop {
         let next = within("a report from /inject", futures_util::StreamExt::next(&mut ws)).await;
         match next.expect("/inject ended early").expect("/inject failed") {
-            Message::Text(t) => {
-                let n: serde_json::Value = serde_json::from_str(&t).unwrap();
-                if n["type"] == "start" {
-                    start_note = Some(n);
-                } else if n["type"] == "end" {
-                    break;
-                }
-            }
+            message @ Message::Text(_) => match inject_note(&message).unwrap() {
+                InjectNote::Start { target, .. } => start_note = Some(target),
+                InjectNote::End { .. } => break,
+                _ => {}
+            },
             Message::Binary(data) => {
                 if let (0, bytes) = chunk_of(&data) {
                     to_echo.extend_from_slice(bytes);
@@ -226,8 +222,8 @@ async fn inject_only_ever_reaches_the_server_itself() {
             _ => {}
         }
     }
-    let start_note = start_note.expect("a start note");
-    assert_eq!(start_note["target"], format!("ws://{addr}/echo"));
+    let target = start_note.expect("a start note");
+    assert_eq!(target, format!("ws://{addr}/echo"));
     let sent = String::from_utf8_lossy(&to_echo);
     assert!(sent.contains(&format!("Host: {addr}\r\n")), "the injected handshake: {sent}");
     assert!(!sent.contains("192.0.2.7"), "{sent}");

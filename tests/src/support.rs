@@ -18,6 +18,7 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use wscope_core::handshake::ClientHandshake;
+use wscope_server::notes::{InjectNote, TapNote};
 use wscope_server::{Server, ServerConfig};
 
 /// The longest any single wait may take before the test fails.
@@ -551,10 +552,26 @@ pub(crate) async fn ws_expect_end(ws: &mut Ws) {
     }
 }
 
-/// The JSON of a text message, or `None` for any other message.
-pub(crate) fn json_of(message: &Message) -> Option<serde_json::Value> {
+/// The `/tap` note a text message holds, or `None` for any other message;
+/// fails the test on a text message that is not one of the notes the
+/// server documents (`wscope_server::notes`), fields and all.
+pub(crate) fn tap_note(message: &Message) -> Option<TapNote> {
     match message {
-        Message::Text(t) => Some(serde_json::from_str(t.as_str()).expect("text notes are JSON")),
+        Message::Text(t) => {
+            Some(serde_json::from_str(t.as_str()).unwrap_or_else(|e| panic!("not a /tap note ({e}): {t}")))
+        }
+        _ => None,
+    }
+}
+
+/// The `/inject` note a text message holds, or `None` for any other
+/// message; fails the test on a text message that is not one of the
+/// documented notes, fields and all.
+pub(crate) fn inject_note(message: &Message) -> Option<InjectNote> {
+    match message {
+        Message::Text(t) => {
+            Some(serde_json::from_str(t.as_str()).unwrap_or_else(|e| panic!("not an /inject note ({e}): {t}")))
+        }
         _ => None,
     }
 }

@@ -2,7 +2,9 @@
 //! small facts the panels show (opcodes, fields, close codes, bytes).
 
 use crate::input;
-use crate::js::{CloseJs, DeflateJs, FrameJs, HeaderJs, MessageJs, ViolationJs, field_key, sender_name, to_js};
+use crate::js::{
+    CloseJs, DeflateJs, FrameJs, HeaderJs, MessageJs, PartialJs, ViolationJs, field_key, sender_name, to_js,
+};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wscope_core::CloseCode;
@@ -12,13 +14,6 @@ use wscope_core::inspect::{InspectOptions, inspect as core_inspect};
 use wscope_core::mask::apply_mask;
 use wscope_core::rules::Role;
 use wscope_core::stream::StreamOptions;
-
-#[derive(Serialize)]
-struct PartialJs {
-    offset: u64,
-    have: usize,
-    needed: usize,
-}
 
 #[derive(Serialize)]
 struct InspectionJs {
@@ -63,7 +58,7 @@ pub fn inspection(bytes: &[u8], options: &InspectOptions) -> impl Serialize + us
     InspectionJs {
         frames: r.frames.iter().map(FrameJs::from).collect(),
         messages: r.messages.iter().map(MessageJs::from).collect(),
-        partial_header: r.partial_header.map(|p| PartialJs { offset: p.offset, have: p.have, needed: p.needed }),
+        partial_header: r.partial_header.map(PartialJs::from),
         stopped_at: r.stopped_at,
         violation_count: r.violations().count(),
         sender: sender_name(sender),

@@ -8,7 +8,7 @@ use wscope_core::CloseCode;
 use wscope_core::deflate::DeflateParams;
 use wscope_core::frame::{Field, FieldSpan, FrameHeader, LengthForm, OpCode};
 use wscope_core::rules::{DataKind, FramePlace};
-use wscope_core::stream::{InspectedFrame, InspectedMessage, text_prefix};
+use wscope_core::stream::{InspectedFrame, InspectedMessage, PartialHeader, text_prefix};
 use wscope_core::violation::Violation;
 
 /// Plain objects, `null` for `None`, and bytes (the fields marked
@@ -319,4 +319,18 @@ impl From<&DeflateParams> for DeflateJs {
 /// Who a frame is judged as coming from, as the page names it.
 pub(crate) fn sender_name(role: Option<wscope_core::Role>) -> &'static str {
     role.map_or("unknown", role_name)
+}
+
+/// A frame header cut short at the end of the bytes.
+#[derive(Serialize)]
+pub(crate) struct PartialJs {
+    offset: u64,
+    have: usize,
+    needed: usize,
+}
+
+impl From<PartialHeader> for PartialJs {
+    fn from(p: PartialHeader) -> Self {
+        PartialJs { offset: p.offset, have: p.have, needed: p.needed }
+    }
 }

@@ -3,7 +3,7 @@
 //! each chunk decoded once, however long the connection lives.
 
 use crate::input::role_name;
-use crate::js::{DeflateJs, FrameJs, MessageJs, to_js};
+use crate::js::{DeflateJs, FrameJs, MessageJs, PartialJs, to_js};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wscope_core::Role;
@@ -64,13 +64,6 @@ impl From<&WireItem> for ItemJs {
             }
         }
     }
-}
-
-#[derive(Serialize)]
-struct PartialJs {
-    offset: u64,
-    have: usize,
-    needed: usize,
 }
 
 /// What one tap record held.
@@ -153,7 +146,7 @@ impl WireView {
     pub fn partial_header(&self, from: &str) -> Result<JsValue, JsError> {
         let from = crate::input::role(from).ok_or_else(|| JsError::new("from must be \"client\" or \"server\""))?;
         match self.decoder.partial_header(from) {
-            Some(p) => to_js(&PartialJs { offset: p.offset, have: p.have, needed: p.needed }),
+            Some(p) => to_js(&PartialJs::from(p)),
             None => Ok(JsValue::NULL),
         }
     }

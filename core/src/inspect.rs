@@ -84,8 +84,9 @@ pub fn inspect(bytes: &[u8], options: &InspectOptions) -> Inspection {
         }
     }
     out.frames.extend(decoder.partial_frame().cloned());
+    // Messages come out in order: one is complete (or left unfinished by
+    // the next) before the next begins, and the one still open is last.
     out.messages.extend(decoder.partial_message().cloned());
-    out.messages.sort_by_key(|m| m.index);
     out.partial_header = decoder.partial_header();
     out
 }

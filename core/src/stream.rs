@@ -348,9 +348,12 @@ impl StreamDecoder {
     }
 
     fn payload_piece(&mut self, data: &[u8], items: &mut Vec<Item>) -> usize {
-        // A control payload (125 bytes when valid) is always kept whole.
-        let keep = self.options.keep_payload.max(KEEP_CONTROL);
         let Some(f) = self.frame.as_mut() else { return 0 };
+        let keep = match f.frame.place {
+            // A control payload (125 bytes when valid) is always kept whole.
+            FramePlace::Control(_) => self.options.keep_payload.max(KEEP_CONTROL),
+            _ => self.options.keep_payload,
+        };
         let n = usize::try_from(f.remaining).unwrap_or(usize::MAX).min(data.len());
         let piece = data.get(..n).unwrap_or_default();
         let phase = (f.frame.payload_seen & 3) as usize;
@@ -409,4 +412,71 @@ fn keep_part(m: &mut InspectedMessage, out: &[u8], keep: usize) {
     m.len = m.len.saturating_add(out.len() as u64);
     let room = keep.saturating_sub(m.payload.len()).min(out.len());
     m.payload.extend_from_slice(out.get(..room).unwrap_or_default());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::frame::OpCode;
+
+    fn frame(fin: bool, opcode: OpCode, payload: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        FrameHeader::new(fin, opcode, Some([1, 2, 3, 4]), payload.len() as u64)
+            .encode_frame(payload, &mut out)
+            .unwrap();
+        out
+    }
+
+    fn decode(options: StreamOptions, pieces: &[&[u8]]) -> Vec<Item> {
+        let mut d = StreamDecoder::new(options);
+        let mut items = Vec::new();
+        for p in pieces {
+            d.push(p, &mut items);
+        }
+        items
+    }
+
+    /// Fed a byte at a time or whole, the same items come out, each once.
+    #[test]
+    fn pieces_do_not_change_what_is_found() {
+        let wire = [
+            frame(false, OpCode::Text, "Hé".as_bytes()),
+            frame(true, OpCode::Ping, b"p"),
+            frame(true, OpCode::Continuation, b"llo"),
+            frame(true, OpCode::Binary, &[0xff; 300]),
+            frame(true, OpCode::Text, b"\xff"),
+            frame(true, OpCode::Close, &[0x03, 0xe8]),
+        ]
+        .concat();
+        let options = StreamOptions { sender: Some(Role::Client), ..StreamOptions::default() };
+        let whole = decode(options, &[&wire]);
+        let bytes: Vec<&[u8]> = wire.chunks(1).collect();
+        assert_eq!(decode(options, &bytes), whole);
+        let kinds: Vec<_> = whole
+            .iter()
+            .map(|i| match i {
+                Item::Frame(f) => f.header.opcode.bits(),
+                Item::Message(_) => 0xff,
+            })
+            .collect();
+        assert_eq!(kinds, [0x1, 0x9, 0x0, 0xff, 0x2, 0xff, 0x1, 0xff, 0x8]);
+        let Item::Message(m) = &whole[3] else { panic!("{:?}", whole[3]) };
+        assert_eq!((m.text(), m.frames.as_slice(), m.frame_count), (Some("Héllo"), &[0, 2][..], 2));
+        let Item::Frame(bad) = &whole[6] else { panic!() };
+        assert_eq!(bad.violations, [Violation::InvalidUtf8 { offset: 0 }]);
+    }
+
+    /// What is kept of a payload is bounded; it is all judged and counted.
+    #[test]
+    fn kept_payloads_are_bounded() {
+        let mut text = "a".repeat(1000).into_bytes();
+        text.push(0xff);
+        let wire = frame(true, OpCode::Text, &text);
+        let options = StreamOptions { sender: Some(Role::Client), keep_payload: 100, ..StreamOptions::default() };
+        let items = decode(options, &[&wire[..500], &wire[500..]]);
+        let (Item::Frame(f), Item::Message(m)) = (&items[0], &items[1]) else { panic!("{items:?}") };
+        assert_eq!((f.payload.len(), f.payload_seen), (100, 1001));
+        assert_eq!(f.violations, [Violation::InvalidUtf8 { offset: 1000 }]);
+        assert_eq!((m.payload.len(), m.len, m.text().map(str::len)), (100, 1001, Some(100)));
+    }
 }

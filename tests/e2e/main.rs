@@ -393,3 +393,71 @@ async fn the_live_panel_shows_what_the_tap_dropped() {
     drop(driver);
     server.shutdown().await;
 }
+
+/// Not a check but a measurement (issue 12): what the live panel spends on
+/// each tap record over a long session, printed for BENCHMARKS.md. Each
+/// chunk is decoded once, so the cost per record should not grow with the
+/// messages before it. `cargo xtask bench live` runs it;
+/// `WSCOPE_LIVE_MESSAGES` sets the count (default 20 000).
+#[tokio::test]
+#[ignore = "a measurement: cargo xtask bench live"]
+async fn live_panel_cost_per_record() {
+    let messages: usize = std::env::var("WSCOPE_LIVE_MESSAGES").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000);
+    const BATCH: usize = 500;
+    let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), repo().join("www"));
+    // Room for the whole session, so no chunk is dropped.
+    config.tap.max_bytes = 64 << 20;
+    let server = Server::start(config).await.unwrap();
+    let addr = server.local_addr();
+    let driver = Driver::start().await;
+    let c = browser(&driver).await;
+    c.goto(&format!("http://{addr}/")).await.unwrap();
+    el(&c, "#live-connect").await.click().await.unwrap();
+    present(&c, "#live-log [data-event=\"open\"]").await;
+    let send = "const n = arguments[0], from = arguments[1]; const t = document.querySelector('#live-text'); \
+                const b = document.querySelector('#live-send-text'); \
+                for (let i = 0; i < n; i++) { t.value = 'message ' + (from + i); b.click(); }";
+    let started = std::time::Instant::now();
+    let mut sent = 0;
+    while sent < messages {
+        let n = BATCH.min(messages - sent);
+        c.execute(send, vec![serde_json::json!(n), serde_json::json!(sent)]).await.unwrap();
+        sent += n;
+        // The echoes of this batch are on the page before the next goes.
+        let deadline = std::time::Instant::now() + Duration::from_secs(120);
+        loop {
+            let stats = c.execute("return window.wscopeLiveTimings().frames", vec![]).await.unwrap();
+            if stats["down"].as_u64().unwrap_or(0) >= sent as u64 {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "the echoes of {sent} messages did not all arrive: {stats}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    let elapsed = started.elapsed();
+    let stats = c.execute("return window.wscopeLiveTimings()", vec![]).await.unwrap();
+    let records: Vec<f64> = stats["records"].as_array().unwrap().iter().filter_map(serde_json::Value::as_f64).collect();
+    let tenth = (records.len() / 10).max(1);
+    let mean = |xs: &[f64]| xs.iter().sum::<f64>() / xs.len().max(1) as f64;
+    let median = |xs: &[f64]| {
+        let mut v = xs.to_vec();
+        v.sort_by(f64::total_cmp);
+        v.get(v.len() / 2).copied().unwrap_or(0.0)
+    };
+    println!("live panel: {messages} messages echoed in {:.1} s, {} tap records", elapsed.as_secs_f64(), records.len());
+    println!("| records | mean ms per record | median ms per record |");
+    println!("| --- | --- | --- |");
+    for (i, part) in records.chunks(tenth).enumerate().take(10) {
+        println!("| tenth {} | {:.3} | {:.3} |", i + 1, mean(part), median(part));
+    }
+    let (first, last) = (&records[..tenth], &records[records.len() - tenth..]);
+    println!(
+        "first tenth {:.3} ms, last tenth {:.3} ms: ratio last/first {:.2}",
+        mean(first),
+        mean(last),
+        mean(last) / mean(first).max(1e-9)
+    );
+    c.close().await.unwrap();
+    drop(driver);
+    server.shutdown().await;
+}

@@ -383,8 +383,9 @@ export function setupLive() {
     setState('closing…');
   });
 
-  // For measuring the panel (see BENCHMARKS.md): milliseconds per tap record.
-  window.wscopeLiveTimings = () => timings.slice();
+  // For measuring the panel (`cargo xtask bench live`, BENCHMARKS.md): the
+  // milliseconds each tap record took, and the frames shown each way.
+  window.wscopeLiveTimings = () => ({ records: timings.slice(), frames: { up: counts.up.frames, down: counts.down.frames } });
 
   setState('not connected');
 }

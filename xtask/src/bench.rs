@@ -26,6 +26,8 @@ WHAT (default: echo memory wasm):
     deflate  permessage-deflate: echo and memory per connection, compressed
              against plain (/echo?deflate=off) on the same server, same run
     codec    cargo bench -p wscope-bench --bench codec (criterion, several minutes)
+    live     the explorer's live panel in Chromium: milliseconds per tap record
+             over 20 000 echoed messages (WSCOPE_LIVE_MESSAGES), by tenths
     all      all of the above
 --rounds N   echo rounds, servers interleaved in each (default 3)
 --seconds S  measuring window per echo run (default 2; plus 0.5 s warm-up)
@@ -84,8 +86,8 @@ fn parse(args: &[String]) -> Result<Options, String> {
                 print!("{HELP}");
                 std::process::exit(0);
             }
-            "echo" | "memory" | "wasm" | "deflate" | "codec" => o.what.push(a.clone()),
-            "all" => o.what.extend(["echo", "memory", "wasm", "deflate", "codec"].map(String::from)),
+            "echo" | "memory" | "wasm" | "deflate" | "codec" | "live" => o.what.push(a.clone()),
+            "all" => o.what.extend(["echo", "memory", "wasm", "deflate", "codec", "live"].map(String::from)),
             other => return Err(format!("unknown bench argument {other:?}\n{HELP}")),
         }
     }
@@ -114,6 +116,26 @@ pub(crate) fn bench(root: &Path, args: &[String]) -> Result<bool, String> {
             "memory" => memory(root)?,
             "wasm" => wasm(root)?,
             "deflate" => deflate(root, &o)?,
+            "live" => {
+                println!("==> the live panel in Chromium (tests/e2e, live_panel_cost_per_record)");
+                setup::ensure(root, &[setup::Need::Wasm32Target, setup::Need::WasmBindgen, setup::Need::Chromium])?;
+                ok &= crate::build_wasm_package(root)?;
+                ok &= run(cargo().current_dir(root).env("CHROMEDRIVER", "chromedriver").args([
+                    "test",
+                    "-p",
+                    "wscope-tests",
+                    "--features",
+                    "e2e",
+                    "--test",
+                    "e2e",
+                    "--",
+                    "--ignored",
+                    "--exact",
+                    "live_panel_cost_per_record",
+                    "--nocapture",
+                ]))?;
+                continue;
+            }
             "codec" => {
                 println!("==> cargo bench -p wscope-bench --bench codec");
                 ok &= run(cargo().current_dir(root).args(["bench", "-p", "wscope-bench", "--bench", "codec"]))?;

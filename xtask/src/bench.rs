@@ -120,14 +120,7 @@ pub(crate) fn bench(root: &Path, args: &[String]) -> Result<bool, String> {
                 println!("==> the live panel in Chromium (tests/e2e, live_panel_cost_per_record)");
                 setup::ensure(root, &[setup::Need::Wasm32Target, setup::Need::WasmBindgen, setup::Need::Chromium])?;
                 ok &= crate::build_wasm_package(root)?;
-                ok &= run(cargo().current_dir(root).env("CHROMEDRIVER", "chromedriver").args([
-                    "test",
-                    "-p",
-                    "wscope-tests",
-                    "--features",
-                    "e2e",
-                    "--test",
-                    "e2e",
+                ok &= run(crate::e2e_tests(root).env("CHROMEDRIVER", "chromedriver").args([
                     "--",
                     "--ignored",
                     "--exact",

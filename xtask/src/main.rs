@@ -188,18 +188,7 @@ fn test(root: &Path) -> Result<bool, String> {
             "browser" => browser_tests(root, &mut counts)?,
             "e2e" => {
                 let before = counts.passed;
-                let ok = run_counting(
-                    cargo().current_dir(root).args([
-                        "test",
-                        "-p",
-                        "wscope-tests",
-                        "--features",
-                        "e2e",
-                        "--test",
-                        "e2e",
-                    ]),
-                    &mut counts,
-                )?;
+                let ok = run_counting(&mut e2e_tests(root), &mut counts)?;
                 let ran = counts.passed - before;
                 (
                     ok && ran > 0,
@@ -230,6 +219,13 @@ fn test(root: &Path) -> Result<bool, String> {
 }
 
 /// Builds the wasm crate into `www/pkg/` (ES module for the page).
+/// `cargo test` of the page's end-to-end tests (tests/e2e, in Chromium).
+pub(crate) fn e2e_tests(root: &Path) -> Command {
+    let mut c = cargo();
+    c.current_dir(root).args(["test", "-p", "wscope-tests", "--features", "e2e", "--test", "e2e"]);
+    c
+}
+
 pub(crate) fn build_wasm_package(root: &Path) -> Result<bool, String> {
     // cargo + the wasm-bindgen CLI rather than `wasm-pack build`: the
     // `wasm-release` profile (size-optimised, fat LTO) and

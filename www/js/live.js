@@ -43,9 +43,8 @@ export function setupLive() {
 
   /** Places a row and keeps the newest in view if it was. */
   const placed = (side, key, el) => {
-    const stick = tl.nearBottom();
     tl.place(side, key, el);
-    if (stick) tl.follow();
+    tl.follow();
   };
   const left = (key, el) => placed('left', key, el);
 
@@ -150,7 +149,6 @@ export function setupLive() {
       wireNote('tap-note', `Unreadable tap record: ${e.message ?? e}`, 'bad');
       return;
     }
-    const stick = tl.nearBottom();
     const dir = rec.from === 'client' ? 'up' : 'down';
     let held = null; // the last frame of a compressed message waits for it
     for (const item of rec.items) {
@@ -172,7 +170,7 @@ export function setupLive() {
     if (held) showFrame(held.side, held.frame, rec.micros);
     showPartial(dir, rec.micros);
     updateMaskSummary();
-    if (stick) tl.follow();
+    tl.follow();
     if (timings.length < 1_000_000) timings.push(performance.now() - t);
   };
 

@@ -10,6 +10,14 @@ const TRIM = 500;
 export class Timeline {
   constructor(grid, left, right, emptyEl) {
     Object.assign(this, { grid, left, right, emptyEl });
+    // Whether the view follows the newest rows: kept up to date by scroll
+    // events, where reading the layout is free, never by placing a row
+    // (that would force a layout per row, and a long session is thousands).
+    this.sticky = true;
+    this.followQueued = false;
+    grid.addEventListener('scroll', () => {
+      this.sticky = grid.scrollHeight - grid.scrollTop - grid.clientHeight < 40;
+    }, { passive: true });
     this.reset();
     // Hovering an item outlines its partner in the other column.
     grid.addEventListener('pointerover', (e) => {
@@ -67,14 +75,15 @@ export class Timeline {
     oldEl.replaceWith(newEl);
   }
 
-  /** Whether the view follows the newest rows (checked before adding). */
-  nearBottom() {
-    const g = this.grid;
-    return g.scrollHeight - g.scrollTop - g.clientHeight < 40;
-  }
-
+  /** Keeps the newest rows in view, if the view was following them: once
+   * per frame, however many rows came. */
   follow() {
-    this.grid.scrollTop = this.grid.scrollHeight;
+    if (!this.sticky || this.followQueued) return;
+    this.followQueued = true;
+    requestAnimationFrame(() => {
+      this.followQueued = false;
+      this.grid.scrollTop = this.grid.scrollHeight;
+    });
   }
 
   byKeyOf(el) {

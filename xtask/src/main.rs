@@ -9,7 +9,9 @@
 //! fresh machine before anything else is there.
 
 mod bench;
+mod procs;
 mod setup;
+mod soak;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -68,7 +70,7 @@ fn main() -> ExitCode {
         Some("setup") => setup::ensure(&root, setup::ALL).map(|()| true),
         Some("fuzz") => fuzz(&root, args.get(1).map(String::as_str)),
         Some("bench") => bench::bench(&root, args.get(1..).unwrap_or_default()),
-        Some("soak") => bench::soak(&root, args.get(1..).unwrap_or_default()),
+        Some("soak") => soak::soak(&root, args.get(1..).unwrap_or_default()),
         None | Some("help" | "--help" | "-h") => {
             print!("{HELP}");
             Ok(true)

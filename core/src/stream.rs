@@ -13,7 +13,7 @@ use crate::close::CloseCode;
 use crate::deflate::DeflateParams;
 use crate::frame::{FrameHeader, MAX_HEADER_LEN};
 use crate::mask::apply_mask;
-use crate::message::MessageAssembler;
+use crate::message::{MessageAssembler, keep_small};
 use crate::rules::{DataKind, FramePlace, FrameRules, Role, Sequencer, parse_close_payload};
 use crate::violation::Violation;
 use alloc::string::{String, ToString};
@@ -185,8 +185,11 @@ pub struct StreamDecoder {
     message: Option<InspectedMessage>,
     frames: usize,
     messages: usize,
-    /// What one piece inflated to, before it is kept.
+    /// One piece unmasked, before it is kept and handed on.
     scratch: Vec<u8>,
+    /// What the assembler made of one piece (inflated, if compressed),
+    /// before what fits is kept: one buffer for the stream, not one per piece.
+    produced: Vec<u8>,
 }
 
 #[derive(Debug)]
@@ -216,6 +219,7 @@ impl StreamDecoder {
             frames: 0,
             messages: 0,
             scratch: Vec::new(),
+            produced: Vec::new(),
         }
     }
 
@@ -369,10 +373,11 @@ impl StreamDecoder {
         f.remaining = f.remaining.saturating_sub(n as u64);
         self.offset = self.offset.saturating_add(n as u64);
         if let (FramePlace::Data { .. }, Some(m)) = (f.frame.place, self.message.as_mut()) {
-            let mut out = Vec::new();
+            self.produced.clear();
             let violations = &mut f.frame.violations;
-            self.assembler.push(&self.scratch, None, &mut out, &mut |v| violations.push(v));
-            keep_part(m, &out, keep);
+            self.assembler.push(&self.scratch, None, &mut self.produced, &mut |v| violations.push(v));
+            keep_part(m, &self.produced, keep);
+            keep_small(&mut self.produced);
         }
         if f.remaining == 0 {
             self.end_frame(items);
@@ -391,10 +396,11 @@ impl StreamDecoder {
             },
             FramePlace::Data { last: true, .. } => {
                 if let Some(mut m) = self.message.take() {
-                    let mut out = Vec::new();
+                    self.produced.clear();
                     let violations = &mut frame.violations;
-                    self.assembler.finish(&mut out, &mut |v| violations.push(v));
-                    keep_part(&mut m, &out, self.options.keep_payload);
+                    self.assembler.finish(&mut self.produced, &mut |v| violations.push(v));
+                    keep_part(&mut m, &self.produced, self.options.keep_payload);
+                    keep_small(&mut self.produced);
                     m.complete = true;
                     items.push(Item::Frame(frame));
                     items.push(Item::Message(m));

@@ -417,6 +417,11 @@ async fn live_panel_cost_per_record() {
     let send = "const n = arguments[0], from = arguments[1]; const t = document.querySelector('#live-text'); \
                 const b = document.querySelector('#live-send-text'); \
                 for (let i = 0; i < n; i++) { t.value = 'message ' + (from + i); b.click(); }";
+    // After each batch: the page's JavaScript heap and its element count,
+    // to tell a leak from garbage collection.
+    let sample = "return [performance.memory ? performance.memory.usedJSHeapSize : 0, \
+                  document.getElementsByTagName('*').length]";
+    let mut samples = Vec::new();
     let started = std::time::Instant::now();
     let mut sent = 0;
     while sent < messages {
@@ -433,10 +438,15 @@ async fn live_panel_cost_per_record() {
             assert!(std::time::Instant::now() < deadline, "the echoes of {sent} messages did not all arrive: {stats}");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+        let s = c.execute(sample, vec![]).await.unwrap();
+        samples.push((sent, s[0].as_f64().unwrap_or(0.0) / 1e6, s[1].as_u64().unwrap_or(0)));
     }
     let elapsed = started.elapsed();
     let stats = c.execute("return window.wscopeLiveTimings()", vec![]).await.unwrap();
     let records: Vec<f64> = stats["records"].as_array().unwrap().iter().filter_map(serde_json::Value::as_f64).collect();
+    let frames: Vec<f64> =
+        stats["record_frames"].as_array().unwrap().iter().filter_map(serde_json::Value::as_f64).collect();
+    assert_eq!(frames.len(), records.len());
     let tenth = (records.len() / 10).max(1);
     let mean = |xs: &[f64]| xs.iter().sum::<f64>() / xs.len().max(1) as f64;
     let median = |xs: &[f64]| {
@@ -445,10 +455,17 @@ async fn live_panel_cost_per_record() {
         v.get(v.len() / 2).copied().unwrap_or(0.0)
     };
     println!("live panel: {messages} messages echoed in {:.1} s, {} tap records", elapsed.as_secs_f64(), records.len());
-    println!("| records | mean ms per record | median ms per record |");
+    println!("| records | mean ms per record | median ms per record | frames per record | ms per frame |");
+    println!("| --- | --- | --- | --- | --- |");
+    for (i, (part, f)) in records.chunks(tenth).zip(frames.chunks(tenth)).enumerate().take(10) {
+        let per_frame = part.iter().sum::<f64>() / f.iter().sum::<f64>().max(1.0);
+        println!("| tenth {} | {:.3} | {:.3} | {:.2} | {:.3} |", i + 1, mean(part), median(part), mean(f), per_frame);
+    }
+    println!("| messages sent | JS heap MB | elements |");
     println!("| --- | --- | --- |");
-    for (i, part) in records.chunks(tenth).enumerate().take(10) {
-        println!("| tenth {} | {:.3} | {:.3} |", i + 1, mean(part), median(part));
+    let step = (samples.len() / 10).max(1);
+    for (sent, heap, elements) in samples.iter().step_by(step).chain(samples.last()) {
+        println!("| {sent} | {heap:.1} | {elements} |");
     }
     let (first, last) = (&records[..tenth], &records[records.len() - tenth..]);
     println!(

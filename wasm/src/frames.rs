@@ -8,10 +8,9 @@ use crate::js::{
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wscope_core::CloseCode;
-use wscope_core::deflate::{DeflateParams, compress_message, mark_compressed};
+use wscope_core::deflate::{DeflateParams, mark_compressed};
 use wscope_core::frame::{Field, FrameHeader, LengthForm, OpCode};
 use wscope_core::inspect::{InspectOptions, inspect as core_inspect};
-use wscope_core::mask::apply_mask;
 use wscope_core::rules::Role;
 use wscope_core::stream::StreamOptions;
 
@@ -32,7 +31,8 @@ struct InspectionJs {
 /// Decodes every frame in `bytes` and lists every violation (the core's
 /// inspecting judgement). `options`: `{ sender: "client" | "server" |
 /// "unknown", max_frame_size?, max_message_size?, max_frames?, deflate? }`
-/// (`deflate`: `true` or the parameters from [`crate::response_deflate`]).
+/// (`deflate`: `true`, or the `params` of a [`crate::WireView`] item of type
+/// `deflate`).
 #[wasm_bindgen]
 pub fn inspect(bytes: &[u8], options: JsValue) -> Result<JsValue, JsError> {
     let stream = StreamOptions {
@@ -77,15 +77,12 @@ struct BuiltJs {
     receiver: &'static str,
     /// The judgement of the built frame, as its sender's peer would make it.
     violations: Vec<ViolationJs>,
-    /// Set when the payload was compressed (permessage-deflate).
+    /// Set when the payload is compressed (permessage-deflate).
     compressed: Option<CompressedJs>,
 }
 
 #[derive(Serialize)]
 struct CompressedJs {
-    /// The payload as given, before compression.
-    #[serde(with = "crate::js::bytes")]
-    plain: Vec<u8>,
     window_bits: u8,
     /// What the inspector needs to inflate these bytes (pass it as its
     /// `deflate` option).
@@ -95,10 +92,11 @@ struct CompressedJs {
 /// Builds a frame from any header bits and a payload; invalid frames too.
 /// `spec`: `{ fin, rsv: [b, b, b], opcode: 0-15, mask?: [4 bytes],
 /// length_form?: "7-bit" | "16-bit" | "64-bit", declared_len?,
-/// compress?: { window_bits?, level? } }`. With `compress` the payload is
-/// compressed as permessage-deflate sends a whole message (fresh window,
-/// trailer removed), RSV1 is set, and the frame is judged as on a
-/// connection that agreed to the extension.
+/// compressed?: { window_bits? } }`. With `compressed` the payload is a
+/// message as permessage-deflate compressed it (the page compresses with
+/// the `wscope-wasm-compress` module, which it loads on first use): RSV1
+/// is set, and the frame is judged as on a connection that agreed to the
+/// extension with that window for its sender (the judge inflates it).
 #[wasm_bindgen]
 pub fn build_frame(spec: JsValue, payload: &[u8]) -> Result<JsValue, JsError> {
     if !spec.is_object() {
@@ -113,17 +111,12 @@ pub fn build_frame(spec: JsValue, payload: &[u8]) -> Result<JsValue, JsError> {
         None => None,
         Some(k) => Some(<[u8; 4]>::try_from(k).map_err(|_| JsError::new("a masking key is exactly 4 bytes"))?),
     };
-    let compress = input::compress(&spec)?;
-    let compressed = match compress {
-        Some((bits, level)) => Some(compress_message(payload, bits, level).map_err(|e| JsError::new(&e.to_string()))?),
-        None => None,
-    };
-    let body = compressed.as_deref().unwrap_or(payload);
+    let compressed = input::compressed(&spec)?;
     let payload_len = match input::number(&spec, "declared_len")? {
         Some(n) => {
             input::whole(n).ok_or_else(|| JsError::new("the declared length must be a whole number of bytes"))?
         }
-        None => body.len() as u64,
+        None => payload.len() as u64,
     };
     let length_form = match input::string(&spec, "length_form")?.as_deref() {
         None | Some("" | "auto") => LengthForm::minimal(payload_len),
@@ -136,20 +129,17 @@ pub fn build_frame(spec: JsValue, payload: &[u8]) -> Result<JsValue, JsError> {
     if compressed.is_some() {
         mark_compressed(&mut header);
     }
-    let mut bytes = Vec::with_capacity(body.len().saturating_add(14));
-    header.encode_frame(body, &mut bytes).map_err(|e| JsError::new(&e.to_string()))?;
+    let mut bytes = Vec::with_capacity(payload.len().saturating_add(14));
+    header.encode_frame(payload, &mut bytes).map_err(|e| JsError::new(&e.to_string()))?;
     // Judged as its receiver would: a compressed frame on a connection
     // that agreed to permessage-deflate with the sender's window as built.
     let sender = Role::sending_masked(mask.is_some());
-    let deflate = compress.map(|(bits, _)| DeflateParams::with_window(sender, bits));
+    let deflate = compressed.map(|bits| DeflateParams::with_window(sender, bits));
     let stream = StreamOptions { sender: Some(sender), deflate, ..StreamOptions::default() };
     let inspection = core_inspect(&bytes, &stream.into());
     let violations = inspection.frames.first().map(|f| f.violations.iter().map(ViolationJs::from).collect());
-    let compressed = compress.zip(deflate).map(|((window_bits, _), p)| CompressedJs {
-        plain: payload.to_vec(),
-        window_bits,
-        deflate: DeflateJs::from(&p),
-    });
+    let compressed =
+        compressed.zip(deflate).map(|(window_bits, p)| CompressedJs { window_bits, deflate: DeflateJs::from(&p) });
     to_js(&BuiltJs {
         header: HeaderJs::from(&header),
         bytes,
@@ -158,14 +148,6 @@ pub fn build_frame(spec: JsValue, payload: &[u8]) -> Result<JsValue, JsError> {
         violations: violations.unwrap_or_default(),
         compressed,
     })
-}
-
-/// The payload of a close frame: a code and a UTF-8 reason (cut to fit).
-#[wasm_bindgen]
-pub fn close_payload(code: Option<u16>, reason: &str) -> Vec<u8> {
-    let mut out = Vec::new();
-    wscope_core::close::encode_close_payload(code.map(CloseCode), reason, &mut out);
-    out
 }
 
 #[derive(Serialize)]
@@ -226,16 +208,6 @@ pub fn parse_bytes(text: &str, format: &str) -> Result<Vec<u8>, JsError> {
         .decode(compact.as_bytes())
         .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(compact.trim_end_matches('=').as_bytes()))
         .map_err(|e| JsError::new(&format!("neither hex nor base64: {e}")))
-}
-
-/// XORs `bytes` with a 4-byte key (section 5.3), for showing a payload
-/// masked and unmasked.
-#[wasm_bindgen]
-pub fn apply_mask_key(bytes: &[u8], key: &[u8]) -> Result<Vec<u8>, JsError> {
-    let key: [u8; 4] = key.try_into().map_err(|_| JsError::new("a masking key is exactly 4 bytes"))?;
-    let mut out = bytes.to_vec();
-    apply_mask(&mut out, key, 0);
-    Ok(out)
 }
 
 #[derive(Serialize)]

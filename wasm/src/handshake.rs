@@ -1,25 +1,12 @@
-//! The handshake for the page: accept keys, request reports, the client's
-//! request, and what a server's 101 agreed to.
+//! The handshake for the page: key reports, request reports, the client's
+//! request.
 
-use crate::js::{DeflateJs, to_js};
+use crate::js::to_js;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
-use wscope_core::Decoded;
 use wscope_core::handshake::{
-    ClientHandshake, HandshakeError, HandshakeLimits, ResponseHead, inspect_request as core_inspect_request,
+    ClientHandshake, HandshakeError, HandshakeLimits, inspect_request as core_inspect_request,
 };
-
-/// `Sec-WebSocket-Accept` for a key (RFC 6455 section 4.2.2).
-#[wasm_bindgen]
-pub fn accept_key(key: &str) -> String {
-    wscope_core::accept_key(key.as_bytes())
-}
-
-/// Whether a key is the base64 of exactly 16 bytes (section 4.1).
-#[wasm_bindgen]
-pub fn is_valid_key(key: &str) -> bool {
-    wscope_core::accept::is_valid_key(key.as_bytes())
-}
 
 /// The key text for 16 random bytes (the page supplies them from
 /// `crypto.getRandomValues`).
@@ -90,21 +77,6 @@ pub fn inspect_request(bytes: &[u8]) -> Result<JsValue, JsError> {
         accept: report.request.as_ref().map(|r| r.accept()),
         response: response.map(|r| String::from_utf8_lossy(&r).into_owned()),
     })
-}
-
-/// The permessage-deflate parameters a server's 101 response agreed to, as
-/// the `deflate` option of [`crate::inspect`] takes them; `null` if it
-/// agreed to none (or `head` is not a complete response head).
-#[wasm_bindgen]
-pub fn response_deflate(head: &[u8]) -> Result<JsValue, JsError> {
-    let Ok(Decoded::Complete { value, .. }) = ResponseHead::parse(head, &HandshakeLimits::default()) else {
-        return Ok(JsValue::NULL);
-    };
-    match value.deflate() {
-        Ok(Some(p)) => to_js(&DeflateJs::from(&p)),
-        Ok(None) => Ok(JsValue::NULL),
-        Err(e) => Err(JsError::new(&e.to_string())),
-    }
 }
 
 #[derive(Serialize)]

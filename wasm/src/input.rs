@@ -4,7 +4,7 @@
 
 use wasm_bindgen::{JsError, JsValue};
 use wscope_core::Role;
-use wscope_core::deflate::{DEFAULT_LEVEL, DeflateParams, MAX_WINDOW_BITS, MIN_WINDOW_BITS};
+use wscope_core::deflate::{DeflateParams, MAX_WINDOW_BITS, MIN_WINDOW_BITS};
 
 /// `obj[name]`, `None` when `obj` or the field is undefined or null.
 pub(crate) fn field(obj: &JsValue, name: &str) -> Result<Option<JsValue>, JsError> {
@@ -132,19 +132,12 @@ pub(crate) fn deflate(options: &JsValue) -> Result<Option<DeflateParams>, JsErro
     }))
 }
 
-/// The builder's `compress` field: `true` or `{ window_bits?, level? }`, as
-/// (window bits, level); `None` when absent or `false`.
-pub(crate) fn compress(spec: &JsValue) -> Result<Option<(u8, u32)>, JsError> {
-    let Some(v) = field(spec, "compress")? else { return Ok(None) };
+/// The builder's `compressed` field: `true` or `{ window_bits? }`, the
+/// window the payload was compressed with; `None` when absent or `false`.
+pub(crate) fn compressed(spec: &JsValue) -> Result<Option<u8>, JsError> {
+    let Some(v) = field(spec, "compressed")? else { return Ok(None) };
     if let Some(on) = v.as_bool() {
-        return Ok(on.then_some((MAX_WINDOW_BITS, DEFAULT_LEVEL)));
+        return Ok(on.then_some(MAX_WINDOW_BITS));
     }
-    let bits = window_bits(&v, "window_bits", "compress.window_bits")?.unwrap_or(MAX_WINDOW_BITS);
-    let level = match number(&v, "level")? {
-        None => DEFAULT_LEVEL,
-        Some(n) => {
-            u32::from(small_whole(n, 9).ok_or_else(|| JsError::new("compress.level must be a whole number 0-9"))?)
-        }
-    };
-    Ok(Some((bits, level)))
+    Ok(Some(window_bits(&v, "window_bits", "compressed.window_bits")?.unwrap_or(MAX_WINDOW_BITS)))
 }

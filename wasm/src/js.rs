@@ -185,16 +185,13 @@ pub(crate) struct FrameJs {
     /// Offset of the frame in its stream (after the HTTP head).
     offset: u64,
     header: HeaderJs,
-    /// The frame as on the wire: its header, then the payload kept (masked
-    /// if the frame is).
+    /// The frame as on the wire: its header (`header.header_len` bytes),
+    /// then the payload kept, masked if the frame is.
     #[serde(with = "bytes")]
     bytes: Vec<u8>,
     /// The payload as kept, unmasked.
     #[serde(with = "bytes")]
     payload: Vec<u8>,
-    /// The payload kept, as it was on the wire (masked if the frame is).
-    #[serde(with = "bytes")]
-    payload_wire: Vec<u8>,
     /// Payload bytes that arrived, kept or not.
     payload_seen: u64,
     complete: bool,
@@ -228,18 +225,16 @@ impl From<&InspectedFrame> for FrameJs {
             FramePlace::Ignored => ("ignored", None),
         };
         let whole = f.complete && f.payload_seen == f.payload.len() as u64;
-        let payload_wire = f.wire_payload();
-        let mut bytes = Vec::with_capacity(f.header_len.saturating_add(payload_wire.len()));
+        let mut bytes = Vec::with_capacity(f.header_len.saturating_add(f.payload.len()));
         // A decoded header always encodes back to its bytes.
         let _ = f.header.encode(&mut bytes);
-        bytes.extend_from_slice(&payload_wire);
+        bytes.extend_from_slice(&f.wire_payload());
         FrameJs {
             index: f.index,
             offset: f.offset,
             header: HeaderJs::from(&f.header),
             bytes,
             payload: f.payload.clone(),
-            payload_wire,
             payload_seen: f.payload_seen,
             complete: f.complete,
             role,

@@ -5,7 +5,7 @@
 //! JavaScript objects ([`js`], through serde). No rule of the protocol is
 //! written here; the page shows exactly what the server's own code decides.
 //!
-//! - [`handshake`]: accept keys, request reports, what a 101 agreed to.
+//! - [`handshake`]: key reports, request reports, the client's request.
 //! - [`frames`]: the inspector, the builder, opcodes, fields, close codes.
 //! - [`wire`]: a live connection's tap records, decoded as they arrive.
 

@@ -132,15 +132,6 @@ impl WireView {
         })
     }
 
-    /// Bytes `from` one side (`"client"` or `"server"`), without a record
-    /// header; returns the items they completed.
-    pub fn push(&mut self, from: &str, data: &[u8]) -> Result<JsValue, JsError> {
-        let from = crate::input::role(from).ok_or_else(|| JsError::new("from must be \"client\" or \"server\""))?;
-        let mut items = Vec::new();
-        self.decoder.push(from, data, &mut items);
-        to_js(&items.iter().map(ItemJs::from).collect::<Vec<_>>())
-    }
-
     /// A frame header `from` one side cut short at the end of what
     /// arrived: `{ offset, have, needed }`, or `null`.
     pub fn partial_header(&self, from: &str) -> Result<JsValue, JsError> {

@@ -172,19 +172,35 @@ async fn live(deflate: bool) {
     assert!(!tap.got.borrow().iter().any(|m| matches!(m, Got::Text(t) if t.contains("\"dropped\""))));
 
     // The handshake: the server's accept is the one the browser's key calls for.
-    // Where each direction's HTTP head ends, as the page's wire view finds it.
-    let head_len = |from: &str, bytes: &[u8]| {
-        let items = wscope_wasm::WireView::new().push(from, bytes).unwrap();
-        assert_eq!(get(&items, "0.type").as_string().as_deref(), Some("head"), "{from} starts with an HTTP head");
-        get(&items, "0.len").as_f64().unwrap() as usize
+    // Where each direction's HTTP head ends, and what the 101 agreed to, as
+    // the page's wire view finds them (each direction as one tap record).
+    let mut view = wscope_wasm::WireView::new();
+    let mut record = |dir: u8, bytes: &[u8]| {
+        let mut r = vec![dir, 0, 0, 0, 0, 0, 0, 0, 0];
+        r.extend_from_slice(bytes);
+        view.push_record(&r).unwrap()
     };
-    let (up_head, down_head) = (head_len("client", &up), head_len("server", &down));
+    let (up_record, down_record) = (record(0, &up), record(1, &down));
+    let head_len = |rec: &JsValue| {
+        assert_eq!(
+            get(rec, "items.0.type").as_string().as_deref(),
+            Some("head"),
+            "a direction starts with an HTTP head"
+        );
+        get(rec, "items.0.len").as_f64().unwrap() as usize
+    };
+    let (up_head, down_head) = (head_len(&up_record), head_len(&down_record));
     let request = wscope_wasm::inspect_request(&up[..up_head]).unwrap();
     assert_eq!(get(&request, "problems.length").as_f64(), Some(0.0));
     let response = String::from_utf8(down[..down_head].to_vec()).unwrap();
     let expected = get(&request, "accept").as_string().unwrap();
     assert!(response.contains(&format!("\r\nSec-WebSocket-Accept: {expected}\r\n")), "{response}");
-    let agreed = wscope_wasm::response_deflate(&down[..down_head]).unwrap();
+    assert_eq!(
+        get(&down_record, "items.1.type").as_string().as_deref(),
+        Some("deflate"),
+        "the 101 is followed by what it agreed"
+    );
+    let agreed = get(&down_record, "items.1.params");
     assert_eq!(agreed.is_null(), !deflate, "permessage-deflate agreed: {response}");
     if deflate {
         assert!(response.contains("\r\nSec-WebSocket-Extensions: permessage-deflate\r\n"), "{response}");

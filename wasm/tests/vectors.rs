@@ -39,7 +39,8 @@ fn accept_keys() {
     // Every case of the file, so none is silently skipped.
     assert_eq!(cases.len(), 3);
     for case in cases {
-        assert_eq!(wscope_wasm::accept_key(case["key"].as_str().unwrap()), case["accept"].as_str().unwrap());
+        let report = wscope_wasm::key_report(case["key"].as_str().unwrap()).unwrap();
+        assert_eq!(get(&report, "accept").as_string().as_deref(), case["accept"].as_str());
     }
 }
 
@@ -57,11 +58,12 @@ fn chrome32_request_from_its_bytes() {
         assert!(response.starts_with("HTTP/1.1 101 Switching Protocols\r\n"), "{response}");
         // The wire view splits the same head off a stream, once it is whole.
         let mut view = wscope_wasm::WireView::new();
-        let items = view.push("client", &req[..req.len() - 1]).unwrap();
-        assert_eq!(get(&items, "length").as_f64(), Some(0.0));
-        let items = view.push("client", &req[req.len() - 1..]).unwrap();
-        assert_eq!(get(&items, "0.type").as_string().as_deref(), Some("head"));
-        assert_eq!(get(&items, "0.len").as_f64(), Some(req.len() as f64));
+        let client = |bytes: &[u8]| [&[0u8; 9][..], bytes].concat();
+        let rec = view.push_record(&client(&req[..req.len() - 1])).unwrap();
+        assert_eq!(get(&rec, "items.length").as_f64(), Some(0.0));
+        let rec = view.push_record(&client(&req[req.len() - 1..])).unwrap();
+        assert_eq!(get(&rec, "items.0.type").as_string().as_deref(), Some("head"));
+        assert_eq!(get(&rec, "items.0.len").as_f64(), Some(req.len() as f64));
     }
 }
 
@@ -162,7 +164,7 @@ fn violations_carry_code_and_section() {
 }
 
 /// The message of a refused call.
-fn refusal(r: Result<JsValue, wasm_bindgen::JsError>) -> String {
+fn refusal<T: std::fmt::Debug>(r: Result<T, wasm_bindgen::JsError>) -> String {
     let e = JsValue::from(r.expect_err("the call must be refused"));
     Reflect::get(&e, &"message".into()).unwrap().as_string().unwrap()
 }
@@ -209,11 +211,15 @@ fn bad_specs_and_options_are_refused_with_what_is_wrong() {
 
 #[wasm_bindgen_test]
 fn builder_compresses_as_permessage_deflate() {
-    let spec = |compress: JsValue, masked: bool| {
+    // The page compresses with the second module, then builds and judges.
+    let compress = |payload: &[u8], bits: f64| wscope_wasm_compress::compress_message(payload, bits, None);
+    let spec = |window_bits: f64, masked: bool| {
         let o = js_sys::Object::new();
         Reflect::set(&o, &"fin".into(), &true.into()).unwrap();
         Reflect::set(&o, &"opcode".into(), &1.into()).unwrap();
-        Reflect::set(&o, &"compress".into(), &compress).unwrap();
+        let c = js_sys::Object::new();
+        Reflect::set(&c, &"window_bits".into(), &window_bits.into()).unwrap();
+        Reflect::set(&o, &"compressed".into(), &c).unwrap();
         if masked {
             let key: js_sys::Array = [0x37, 0xfa, 0x21, 0x3d].iter().map(|b| JsValue::from(*b)).collect();
             Reflect::set(&o, &"mask".into(), &key).unwrap();
@@ -221,18 +227,17 @@ fn builder_compresses_as_permessage_deflate() {
         JsValue::from(o)
     };
     // RFC 7692 section 7.2.3.1: "Hello" compressed in one unmasked frame.
-    let built = wscope_wasm::build_frame(spec(true.into(), false), b"Hello").unwrap();
+    let hello = compress(b"Hello", 15.0).unwrap();
+    let built = wscope_wasm::build_frame(spec(15.0, false), &hello).unwrap();
     assert_eq!(bytes(&get(&built, "bytes")), [0xc1, 0x07, 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]);
     assert_eq!(get(&built, "header.rsv.0").as_bool(), Some(true));
     assert_eq!(get(&built, "violations.length").as_f64(), Some(0.0), "judged with the extension agreed");
-    assert_eq!(bytes(&get(&built, "compressed.plain")), b"Hello");
+    assert_eq!(get(&built, "compressed.window_bits").as_f64(), Some(15.0));
     assert_eq!(get(&built, "compressed.deflate.server_max_window_bits").as_f64(), Some(15.0));
     // A client's frame with a 10-bit window: the inspector, given the
     // parameters the builder reports, inflates it back.
-    let o = js_sys::Object::new();
-    Reflect::set(&o, &"window_bits".into(), &10.into()).unwrap();
     let text = "permessage-deflate ".repeat(20);
-    let built = wscope_wasm::build_frame(spec(o.into(), true), text.as_bytes()).unwrap();
+    let built = wscope_wasm::build_frame(spec(10.0, true), &compress(text.as_bytes(), 10.0).unwrap()).unwrap();
     let wire = bytes(&get(&built, "bytes"));
     assert!(wire.len() < text.len() / 2, "repeated text compresses: {} bytes", wire.len());
     assert_eq!(get(&built, "compressed.deflate.client_max_window_bits").as_f64(), Some(10.0));
@@ -248,19 +253,25 @@ fn builder_compresses_as_permessage_deflate() {
     Reflect::set(&options, &"sender".into(), &"client".into()).unwrap();
     let report = wscope_wasm::inspect(&wire, options.into()).unwrap();
     assert_eq!(get(&report, "frames.0.violations.0.code").as_f64(), Some(1002.0));
+    // Bytes that are not DEFLATE, built as compressed: the judge inflates
+    // them and says so.
+    let built = wscope_wasm::build_frame(spec(15.0, false), &[0xff, 0xff, 0xff]).unwrap();
+    assert_eq!(get(&built, "violations.0.code").as_f64(), Some(1007.0), "{:?}", get(&built, "violations.0.message"));
     // The browser build's compressor (miniz_oxide) looks back 32 KiB: a
     // smaller window is kept only for payloads that fit in it.
-    let o = js_sys::Object::new();
-    Reflect::set(&o, &"window_bits".into(), &9.into()).unwrap();
     assert_eq!(
-        refusal(wscope_wasm::build_frame(spec(o.into(), false), &[b'a'; 513])),
+        refusal(compress(&[b'a'; 513], 9.0)),
         "this build compresses with a 512-byte window only payloads of at most 512 bytes"
     );
-    // A bad window is refused with what is wrong.
-    let o = js_sys::Object::new();
-    Reflect::set(&o, &"window_bits".into(), &7.into()).unwrap();
+    // A bad window or level is refused with what is wrong, by either module.
+    assert_eq!(refusal(compress(b"x", 7.0)), "window_bits must be a whole number 8-15");
+    assert_eq!(refusal(compress(b"x", 9.5)), "window_bits must be a whole number 8-15");
     assert_eq!(
-        refusal(wscope_wasm::build_frame(spec(o.into(), false), b"x")),
-        "compress.window_bits must be a whole number 8-15"
+        refusal(wscope_wasm_compress::compress_message(b"x", 15.0, Some(10.0))),
+        "level must be a whole number 0-9"
+    );
+    assert_eq!(
+        refusal(wscope_wasm::build_frame(spec(7.0, false), b"x")),
+        "compressed.window_bits must be a whole number 8-15"
     );
 }

@@ -10,6 +10,20 @@ import { fieldTable, violationItem } from './frameview.js';
 /** Largest generated payload (the page keeps the whole frame as hex). */
 const MAX_SIZE = 1 << 20;
 
+/** The compressor is a wasm module of its own (a fifth of the explorer's
+ * size), loaded the first time someone compresses. */
+let compressor = null;
+const loadCompressor = () => {
+  compressor ??= import('../pkg/wscope_wasm_compress.js').then(async (m) => {
+    await m.default();
+    return m;
+  });
+  compressor.catch(() => {
+    compressor = null;
+  });
+  return compressor;
+};
+
 export function setupBuilder({ toInspector, toInject }) {
   const el = (id) => $(`#fb-${id}`);
   const opSel = el('opcode');
@@ -75,7 +89,11 @@ export function setupBuilder({ toInspector, toInject }) {
     el('error').hidden = !msg;
   };
 
-  const render = () => {
+  // Each render's number: a render that waited for the compressor to load
+  // gives way to any that started after it.
+  let generation = 0;
+  const render = async () => {
+    const gen = ++generation;
     keyIn.disabled = !maskBox.checked;
     el('key-random').disabled = !maskBox.checked;
     el('window-bits').disabled = !compressBox.checked;
@@ -96,7 +114,6 @@ export function setupBuilder({ toInspector, toInject }) {
       if (!k) problem = problem || 'The Masking-Key is 8 hex digits (4 bytes), e.g. 37fa213d.';
       else spec.mask = k;
     } else keyIn.removeAttribute('aria-invalid');
-    if (compressBox.checked) spec.compress = { window_bits: Number(el('window-bits').value) };
     const lf = el('length-form').value;
     if (lf !== 'auto') spec.length_form = lf;
     const declared = el('declared').value.trim();
@@ -104,10 +121,23 @@ export function setupBuilder({ toInspector, toInject }) {
       if (!/^\d+$/.test(declared)) problem = problem || 'The declared length is a whole number of bytes.';
       else spec.declared_len = Number(declared);
     }
+    let payload = p.bytes;
+    if (!problem && compressBox.checked) {
+      const bits = Number(el('window-bits').value);
+      try {
+        const z = await loadCompressor();
+        if (gen !== generation) return;
+        payload = z.compress_message(p.bytes, bits);
+        spec.compressed = { window_bits: bits };
+      } catch (e) {
+        if (gen !== generation) return;
+        problem = `Cannot compress this payload: ${e.message}.`;
+      }
+    }
     let built = null;
     if (!problem) {
       try {
-        built = build_frame(spec, p.bytes);
+        built = build_frame(spec, payload);
       } catch (e) {
         problem = `Cannot build this frame: ${e.message}.`;
       }
@@ -133,7 +163,7 @@ export function setupBuilder({ toInspector, toInject }) {
       h('strong', {}, plural(bytes.length, 'byte')),
       ` = ${hd.header_len}-byte header + ${plural(plen, 'byte')} of payload`,
       h('span', { class: 'muted' }, ` · ${hd.length_form} length${hd.masked ? ' · masked' : ''}`),
-      z ? h('span', { class: 'badge f-rsv strong', id: 'fb-compressed-badge' }, `compressed ${fmtInt(z.plain.length)} → ${plural(plen, 'byte')} (${z.window_bits}-bit window)`) : '',
+      z ? h('span', { class: 'badge f-rsv strong', id: 'fb-compressed-badge' }, `compressed ${fmtInt(p.bytes.length)} → ${plural(plen, 'byte')} (${z.window_bits}-bit window)`) : '',
       String(plen) !== hd.payload_len ? h('span', { class: 'badge warn' }, `declares ${fmtInt(hd.payload_len)} bytes`) : '');
     el('diagram').replaceChildren(frameDiagram(bytes, hd));
     el('hex').replaceChildren(hexDump(bytes, { fields: hd.fields, headerLen: hd.header_len, headRows: 8, label: 'Hex dump of the built frame' }));
@@ -144,7 +174,7 @@ export function setupBuilder({ toInspector, toInject }) {
     const steps = [];
     if (z) {
       steps.push(h('p', { class: 'small muted', id: 'fb-compress-steps' },
-        `Payload as given (${plural(z.plain.length, 'byte')}): ${given} → DEFLATE (${plural(plen, 'byte')}, ${plen < z.plain.length ? `${Math.round((100 * plen) / Math.max(1, z.plain.length))} % of the original` : 'no smaller: short or random payloads do not shrink'})${hd.masked ? ', then masked' : ''} → on the wire: ${wire}`));
+        `Payload as given (${plural(p.bytes.length, 'byte')}): ${given} → DEFLATE (${plural(plen, 'byte')}, ${plen < p.bytes.length ? `${Math.round((100 * plen) / Math.max(1, p.bytes.length))} % of the original` : 'no smaller: short or random payloads do not shrink'})${hd.masked ? ', then masked' : ''} → on the wire: ${wire}`));
     } else if (masked) {
       steps.push(h('p', { class: 'small muted' }, `Payload before masking: ${given} → on the wire: ${wire}`));
     }

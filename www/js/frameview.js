@@ -2,7 +2,7 @@
 // payloads, whole frame cards. Shared by the builder, inspector, live view
 // and inject panel.
 
-import { h, rfcLink, fieldClass, fieldName, fmtInt, hexPreview, opcodeHex, opcodeText, showText, plural } from './util.js';
+import { h, rfcLink, fieldClass, fieldName, fmtInt, hexPreview, wirePayload, opcodeHex, opcodeText, showText, plural } from './util.js';
 import { hexDump } from './hexdump.js';
 import { frameDiagram } from './diagram.js';
 
@@ -88,7 +88,7 @@ export function payloadBlock(frame, view = 'text', max = 512) {
     : h('pre', { class: 'payload-hex' }, hexPreview(p, max));
   block.append(h('div', { class: 'kv' }, h('span', { class: 'k' }, title), shown));
   if (frame.header.masked) {
-    block.append(h('div', { class: 'kv' }, h('span', { class: 'k' }, 'Payload as on the wire (masked)'), h('pre', { class: 'payload-hex muted' }, hexPreview(frame.payload_wire, Math.min(max, 64)))));
+    block.append(h('div', { class: 'kv' }, h('span', { class: 'k' }, 'Payload as on the wire (masked)'), h('pre', { class: 'payload-hex muted' }, hexPreview(wirePayload(frame), Math.min(max, 64)))));
   }
   if (view === 'text' && !asText && !isClose && frame.text === null) {
     block.append(h('p', { class: 'muted small' }, 'Not UTF-8 text: shown as hex.'));

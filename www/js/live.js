@@ -36,8 +36,10 @@ export function setupLive() {
   let pings = {};
   let tapped = false;
   let noWireReason = 'Not connected yet.';
-  // Milliseconds spent on each tap record, for `window.wscopeLiveTimings()`.
+  // Milliseconds spent on each tap record and the frames it completed, for
+  // `window.wscopeLiveTimings()`.
   let timings = [];
+  let timedFrames = [];
 
   const since = () => ms(performance.now() - t0);
 
@@ -131,10 +133,7 @@ export function setupLive() {
     if (item.error) {
       wireNote('deflate', `The server’s permessage-deflate response is invalid: ${item.error}`, 'bad');
     } else if (item.params) {
-      const p = [];
-      if (item.params.server_no_context_takeover) p.push('server_no_context_takeover');
-      if (item.params.client_no_context_takeover) p.push('client_no_context_takeover');
-      wireNote('deflate', `permessage-deflate agreed${p.length ? ` (${p.join(', ')})` : ''}: frames with RSV1 carry compressed messages; each is shown compressed and inflated.`, 'muted');
+      wireNote('deflate', `Agreed: ${item.params.value}. Frames with RSV1 carry compressed messages; each is shown compressed and inflated.`, 'muted');
     }
   };
 
@@ -150,6 +149,7 @@ export function setupLive() {
       return;
     }
     const dir = rec.from === 'client' ? 'up' : 'down';
+    const framesBefore = counts.up.frames + counts.down.frames;
     let held = null; // the last frame of a compressed message waits for it
     for (const item of rec.items) {
       const side = item.from === 'client' ? 'up' : 'down';
@@ -171,7 +171,10 @@ export function setupLive() {
     showPartial(dir, rec.micros);
     updateMaskSummary();
     tl.follow();
-    if (timings.length < 1_000_000) timings.push(performance.now() - t);
+    if (timings.length < 1_000_000) {
+      timings.push(performance.now() - t);
+      timedFrames.push(counts.up.frames + counts.down.frames - framesBefore);
+    }
   };
 
   const onTapMessage = (e) => {
@@ -225,6 +228,7 @@ export function setupLive() {
     partials = { up: null, down: null };
     pings = {};
     timings = [];
+    timedFrames = [];
     t0 = performance.now();
     let url;
     try {
@@ -382,8 +386,13 @@ export function setupLive() {
   });
 
   // For measuring the panel (`cargo xtask bench live`, BENCHMARKS.md): the
-  // milliseconds each tap record took, and the frames shown each way.
-  window.wscopeLiveTimings = () => ({ records: timings.slice(), frames: { up: counts.up.frames, down: counts.down.frames } });
+  // milliseconds each tap record took and the frames it completed, and the
+  // frames shown each way.
+  window.wscopeLiveTimings = () => ({
+    records: timings.slice(),
+    record_frames: timedFrames.slice(),
+    frames: { up: counts.up.frames, down: counts.down.frames },
+  });
 
   setState('not connected');
 }

@@ -48,6 +48,10 @@ export function hexPreview(bytes, max = 24) {
   return `${toHex(bytes.subarray(0, max))} … (+${fmtInt(bytes.length - max)} bytes)`;
 }
 
+/** A frame's payload as it was on the wire (masked if the frame is): its
+ * bytes after the header. */
+export const wirePayload = (frame) => frame.bytes.subarray(frame.header.header_len);
+
 export function randomBytes(n) {
   const b = new Uint8Array(n);
   crypto.getRandomValues(b);

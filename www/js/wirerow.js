@@ -1,7 +1,7 @@
 // The right-hand column of the live panel: one row per HTTP head and per
 // frame on the wire, as the wasm core decoded them (WireView).
 
-import { h, hexPreview, showText, plural, fmtInt, opcodeLabel, httpPre } from './util.js';
+import { h, hexPreview, wirePayload, showText, plural, fmtInt, opcodeLabel, httpPre } from './util.js';
 import { hexDump, narrowScreen } from './hexdump.js';
 import { frameCard, violationList } from './frameview.js';
 
@@ -68,7 +68,7 @@ export function frameRow(dir, f, micros, message = null) {
     shown ? h('span', { class: 'tl-preview mono' }, shown) : null),
   hexDump(f.bytes, { fields: hd.fields, headerLen: hd.header_len, headRows: 1, tailRows: 0, label: `Bytes of this ${arrow} frame` }),
   hd.masked && f.payload.length
-    ? h('div', { class: 'tl-detail small mono' }, `payload on the wire ${hexPreview(f.payload_wire, 8)} → unmasked ${hexPreview(f.payload, 8)}${compressed ? ' (DEFLATE)' : ''}`)
+    ? h('div', { class: 'tl-detail small mono' }, `payload on the wire ${hexPreview(wirePayload(f), 8)} → unmasked ${hexPreview(f.payload, 8)}${compressed ? ' (DEFLATE)' : ''}`)
     : null,
   lastOfMsg
     ? h('div', { class: 'tl-detail small mono' }, `message: ${plural(message.wire_len, 'compressed byte')} → inflated ${hexPreview(message.payload, 12)}`)

@@ -350,28 +350,36 @@ fn memory(root: &Path) -> Result<String, String> {
 
 fn wasm(root: &Path) -> Result<String, String> {
     setup::ensure(root, setup::FOR_RUN)?;
-    println!("==> building the explorer's wasm package (wasm-pack, release)");
+    println!("==> building the explorer's wasm package (cargo, wasm-release, wasm-bindgen)");
     if !crate::build_wasm_package(root)? {
         return Err("the wasm package did not build".into());
     }
-    let module = root.join("www/pkg/wscope_wasm_bg.wasm");
-    let bytes = std::fs::read(&module).map_err(|e| format!("cannot read {}: {e}", module.display()))?;
-    let gz = gzip_len(&bytes)?;
-    let mut t = String::from("## Explorer wasm module\n\n");
-    t.push_str(&format!(
-        "`www/pkg/wscope_wasm_bg.wasm`: {} bytes raw, {} bytes gzip -9 ({:.1} KiB)\n\n",
-        bytes.len(),
-        gz,
-        gz as f64 / 1024.0
-    ));
+    let mut t = String::from("## Explorer wasm modules\n\n");
+    for (name, what) in [
+        ("wscope_wasm", "the explorer's, loaded with the page"),
+        ("wscope_wasm_compress", "the builder's compressor, loaded when first used"),
+    ] {
+        let module = root.join(format!("www/pkg/{name}_bg.wasm"));
+        let bytes = std::fs::read(&module).map_err(|e| format!("cannot read {}: {e}", module.display()))?;
+        let gz = gzip_len(&bytes)?;
+        t.push_str(&format!(
+            "`www/pkg/{name}_bg.wasm` ({what}): {} bytes raw, {} bytes gzip -9 ({:.1} KiB)\n\n",
+            bytes.len(),
+            gz,
+            gz as f64 / 1024.0
+        ));
+    }
+    // The names are in cargo's output (the page's copy has none).
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), std::path::PathBuf::from);
+    let module = target_dir.join("wasm32-unknown-unknown/wasm-release/wscope_wasm.wasm");
     let twiggy = Command::new("twiggy").arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status();
     if twiggy.is_err() {
         println!("==> installing twiggy (cargo install --locked twiggy)");
         let _ = run(cargo().args(["install", "--locked", "twiggy"]));
     }
-    match Command::new("twiggy").args(["top", "-n", "15"]).arg(&module).output() {
+    match Command::new("twiggy").args(["top", "-n", "20"]).arg(&module).output() {
         Ok(out) if out.status.success() => {
-            t.push_str("`twiggy top -n 15`:\n\n```\n");
+            t.push_str("`twiggy top -n 20` of the explorer's module, with its names (cargo's output):\n\n```\n");
             t.push_str(&String::from_utf8_lossy(&out.stdout));
             t.push_str("```\n");
         }

@@ -233,10 +233,14 @@ pub(crate) fn build_wasm_package(root: &Path) -> Result<bool, String> {
     // `wasm-release` profile (size-optimised, fat LTO) and
     // `--remove-name-section` take the module from 210 KB to 145 KB
     // (80 KB to 55 KB gzipped); wasm-pack has no switch for the latter.
+    // Two modules: the explorer's, and the builder's compressor, which the
+    // page loads only when someone first compresses (wasm-compress/).
     let built = run(cargo().current_dir(root).args([
         "build",
         "-p",
         "wscope-wasm",
+        "-p",
+        "wscope-wasm-compress",
         "--lib",
         "--target",
         "wasm32-unknown-unknown",
@@ -247,14 +251,18 @@ pub(crate) fn build_wasm_package(root: &Path) -> Result<bool, String> {
         return Ok(false);
     }
     let target_dir = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
-    let module = target_dir.join("wasm32-unknown-unknown").join("wasm-release").join("wscope_wasm.wasm");
-    run(Command::new("wasm-bindgen").arg(&module).arg("--out-dir").arg(root.join("www").join("pkg")).args([
-        "--target",
-        "web",
-        "--no-typescript",
-        "--remove-name-section",
-        "--remove-producers-section",
-    ]))
+    for name in ["wscope_wasm", "wscope_wasm_compress"] {
+        let module = target_dir.join("wasm32-unknown-unknown").join("wasm-release").join(format!("{name}.wasm"));
+        let bound = run(Command::new("wasm-bindgen")
+            .arg(&module)
+            .arg("--out-dir")
+            .arg(root.join("www").join("pkg"))
+            .args(["--target", "web", "--no-typescript", "--remove-name-section", "--remove-producers-section"]))?;
+        if !bound {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// A `wscope-server` started for tests on a free loopback port; killed on drop.

@@ -108,6 +108,12 @@ fn get(obj: &JsValue, path: &str) -> JsValue {
     })
 }
 
+/// Whether a text message of the tap is the server's note of `kind` (its
+/// JSON `type`).
+fn is_note(text: &str, kind: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(text).is_ok_and(|v| v["type"] == kind)
+}
+
 fn token() -> String {
     let mut bytes = [0u8; 16];
     web_sys::window().unwrap().crypto().unwrap().get_random_values_with_u8_array(&mut bytes).unwrap();
@@ -135,7 +141,7 @@ async fn live(deflate: bool) {
 
     // Subscribe first, so the whole connection is seen as it happens.
     let tap = Socket::open(&format!("ws://{server}/tap?token={token}"));
-    tap.wait_until("the tap's hello", |g| g.iter().any(|m| matches!(m, Got::Text(t) if t.contains("\"hello\"")))).await;
+    tap.wait_until("the tap's hello", |g| g.iter().any(|m| matches!(m, Got::Text(t) if is_note(t, "hello")))).await;
 
     let plain = if deflate { "" } else { "&deflate=off" };
     let ws = Socket::open(&format!("ws://{server}/echo?tap={token}{plain}"));
@@ -157,7 +163,7 @@ async fn live(deflate: bool) {
     assert_eq!(close, Got::Close { code: 4000, reason: "done here".into(), clean: true });
     assert_eq!(ws.len(), sent.len() + 2, "open, the echoes, close; no error");
 
-    tap.wait_until("the tap's end", |g| g.iter().any(|m| matches!(m, Got::Text(t) if t.contains("\"end\"")))).await;
+    tap.wait_until("the tap's end", |g| g.iter().any(|m| matches!(m, Got::Text(t) if is_note(t, "end")))).await;
     let (mut up, mut down) = (Vec::new(), Vec::new());
     for m in tap.got.borrow().iter() {
         if let Got::Binary(record) = m {
@@ -169,7 +175,7 @@ async fn live(deflate: bool) {
             }
         }
     }
-    assert!(!tap.got.borrow().iter().any(|m| matches!(m, Got::Text(t) if t.contains("\"dropped\""))));
+    assert!(!tap.got.borrow().iter().any(|m| matches!(m, Got::Text(t) if is_note(t, "dropped"))));
 
     // The handshake: the server's accept is the one the browser's key calls for.
     // Where each direction's HTTP head ends, and what the 101 agreed to, as

@@ -57,6 +57,17 @@ impl CloseCode {
         matches!(self.0, 1000..=1003 | 1007..=1014 | 3000..=4999)
     }
 
+    /// [`Self::browser_may_close`]'s codes, as the explorer says them.
+    pub const BROWSER_CLOSE_CODES: &'static str = "1000 or 3000-4999";
+
+    /// Whether a page may pass this code to the browser's `WebSocket.close()`:
+    /// 1000, or 3000-4999 (the WHATWG WebSockets standard; any other code
+    /// throws `InvalidAccessError` and nothing is sent, 1001-1015 included,
+    /// which the browser keeps for itself).
+    pub const fn browser_may_close(self) -> bool {
+        matches!(self.0, 1000 | 3000..=4999)
+    }
+
     /// Whether the code says the closing endpoint met a failure: every code
     /// but 1000 (normal closure) and 1001 (going away), section 7.4.1.
     pub const fn reports_error(self) -> bool {
@@ -125,6 +136,16 @@ mod tests {
         }
         for code in [0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535] {
             assert!(!CloseCode(code).is_sendable(), "{code}");
+        }
+    }
+
+    #[test]
+    fn the_browser_closes_with_1000_and_the_application_range_only() {
+        for code in [1000, 3000, 3999, 4000, 4999] {
+            assert!(CloseCode(code).browser_may_close(), "{code}");
+        }
+        for code in [0, 999, 1001, 1002, 1005, 1011, 1015, 2999, 5000, 65535] {
+            assert!(!CloseCode(code).browser_may_close(), "{code}");
         }
     }
 

@@ -134,6 +134,16 @@ impl LengthForm {
         }
     }
 
+    /// The form by the width of its length: `7-bit`, `16-bit` or `64-bit`
+    /// (the words the explorer uses everywhere).
+    pub const fn name(self) -> &'static str {
+        match self {
+            LengthForm::Short => "7-bit",
+            LengthForm::Extended16 => "16-bit",
+            LengthForm::Extended64 => "64-bit",
+        }
+    }
+
     /// Bytes of extended length after the first two header bytes.
     pub const fn extended_len(self) -> usize {
         match self {
@@ -174,7 +184,7 @@ pub struct FrameHeader {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum EncodeError {
     /// The payload length does not fit the chosen length form.
-    #[error("payload length {len} does not fit the {form:?} length form")]
+    #[error("a payload length of {len} does not fit the {} length form", form.name())]
     LengthDoesNotFit {
         /// The length.
         len: u64,

@@ -141,10 +141,7 @@ async fn run(id: u64, payload: Vec<u8>, shared: Arc<Shared>, deflate: bool, tx: 
     let (closed_by, how) =
         match tokio::time::timeout(limits.timeout, exchange(id, &payload, &shared, deflate, &tx, started)).await {
             Ok(end) => end,
-            Err(_) => (
-                ClosedBy::Wscope,
-                format!("time limit of {} ms reached; wscope closed the connection", limits.timeout.as_millis()),
-            ),
+            Err(_) => (ClosedBy::Wscope, format!("its time limit of {} ms was reached", limits.timeout.as_millis())),
         };
     // The injected connection is gone: free its slot before reporting, so
     // a page that stops reading cannot hold it.
@@ -246,7 +243,7 @@ async fn exchange(
                     .await;
                 budget = budget.saturating_sub(n);
                 if budget == 0 {
-                    return (ClosedBy::Wscope, "reply limit reached; wscope closed the connection".into());
+                    return (ClosedBy::Wscope, "the reply limit was reached".into());
                 }
             }
             Err(e) => return (ClosedBy::Server, format!("the connection failed: {e}")),

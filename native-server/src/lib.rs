@@ -11,6 +11,7 @@ pub mod config;
 mod deadline;
 mod inject;
 mod io;
+pub mod limits;
 mod linger;
 pub mod notes;
 mod shared;

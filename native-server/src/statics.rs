@@ -1,16 +1,45 @@
 //! The explorer page and its files, served by hyper and tower-http's
 //! `ServeDir` (content types, no path traversal, 404s, HEAD, conditional
-//! requests).
+//! requests), and `GET /limits` ([`crate::limits`]).
 
 use crate::io::Prefixed;
+use crate::limits::Limits;
 use crate::shared::Shared;
+use bytes::Bytes;
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
+use hyper::{Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpStream;
 use tower_http::services::ServeDir;
 
+type Body = UnsyncBoxBody<Bytes, std::io::Error>;
+
+/// The `/limits` answer: JSON, never cached (the server may restart with
+/// other flags).
+fn limits_response(json: Bytes) -> Response<Body> {
+    let mut response = Response::new(Full::new(json).map_err(|never| match never {}).boxed_unsync());
+    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
 pub(crate) async fn serve(io: Prefixed<TcpStream>, shared: &Shared) {
-    let service = TowerToHyperService::new(ServeDir::new(&shared.config.www).append_index_html_on_directories(true));
+    let dir = ServeDir::new(&shared.config.www).append_index_html_on_directories(true);
+    let limits = Bytes::from(Limits::of(&shared.config).to_json());
+    let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+        let mut dir = dir.clone();
+        let limits = limits.clone();
+        async move {
+            if request.uri().path() == "/limits" {
+                return Ok::<_, std::io::Error>(limits_response(limits));
+            }
+            let response = dir.try_call(request).await?;
+            Ok(response.map(BodyExt::boxed_unsync))
+        }
+    });
     let conn = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(shared.config.handshake_timeout)

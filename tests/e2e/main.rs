@@ -28,6 +28,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 use wscope_server::{Server, ServerConfig};
 
+mod newcomer;
+
 const WAIT: Duration = Duration::from_secs(15);
 
 fn repo() -> PathBuf {

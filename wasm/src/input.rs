@@ -80,6 +80,28 @@ pub(crate) fn whole(x: f64) -> Option<u64> {
     (x.is_finite() && x >= 0.0).then_some(x as u64)
 }
 
+/// A length in bytes: a whole number, or its decimal digits as a string
+/// (exact past 2^53, where JavaScript numbers are not); refused past
+/// 2^64 − 1, the largest length a header can state, rather than clamped.
+pub(crate) fn byte_count(obj: &JsValue, name: &str, what: &str) -> Result<Option<u64>, JsError> {
+    let Some(v) = field(obj, name)? else { return Ok(None) };
+    let bad = || JsError::new(&format!("{what} is a whole number of bytes, at most {} (2^64 − 1)", u64::MAX));
+    if let Some(s) = v.as_string() {
+        let t = s.trim();
+        if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad());
+        }
+        return t.parse::<u64>().map(Some).map_err(|_| bad());
+    }
+    let n = v.as_f64().ok_or_else(bad)?;
+    // 2^53 - 1: past it a JavaScript number is not exact.
+    if n.is_finite() && n >= 0.0 && n.fract() == 0.0 && n <= 9_007_199_254_740_991.0 {
+        Ok(whole(n))
+    } else {
+        Err(bad())
+    }
+}
+
 /// An optional limit in bytes.
 pub(crate) fn limit(obj: &JsValue, name: &str) -> Result<Option<u64>, JsError> {
     Ok(number(obj, name)?.and_then(whole))

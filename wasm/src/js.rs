@@ -6,7 +6,7 @@ use serde::Serialize;
 use wasm_bindgen::{JsError, JsValue};
 use wscope_core::CloseCode;
 use wscope_core::deflate::DeflateParams;
-use wscope_core::frame::{Field, FieldSpan, FrameHeader, LengthForm, OpCode};
+use wscope_core::frame::{Field, FieldSpan, FrameHeader, OpCode};
 use wscope_core::rules::{DataKind, FramePlace};
 use wscope_core::stream::{InspectedFrame, InspectedMessage, PartialHeader, text_prefix};
 use wscope_core::violation::Violation;
@@ -130,15 +130,6 @@ pub(crate) fn opcode_kind(op: OpCode) -> &'static str {
     }
 }
 
-/// The length forms as the page names them everywhere.
-pub(crate) fn length_form_name(f: LengthForm) -> &'static str {
-    match f {
-        LengthForm::Short => "7-bit",
-        LengthForm::Extended16 => "16-bit",
-        LengthForm::Extended64 => "64-bit",
-    }
-}
-
 impl From<&FrameHeader> for HeaderJs {
     fn from(h: &FrameHeader) -> Self {
         HeaderJs {
@@ -152,7 +143,7 @@ impl From<&FrameHeader> for HeaderJs {
             masked: h.mask.is_some(),
             mask_key: h.mask.map(|k| hex(&k)),
             payload_len: h.payload_len.to_string(),
-            length_form: length_form_name(h.length_form),
+            length_form: h.length_form.name(),
             header_len: h.encoded_len(),
             fields: h.fields().iter().map(FieldJs::from).collect(),
         }

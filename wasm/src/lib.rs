@@ -13,6 +13,7 @@ mod frames;
 mod handshake;
 mod input;
 mod js;
+mod paste;
 mod wire;
 
 pub use frames::*;

@@ -164,8 +164,8 @@ fn violations_carry_code_and_section() {
 }
 
 /// The message of a refused call.
-fn refusal<T: std::fmt::Debug>(r: Result<T, wasm_bindgen::JsError>) -> String {
-    let e = JsValue::from(r.expect_err("the call must be refused"));
+fn refusal<T: std::fmt::Debug, E: Into<JsValue>>(r: Result<T, E>) -> String {
+    let e: JsValue = r.map_err(Into::into).expect_err("the call must be refused");
     Reflect::get(&e, &"message".into()).unwrap().as_string().unwrap()
 }
 
@@ -189,7 +189,7 @@ fn bad_specs_and_options_are_refused_with_what_is_wrong() {
         spec(&[("fin", true.into()), ("opcode", 1.into()), ("mask", key(&[1.0, 2.0, 3.0]))]),
         b"x",
     ));
-    assert_eq!(msg, "a masking key is exactly 4 bytes");
+    assert_eq!(msg, "a masking key is exactly 4 bytes (8 hex digits)");
     let msg = refusal(wscope_wasm::build_frame(
         spec(&[("fin", true.into()), ("opcode", 1.into()), ("mask", key(&[1.0, 2.0, 3.0, 256.0]))]),
         b"x",
@@ -274,4 +274,54 @@ fn builder_compresses_as_permessage_deflate() {
         refusal(wscope_wasm::build_frame(spec(7.0, false), b"x")),
         "compressed.window_bits must be a whole number 8-15"
     );
+}
+
+/// Pasted bytes: how they were read, and an error that points at the
+/// character at fault.
+#[wasm_bindgen_test]
+fn pasted_bytes_say_how_they_were_read() {
+    let read = wscope_wasm::read_bytes("0x81, 0x05", "auto").unwrap();
+    assert_eq!(bytes(&get(&read, "bytes")), [0x81, 0x05]);
+    assert_eq!(get(&read, "read_as").as_string().as_deref(), Some("hex"));
+    let e = wscope_wasm::read_bytes("81 zz", "hex").unwrap_err();
+    assert_eq!(get(&e, "at").as_f64(), Some(3.0));
+    assert!(get(&e, "message").as_string().unwrap().starts_with("“z” at character 4 is not a hex digit"));
+    let e = wscope_wasm::read_bytes("81 05 4", "base64").unwrap_err();
+    assert!(get(&e, "message").as_string().unwrap().contains("cannot be whole bytes"));
+}
+
+/// The builder's refusals name the field at fault; a declared length is
+/// exact as a string and refused past 2^64 - 1; a close payload from a code
+/// and a reason.
+#[wasm_bindgen_test]
+fn builder_refusals_name_their_field() {
+    let spec = |declared: &str| {
+        let o = js_sys::Object::new();
+        Reflect::set(&o, &"fin".into(), &true.into()).unwrap();
+        Reflect::set(&o, &"opcode".into(), &2.into()).unwrap();
+        Reflect::set(&o, &"declared_len".into(), &declared.into()).unwrap();
+        JsValue::from(o)
+    };
+    let built = wscope_wasm::build_frame(spec("18446744073709551615"), b"").unwrap();
+    assert_eq!(get(&built, "header.payload_len").as_string().as_deref(), Some("18446744073709551615"));
+    let e = wscope_wasm::build_frame(spec("18446744073709551616"), b"").unwrap_err();
+    assert_eq!(get(&e, "field").as_string().as_deref(), Some("declared_len"));
+    assert!(get(&e, "message").as_string().unwrap().contains("at most 18446744073709551615"));
+    let o = spec("70000");
+    Reflect::set(&o, &"length_form".into(), &"16-bit".into()).unwrap();
+    let e = wscope_wasm::build_frame(o, b"").unwrap_err();
+    assert_eq!(get(&e, "field").as_string().as_deref(), Some("length_form"));
+    assert_eq!(
+        get(&e, "message").as_string().as_deref(),
+        Some("a payload length of 70000 does not fit the 16-bit length form")
+    );
+    // A 32 MiB frame judged with a 16 MiB limit: 1009, naming the limit.
+    let o = spec("33554432");
+    Reflect::set(&o, &"max_frame_size".into(), &16_777_216.into()).unwrap();
+    let built = wscope_wasm::build_frame(o, b"").unwrap();
+    assert_eq!(get(&built, "violations.0.code").as_f64(), Some(1009.0));
+    assert_eq!(wscope_wasm::close_payload(Some(1000), "bye"), [0x03, 0xe8, b'b', b'y', b'e']);
+    let info = wscope_wasm::close_code_info(1001).unwrap();
+    assert_eq!(get(&info, "sendable").as_bool(), Some(true));
+    assert_eq!(get(&info, "browser_may_close").as_bool(), Some(false));
 }

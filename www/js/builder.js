@@ -1,7 +1,8 @@
 // Panel 2: the frame builder. Every header bit is the user's; the wasm core
 // encodes the frame, names its fields with their bit spans, and judges it.
 
-import { build_frame, parse_bytes, deflate_windows } from '../pkg/wscope_wasm.js';
+import { build_frame, read_bytes, deflate_windows, close_payload, close_code_info } from '../pkg/wscope_wasm.js';
+import { limitOptions, limitsText } from './limits.js';
 import { h, $, utf8, toHex, randomBytes, opcodeTable, opcodeText, fmtInt, plural, setInput, fieldClass, allFields, decodeText } from './util.js';
 import { hexDump, onDumpWidthChange } from './hexdump.js';
 import { frameDiagram } from './diagram.js';
@@ -37,7 +38,7 @@ export function setupBuilder({ toInspector, toInject }) {
   // Legend: one chip per field, in the core's order and names.
   const legend = el('legend');
   for (const f of allFields()) {
-    legend.append(h('li', { class: `chip ${fieldClass(f.key)}`, 'data-f': f.key, tabindex: '0' }, h('span', { class: 'swatch', 'aria-hidden': 'true' }), f.name));
+    legend.append(h('li', {}, h('button', { type: 'button', class: `chip ${fieldClass(f.key)}`, 'data-f': f.key, 'aria-label': `Highlight ${f.name}` }, h('span', { class: 'swatch', 'aria-hidden': 'true' }), f.name)));
   }
 
   const fmtSel = el('payload-format');
@@ -56,7 +57,7 @@ export function setupBuilder({ toInspector, toInject }) {
     switch (fmtSel.value) {
       case 'hex':
         try {
-          return { bytes: parse_bytes(v, 'hex') };
+          return { bytes: read_bytes(v, 'hex').bytes };
         } catch (e) {
           return { error: e.message };
         }
@@ -77,16 +78,53 @@ export function setupBuilder({ toInspector, toInject }) {
   /** The key's bytes as the core reads hex (its length is the core's to judge). */
   const keyBytes = () => {
     try {
-      const k = parse_bytes(keyIn.value, 'hex');
+      const k = read_bytes(keyIn.value, 'hex').bytes;
       return k.length ? Array.from(k) : null;
     } catch {
       return null;
     }
   };
 
+  /** Errors shown at the field they are about (ids of `fb-*-error`). */
+  const FIELD_ERRORS = ['key', 'payload', 'close-code', 'length-form', 'declared'];
+  const fieldError = (id, msg) => {
+    const p = el(`${id}-error`);
+    p.textContent = msg ? msg[0].toUpperCase() + msg.slice(1) : '';
+    p.hidden = !msg;
+    const input = el(id);
+    if (msg) {
+      input.setAttribute('aria-invalid', 'true');
+      input.setAttribute('aria-describedby', `fb-${id}-error`);
+    } else {
+      input.removeAttribute('aria-invalid');
+      input.removeAttribute('aria-describedby');
+    }
+  };
   const setError = (msg) => {
     el('error').textContent = msg || '';
     el('error').hidden = !msg;
+  };
+  /** The spec field a core error names, as the id of the page's field. */
+  const FIELD_OF = { declared_len: 'declared', length_form: 'length-form', mask: 'key' };
+
+  /** With a close opcode, the payload comes from the code and reason
+   * fields (unless the person edits it raw). */
+  const closeFields = () => {
+    const isClose = opcodeTable()[Number(opSel.value)].kind === 'close';
+    el('close-fields').hidden = !isClose;
+    const fromFields = isClose && !el('close-raw').checked;
+    payloadIn.disabled = fromFields;
+    fmtSel.disabled = fromFields;
+    if (!fromFields) return null;
+    const t = el('close-code').value.trim();
+    if (t === '') {
+      el('close-info').textContent = 'No code: the payload is empty (a reason needs a code).';
+      return { bytes: close_payload(undefined, '') };
+    }
+    if (!/^\d+$/.test(t) || Number(t) > 65535) return { error: 'A close code is a whole number 0–65535.', field: 'close-code' };
+    const info = close_code_info(Number(t));
+    el('close-info').textContent = `${t}: ${info.name || 'no name'} · ${info.sendable ? 'may be sent' : 'must not be sent'} · ${info.range}`;
+    return { bytes: close_payload(Number(t), el('close-reason').value) };
   };
 
   // Each render's number: a render that waited for the compressor to load
@@ -101,28 +139,30 @@ export function setupBuilder({ toInspector, toInject }) {
     rsv1Box.disabled = compressBox.checked;
     rsv1Box.title = compressBox.checked ? 'Set by compression: RSV1 marks a compressed message' : '';
     payloadIn.placeholder = { text: 'Hello', hex: '48 65 6c 6c 6f', size: '126' }[fmtSel.value];
-    const p = payloadBytes();
+    const errors = {};
+    const p = closeFields() ?? payloadBytes();
+    if (p.error) errors[p.field ?? 'payload'] = p.error;
     const spec = {
       fin: el('fin').checked,
       rsv: [el('rsv1').checked, el('rsv2').checked, el('rsv3').checked],
       opcode: Number(opSel.value),
+      ...limitOptions(),
     };
-    let problem = p.error || null;
     if (maskBox.checked) {
       const k = keyBytes();
-      keyIn.setAttribute('aria-invalid', String(!k));
-      if (!k) problem = problem || 'The Masking-Key is 8 hex digits (4 bytes), e.g. 37fa213d.';
+      if (!k) errors.key = 'The Masking-Key is 8 hex digits (4 bytes), e.g. 37fa213d.';
       else spec.mask = k;
-    } else keyIn.removeAttribute('aria-invalid');
+    }
     const lf = el('length-form').value;
     if (lf !== 'auto') spec.length_form = lf;
-    const declared = el('declared').value.trim();
+    const declared = el('declared').value.trim().replace(/[_,\s]/g, '');
     if (declared !== '') {
-      if (!/^\d+$/.test(declared)) problem = problem || 'The declared length is a whole number of bytes.';
-      else spec.declared_len = Number(declared);
+      if (!/^\d+$/.test(declared)) errors.declared = 'The declared length is a whole number of bytes.';
+      else spec.declared_len = declared;
     }
+    let problem = null;
     let payload = p.bytes;
-    if (!problem && compressBox.checked) {
+    if (!Object.keys(errors).length && compressBox.checked) {
       const bits = Number(el('window-bits').value);
       try {
         const z = await loadCompressor();
@@ -131,24 +171,29 @@ export function setupBuilder({ toInspector, toInject }) {
         spec.compressed = { window_bits: bits };
       } catch (e) {
         if (gen !== generation) return;
-        problem = `Cannot compress this payload: ${e.message}.`;
+        errors.payload = `Cannot compress this payload: ${e.message}.`;
       }
     }
     let built = null;
-    if (!problem) {
+    if (!Object.keys(errors).length) {
       try {
         built = build_frame(spec, payload);
       } catch (e) {
-        problem = `Cannot build this frame: ${e.message}.`;
+        if (FIELD_OF[e.field]) errors[FIELD_OF[e.field]] = `${e.message}.`;
+        else problem = `Cannot build this frame: ${e.message}.`;
       }
     }
+    for (const id of FIELD_ERRORS) fieldError(id, errors[id]);
     setError(problem);
+    // A frame that could not be built leaves the last one on show, marked
+    // as no longer matching the settings.
     const result = el('result');
     result.classList.toggle('stale', !built);
+    el('no-frame').hidden = Boolean(built);
     el('send-inspect').disabled = !built;
     el('send-inject').disabled = !built;
     if (!built) {
-      el('hex').dataset.hex = '';
+      el('violations-empty').hidden = true;
       lastBuilt = null;
       return;
     }
@@ -164,7 +209,7 @@ export function setupBuilder({ toInspector, toInject }) {
       ` = ${hd.header_len}-byte header + ${plural(plen, 'byte')} of payload`,
       h('span', { class: 'muted' }, ` · ${hd.length_form} length${hd.masked ? ' · masked' : ''}`),
       z ? h('span', { class: 'badge f-rsv strong', id: 'fb-compressed-badge' }, `compressed ${fmtInt(p.bytes.length)} → ${plural(plen, 'byte')} (${z.window_bits}-bit window)`) : '',
-      String(plen) !== hd.payload_len ? h('span', { class: 'badge warn' }, `declares ${fmtInt(hd.payload_len)} bytes`) : '');
+      String(plen) !== hd.payload_len ? h('span', { class: 'badge warn', id: 'fb-declares' }, `declares ${plural(hd.payload_len, 'byte')}`) : '');
     el('diagram').replaceChildren(frameDiagram(bytes, hd));
     el('hex').replaceChildren(hexDump(bytes, { fields: hd.fields, headerLen: hd.header_len, headRows: 8, label: 'Hex dump of the built frame' }));
     el('fields').replaceChildren(fieldTable(hd, { payloadLen: plen }));
@@ -182,7 +227,7 @@ export function setupBuilder({ toInspector, toInject }) {
     const vl = el('violations');
     vl.replaceChildren(...built.violations.map((v) => violationItem(v)));
     el('violations-empty').hidden = built.violations.length > 0;
-    el('judged-as').textContent = `a ${built.sender} frame (it is ${hd.masked ? '' : 'not '}masked), as a ${built.receiver} would`;
+    el('judged-as').textContent = `a ${built.sender} frame (it is ${hd.masked ? '' : 'not '}masked), as a ${built.receiver} would, with ${limitsText()}`;
     el('violations-count').textContent = built.violations.length ? `(${built.violations.length})` : '';
   };
 
@@ -197,7 +242,7 @@ export function setupBuilder({ toInspector, toInject }) {
   };
   compressBox.addEventListener('input', restoreRsv1);
   compressBox.addEventListener('change', restoreRsv1);
-  for (const id of ['fin', 'rsv1', 'rsv2', 'rsv3', 'mask', 'opcode', 'key', 'payload', 'length-form', 'declared', 'compress', 'window-bits']) {
+  for (const id of ['fin', 'rsv1', 'rsv2', 'rsv3', 'mask', 'opcode', 'key', 'payload', 'length-form', 'declared', 'compress', 'window-bits', 'close-code', 'close-reason', 'close-raw']) {
     el(id).addEventListener('input', render);
     el(id).addEventListener('change', render);
   }

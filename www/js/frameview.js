@@ -2,7 +2,7 @@
 // payloads, whole frame cards. Shared by the builder, inspector, live view
 // and inject panel.
 
-import { h, rfcLink, fieldClass, fieldName, fmtInt, hexPreview, wirePayload, opcodeHex, opcodeText, showText, plural } from './util.js';
+import { h, rfcLink, fieldClass, fieldName, fmtInt, wrapInt, hexPreview, wirePayload, opcodeHex, opcodeText, showText, plural } from './util.js';
 import { hexDump } from './hexdump.js';
 import { frameDiagram } from './diagram.js';
 
@@ -52,7 +52,7 @@ export function fieldTable(header, { frame = null, payloadLen = null, baseOffset
   const tab = focusable ? '0' : null;
   const body = h('tbody');
   for (const f of header.fields) {
-    const value = f.key === 'opcode' ? opcodeHex(f.value) : f.key === 'lenext' ? fmtInt(f.value) : f.value;
+    const value = f.key === 'opcode' ? opcodeHex(f.value) : f.key === 'lenext' ? wrapInt(f.value) : f.value;
     body.append(h('tr', { 'data-f': f.key, tabindex: tab },
       h('th', { scope: 'row' }, h('span', { class: `swatch ${fieldClass(f.key)}`, 'aria-hidden': 'true' }), fieldName(f.key)),
       h('td', { class: 'mono muted' }, bitsText(f.bit_start, f.bit_len)),
@@ -64,8 +64,8 @@ export function fieldTable(header, { frame = null, payloadLen = null, baseOffset
   const pStart = BigInt(baseOffset + header.header_len);
   body.append(h('tr', { 'data-f': 'payload', tabindex: tab },
     h('th', { scope: 'row' }, h('span', { class: 'swatch f-payload', 'aria-hidden': 'true' }), fieldName('payload')),
-    h('td', { class: 'mono muted' }, plen ? `bytes ${fmtInt(String(pStart))}–${fmtInt(String(pStart + plen - 1n))}` : '—'),
-    h('td', { class: 'mono' }, fmtInt(String(plen))),
+    h('td', { class: 'mono muted' }, plen ? ['bytes ', wrapInt(String(pStart)), '–', wrapInt(String(pStart + plen - 1n))] : '—'),
+    h('td', { class: 'mono' }, wrapInt(String(plen))),
     h('td', { class: 'muted' }, header.masked ? 'bytes, masked on the wire' : 'bytes')));
   return h('div', { class: 'table-wrap' }, h('table', { class: 'fields' },
     h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Field'), h('th', { scope: 'col' }, 'Position'), h('th', { scope: 'col' }, 'Value'), h('th', { scope: 'col' }, 'Meaning'))),

@@ -89,7 +89,7 @@ export function setupHandshake() {
     }
     const rep = inspect_request(utf8.encode(text));
     if (!rep.complete) {
-      out.append(h('p', { class: 'note warn' }, 'The head is not complete yet: an HTTP head ends with an empty line. Tick “End the head” or add an empty line.'));
+      out.append(h('p', { class: 'note warn' }, 'The head is not complete yet: an HTTP head ends with an empty line. Tick “Normalise” below the box, or add an empty line.'));
       return;
     }
     const ok = rep.problems.length === 0;

@@ -2,7 +2,8 @@
 // and watch its answer: the handshake, the frames it sends back, who closed
 // the connection and how.
 
-import { inspect, parse_bytes, WireView } from '../pkg/wscope_wasm.js';
+import { inspect, read_bytes, close_code_info, WireView } from '../pkg/wscope_wasm.js';
+import { serverLimits, limitOptions, sizeText } from './limits.js';
 import { h, $, toHex, plural, fmtInt, setInput, empty, hexPreview, httpPre } from './util.js';
 import { readNote } from './notes.js';
 import { frameCard } from './frameview.js';
@@ -32,11 +33,17 @@ export function setupInject({ builderBytes, builderCompressed }) {
   const parsed = () => {
     const t = input.value;
     if (!t.trim()) return { empty: true };
+    let read;
     try {
-      return { bytes: parse_bytes(t, 'auto') };
+      read = read_bytes(t, 'auto');
     } catch (e) {
       return { error: e.message };
     }
+    const most = serverLimits()?.inject.max_payload_bytes;
+    if (most !== undefined && read.bytes.length > most) {
+      return { error: `${plural(read.bytes.length, 'byte')} is more than this server injects at once (${sizeText(most)})`, tooLarge: true };
+    }
+    return { bytes: read.bytes, readAs: read.read_as };
   };
 
   const showPreview = () => {
@@ -52,13 +59,13 @@ export function setupInject({ builderBytes, builderCompressed }) {
       preview.append(`Not bytes: ${p.error}.`);
       return;
     }
-    const r = inspect(p.bytes, { sender: 'client', deflate: deflateBox.checked || undefined });
+    const r = inspect(p.bytes, { sender: 'client', deflate: deflateBox.checked || undefined, ...limitOptions() });
     const parts = r.frames.map((f) => `${f.header.opcode_name}${f.header.masked ? '' : ' (unmasked)'}${f.complete ? '' : ' (incomplete)'}`);
-    preview.append(h('strong', {}, plural(p.bytes.length, 'byte')),
+    preview.append(h('strong', {}, plural(p.bytes.length, 'byte')), h('span', { class: 'muted' }, ` (read as ${p.readAs})`),
       `: ${r.frames.length ? parts.join(', ') : 'no whole frame header'}${r.partial_header ? ', then a partial header' : ''}. `,
       r.violation_count
         ? h('span', { class: 'bad-text' }, `As a client's bytes: ${plural(r.violation_count, 'violation')}, first: ${r.frames.flatMap((f) => f.violations)[0]?.message ?? 'see below'}.`)
-        : 'No violation as a client’s bytes.');
+        : `No violation as a client’s bytes${serverLimits() ? ', within this server’s limits' : ''}.`);
   };
 
   // The /inject connection offers permessage-deflate or not for all its
@@ -97,12 +104,21 @@ export function setupInject({ builderBytes, builderCompressed }) {
         status.textContent = 'Could not reach /inject on this server.';
         reject(new Error('could not connect to /inject'));
       };
-      s.onclose = () => {
+      s.onclose = (ev) => {
         // A connection replaced on purpose (see above) says nothing.
         if (sock !== s) return;
         sock = null;
         sendBtn.disabled = false;
-        status.textContent = 'The /inject connection closed; it reopens on the next injection.';
+        const info = ev.code ? close_code_info(ev.code) : null;
+        const how = `${ev.code}${info?.name ? ` ${info.name}` : ''}${ev.reason ? ` (“${ev.reason}”)` : ''}`;
+        status.textContent = `The /inject connection closed with ${how}; it reopens on the next injection.`;
+        // An injection still waiting for its start hears why it never began.
+        if (run && run.id === null && !run.ended) {
+          run.ended = true;
+          run.els.replies.replaceChildren();
+          run.els.end.replaceChildren(h('p', { class: 'note bad inj-error', 'data-close-code': String(ev.code) },
+            h('strong', {}, 'Not injected: '), `the server closed the /inject connection with ${how}.`));
+        }
       };
       s.onmessage = onMessage;
     });
@@ -238,6 +254,7 @@ const e = run.els;
         run.els.end.replaceChildren(h('p', { class: `note inj-end ${note.closed_by === 'server' ? '' : 'warn'}`, 'data-closed-by': note.closed_by },
           h('strong', {}, note.closed_by === 'server' ? 'The server closed the connection' : 'wscope closed the connection'),
           `: ${note.how} (after ${fmtInt(note.elapsed_ms)} ms).`));
+        status.textContent = `Injection #${run.id} done; /inject stays open for the next one.`;
         sendBtn.disabled = false;
       }
       return;
@@ -249,6 +266,7 @@ const e = run.els;
     const p = parsed();
     if (p.empty || p.error) {
       showPreview();
+      if (p.tooLarge) out.replaceChildren(h('p', { class: 'note bad inj-error', id: 'inj-too-large' }, h('strong', {}, 'Not sent: '), `${p.error}.`));
       input.focus();
       return;
     }

@@ -1,10 +1,11 @@
 // Panel 3: the inspector. Pasted bytes are decoded by the core, which lists
 // every frame, every assembled message and every rule broken.
 
-import { inspect, parse_bytes } from '../pkg/wscope_wasm.js';
+import { inspect, read_bytes } from '../pkg/wscope_wasm.js';
 import { h, $, toHex, fmtInt, plural, setInput, empty } from './util.js';
-import { frameCard, messageList } from './frameview.js';
+import { frameCard, messageList, violationItem } from './frameview.js';
 import { onDumpWidthChange } from './hexdump.js';
+import { serverLimits, limitOptions, limitsText } from './limits.js';
 
 const seq256 = toHex(Uint8Array.from({ length: 256 }, (_, i) => i));
 
@@ -40,6 +41,14 @@ export function setupInspector() {
     'no-context': { server_no_context_takeover: true, client_no_context_takeover: true },
   })[deflateSel.value];
   const out = $('#in-output');
+  const limitsSel = $('#in-limits');
+  if (!serverLimits()) {
+    limitsSel.value = 'none';
+    limitsSel.querySelector('option[value="server"]').disabled = true;
+  }
+  // The verdict, for screen readers: one live region that stays in place
+  // while the output is redrawn.
+  const announce = $('#in-announce');
 
   const render = () => {
     const text = input.value;
@@ -49,21 +58,41 @@ export function setupInspector() {
       return;
     }
     let bytes;
+    let readAs;
     try {
-      bytes = parse_bytes(text, 'auto');
+      ({ bytes, read_as: readAs } = read_bytes(text, 'auto'));
     } catch (e) {
-      out.append(h('p', { class: 'note bad' }, `These are not bytes: ${e.message}.`));
+      out.append(h('p', { class: 'note bad', id: 'in-read-error' }, `These are not bytes: ${e.message}.`));
+      announce.textContent = out.lastChild.textContent;
       return;
     }
-    const r = inspect(bytes, { sender: sender.value, deflate: deflateOption() });
+    const useLimits = limitsSel.value === 'server';
+    const r = inspect(bytes, { sender: sender.value, deflate: deflateOption(), ...(useLimits ? limitOptions() : {}) });
     const v = view.value;
     const complete = r.frames.filter((f) => f.complete).length;
-    out.append(h('p', { class: `note ${r.violation_count ? 'bad' : 'ok'}`, role: 'status' },
-      h('strong', {}, `${plural(bytes.length, 'byte')}: ${plural(r.frames.length, 'frame')}`),
+    // With the sender unknown, masking is not judged: what each side's
+    // peer would object to is said beside the count.
+    const eitherBad = r.either.some((e) => e.violation_count > 0);
+    out.append(h('p', { class: `note ${r.violation_count ? 'bad' : eitherBad ? 'warn' : 'ok'}`, id: 'in-status' },
+      h('strong', {}, `${plural(bytes.length, 'byte')}`),
+      h('span', { class: 'muted', id: 'in-read-as' }, ` (read as ${readAs}${readAs === 'hex dump' ? ': offsets and text column left out' : ''})`),
+      h('strong', {}, `: ${plural(r.frames.length, 'frame')}`),
       r.frames.length !== complete ? ` (${r.frames.length - complete} incomplete)` : '',
       `, ${plural(r.messages.length, 'message')}, `,
       h('strong', {}, plural(r.violation_count, 'violation')),
-      r.violation_count ? ` (the first one is where ${r.receiver === 'unknown' ? 'a receiver' : `a ${r.receiver}`} would fail the connection).` : '.'));
+      r.violation_count ? ` (the first one is where ${r.receiver === 'unknown' ? 'a receiver' : `a ${r.receiver}`} would fail the connection)` : '',
+      r.either.length ? ' whichever side sent them, masking aside (it is judged only with the sender known):' : '.'));
+    if (r.either.length) {
+      out.append(h('ul', { class: 'either', id: 'in-either' }, r.either.map((e) => h('li', { 'data-sender': e.sender },
+        h('strong', {}, `If a ${e.sender} sent these bytes: `),
+        e.first
+          ? h('span', {}, `the ${e.receiver} fails the connection at frame ${e.first.frame + 1}`,
+            e.violation_count > 1 ? ` (${plural(e.violation_count, 'violation')} in all)` : '', ':',
+            h('ul', { class: 'violations' }, violationItem(e.first.violation)))
+          : `a ${e.receiver} accepts them.`))));
+    }
+    announce.textContent = [...out.children].map((el) => el.textContent).join(' ');
+    out.append(h('p', { class: 'small muted', id: 'in-limits-used' }, `Sizes judged with ${useLimits ? limitsText() : 'no size limit: the RFC’s rules only'}.`));
 
     if (r.frames.length) {
       const list = h('div', { class: 'frame-list' });
@@ -88,6 +117,7 @@ export function setupInspector() {
   input.addEventListener('change', render);
   sender.addEventListener('change', render);
   deflateSel.addEventListener('change', render);
+  limitsSel.addEventListener('change', render);
   view.addEventListener('change', render);
   for (const b of document.querySelectorAll('[data-in-example]')) {
     b.addEventListener('click', () => {

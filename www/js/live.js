@@ -4,7 +4,7 @@
 // (WireView: each chunk once). Each wire frame sits in the row of the event
 // or action it belongs to.
 
-import { parse_bytes, close_code_info, WireView } from '../pkg/wscope_wasm.js';
+import { read_bytes, close_code_info, WireView } from '../pkg/wscope_wasm.js';
 import { h, $, toHex, hexPreview, randomBytes, showText, plural, fmtInt } from './util.js';
 import { Timeline } from './timeline.js';
 import { headRow, frameRow, ms } from './wirerow.js';
@@ -237,6 +237,13 @@ export function setupLive() {
       left('connect', logRow({ action: 'connect', cls: 'error', title: 'Not a URL', detail: `“${urlIn.value}” is not a ws:// or wss:// URL.` }));
       return;
     }
+    // An http(s) URL names the same endpoint: the WebSocket is opened with
+    // ws(s), as the browser itself would, and the field says so.
+    if (url.protocol === 'http:' || url.protocol === 'https:') {
+      url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+      urlIn.value = url.toString();
+      left('connect-note', logRow({ action: 'connect', title: 'URL changed to ws', detail: `An http(s) URL opens the same endpoint as ${url.protocol}//: the field now says so.` }));
+    }
     tapped = (url.protocol === 'ws:' || url.protocol === 'wss:') && url.host === location.host && url.pathname === '/echo';
     noWireReason = url.host !== location.host
       ? `No wire view: only this server (${location.host}) can show the bytes of its own connections.`
@@ -335,7 +342,7 @@ export function setupLive() {
   $('#live-send-bin').addEventListener('click', () => {
     let bytes;
     try {
-      bytes = parse_bytes(binIn.value, 'hex');
+      bytes = read_bytes(binIn.value, 'hex').bytes;
     } catch (e) {
       binErr.textContent = e.message;
       return;
@@ -350,36 +357,64 @@ export function setupLive() {
     if (e.key === 'Enter') $('#live-send-bin').click();
   });
 
-  const showCodeInfo = () => {
+  const closeError = $('#live-close-error');
+  /** What close() will be called with, or why the browser would refuse
+   * it: the browser's own rule (1000 or 3000–4999, a short reason), said
+   * as the person types, from the core. */
+  const closeCall = () => {
     const t = codeIn.value.trim();
-    if (!t) {
-      codeInfo.textContent = 'No code: close() sends a Close frame without a status code.';
-      return;
-    }
-    const n = Number(t);
-    if (!Number.isInteger(n) || n < 0 || n > 65535) {
-      codeInfo.textContent = 'a code is a number 0–65535';
-      return;
-    }
+    const reason = reasonIn.value;
+    const reasonBytes = new TextEncoder().encode(reason).length;
+    if (!t && !reason) return { text: 'No code: close() sends a Close frame without a status code.' };
+    // A reason alone goes with a normal closure's code.
+    const n = t ? Number(t) : close_code_info(0).normal_code;
+    if (!Number.isInteger(n) || n < 0 || n > 65535) return { error: 'A close code is a whole number 0–65535.' };
     const c = close_code_info(n);
-    codeInfo.textContent = `${c.name || 'unnamed'} · ${c.sendable ? 'may be sent' : 'must not be sent'} · ${c.range}`;
+    const about = `${n} ${c.name || '(no name)'} · ${c.range}`;
+    if (!c.browser_may_close) {
+      return { error: `The browser’s close() takes only ${c.browser_codes}, not ${n} ${c.name || `(${c.range})`}${c.sendable ? ': an endpoint may send it, the browser keeps it for itself' : ''}.`, code: n };
+    }
+    if (reasonBytes > c.max_reason_bytes) {
+      return { error: `The reason is ${plural(reasonBytes, 'byte')} of UTF-8; close() takes at most ${c.max_reason_bytes}.` };
+    }
+    const note = t ? '' : 'A reason needs a code: Close sends it with 1000. ';
+    return { code: n, reason, text: `${note}${about} · reason ${reasonBytes} of ${c.max_reason_bytes} bytes.` };
   };
-  codeIn.addEventListener('input', showCodeInfo);
-  codeIn.addEventListener('change', showCodeInfo);
+  const showCodeInfo = () => {
+    const call = closeCall();
+    codeInfo.textContent = call.error ?? call.text;
+    codeInfo.classList.toggle('bad-text', Boolean(call.error));
+    closeError.hidden = true;
+    codeIn.setAttribute('aria-invalid', String(Boolean(call.error)));
+  };
+  for (const input of [codeIn, reasonIn]) {
+    input.addEventListener('input', showCodeInfo);
+    input.addEventListener('change', showCodeInfo);
+  }
   showCodeInfo();
 
   $('#live-close').addEventListener('click', () => {
     if (!ws) return;
-    const t = codeIn.value.trim();
-    const reason = reasonIn.value;
-    const label = t ? `close(${t}${reason ? `, “${reason}”` : ''})` : 'close()';
+    const call = closeCall();
+    const refuse = (text) => {
+      closeError.textContent = `Not closed: ${text}`;
+      closeError.hidden = false;
+    };
+    if (call.error) {
+      refuse(`${call.code !== undefined ? `close(${call.code})` : 'close()'} would throw before sending anything (see the rule above); the connection stays open.`);
+      return;
+    }
+    const reason = call.reason ?? '';
+    const label = call.code !== undefined ? `close(${call.code}${reason ? `, “${reason}”` : ''})` : 'close()';
     try {
-      if (t) ws.close(Number(t), reason);
+      if (call.code !== undefined) ws.close(call.code, reason);
       else ws.close();
     } catch (e) {
+      refuse(`${label} threw ${e.name}: ${e.message}`);
       left(`note:${performance.now()}`, logRow({ action: 'close', cls: 'error', title: `${label} threw`, detail: `${e.name}: ${e.message} (the browser checks the code before sending anything)` }));
       return;
     }
+    closeError.hidden = true;
     closeRequested = true;
     left('close-action', logRow({ action: 'close', title: label, detail: 'The browser sends a Close frame and waits for the server’s.' }));
     setState('closing…');

@@ -7,6 +7,7 @@ import { setupBuilder } from './builder.js';
 import { setupInspector } from './inspector.js';
 import { setupLive } from './live.js';
 import { setupInject } from './inject.js';
+import { loadLimits } from './limits.js';
 
 async function main() {
   try {
@@ -17,6 +18,7 @@ async function main() {
     banner.textContent = `The protocol core (WebAssembly) did not load: ${e.message}. Build it with “cargo xtask run” (it builds www/pkg first).`;
     return;
   }
+  await loadLimits();
   installFieldHighlight(document.body);
   setupHandshake();
   const inspector = setupInspector();

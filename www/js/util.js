@@ -45,7 +45,7 @@ export function toHex(bytes, sep = ' ') {
 /** Hex of at most `max` bytes, with an ellipsis and the count left out. */
 export function hexPreview(bytes, max = 24) {
   if (bytes.length <= max) return toHex(bytes);
-  return `${toHex(bytes.subarray(0, max))} … (+${fmtInt(bytes.length - max)} bytes)`;
+  return `${toHex(bytes.subarray(0, max))} … (+${plural(bytes.length - max, 'byte')})`;
 }
 
 /** A frame's payload as it was on the wire (masked if the frame is): its
@@ -61,6 +61,10 @@ export function randomBytes(n) {
 /** A whole number with thousands separators; exact for 64-bit lengths,
  * which the core hands over as strings. */
 export const fmtInt = (n) => (typeof n === 'string' && /^\d+$/.test(n) ? BigInt(n) : Number(n)).toLocaleString('en-US');
+
+/** `fmtInt` as an element that may wrap only between digit groups (never
+ * inside one), for long numbers in narrow cells. */
+export const wrapInt = (n) => h('span', { class: 'int' }, fmtInt(n).split(',').flatMap((g, i) => (i ? [',', h('wbr'), g] : [g])));
 
 export function plural(n, one, many = `${one}s`) {
   return `${fmtInt(n)} ${Number(n) === 1 ? one : many}`;

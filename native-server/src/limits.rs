@@ -1,0 +1,86 @@
+//! `GET /limits`: the limits this server runs with, as JSON, so the page
+//! judges frames against the sizes the server will actually accept (a frame
+//! the RFC allows can still be one this server answers with 1009).
+//!
+//! ```json
+//! {"max_frame_size": 16777216, "max_message_size": 67108864,
+//!  "inject": {"max_payload_bytes": 1048576, "max_reply_bytes": 1048576},
+//!  "tap": {"max_bytes": 1048576}, "deflate": true}
+//! ```
+//!
+//! `/echo` applies `max_frame_size` and `max_message_size`; `/inject` also
+//! caps an injection at `inject.max_payload_bytes`. Sizes are bytes.
+
+use crate::config::ServerConfig;
+use serde::Serialize;
+
+/// What `GET /limits` answers.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest frame payload `/echo` accepts; larger is closed with 1009.
+    pub max_frame_size: u64,
+    /// Largest message `/echo` accepts; larger is closed with 1009.
+    pub max_message_size: u64,
+    /// `/inject`'s limits.
+    pub inject: InjectLimitsJson,
+    /// The wire tap's limits.
+    pub tap: TapLimitsJson,
+    /// Whether `/echo` accepts permessage-deflate when offered.
+    pub deflate: bool,
+}
+
+/// `/inject`'s limits, in bytes.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct InjectLimitsJson {
+    /// Most bytes one injection may send.
+    pub max_payload_bytes: usize,
+    /// Most reply bytes kept per injection.
+    pub max_reply_bytes: usize,
+}
+
+/// The tap's limits, in bytes.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct TapLimitsJson {
+    /// Bytes kept per tapped connection; older chunks are dropped.
+    pub max_bytes: usize,
+}
+
+impl Limits {
+    /// The limits of a server configured as `config`.
+    pub fn of(config: &ServerConfig) -> Self {
+        Limits {
+            max_frame_size: config.ws.max_frame_size,
+            max_message_size: config.ws.max_message_size,
+            inject: InjectLimitsJson {
+                max_payload_bytes: config.inject.max_payload_bytes,
+                max_reply_bytes: config.inject.max_reply_bytes,
+            },
+            tap: TapLimitsJson { max_bytes: config.tap.max_bytes },
+            deflate: config.deflate.is_some(),
+        }
+    }
+
+    /// As JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+
+    #[test]
+    fn the_json_the_page_reads() {
+        let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), "www".into());
+        config.ws.max_frame_size = 1000;
+        config.deflate = None;
+        let v: serde_json::Value = serde_json::from_str(&Limits::of(&config).to_json()).unwrap();
+        assert_eq!(v["max_frame_size"], 1000);
+        assert_eq!(v["max_message_size"], 64 << 20);
+        assert_eq!(v["inject"]["max_payload_bytes"], 1 << 20);
+        assert_eq!(v["tap"]["max_bytes"], 1 << 20);
+        assert_eq!(v["deflate"], false);
+    }
+}

@@ -42,7 +42,7 @@ pub enum Violation {
     #[error("64-bit payload length has its most significant bit set")]
     LengthTopBit,
     /// The length was not written in the shortest form.
-    #[error("payload length {len} is not in the minimal encoding ({form:?} used)")]
+    #[error("payload length {len} is not in the minimal encoding (the {} length form is used)", form.name())]
     NonMinimalLength {
         /// The length.
         len: u64,

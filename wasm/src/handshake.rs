@@ -106,7 +106,7 @@ pub fn key_report(key: &str) -> Result<JsValue, JsError> {
     let decoded = base64::engine::general_purpose::STANDARD.decode(key.as_bytes());
     let (decoded_len, decode_error) = match decoded {
         Ok(d) => (Some(d.len()), None),
-        Err(e) => (None, Some(e.to_string())),
+        Err(e) => (None, Some(crate::paste::base64_error(&e, key, |_| false).message)),
     };
     to_js(&KeyReportJs {
         valid,

@@ -228,46 +228,62 @@ fn place(at: usize) -> String {
 fn read_base64(text: &str) -> Result<Vec<u8>, PasteError> {
     use base64::Engine as _;
     use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
-    // Where each kept character stood in the text.
-    let kept: Vec<Located> = text.chars().enumerate().filter(|(_, c)| !c.is_whitespace()).collect();
-    let compact: String = kept.iter().map(|(_, c)| *c).collect();
+    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
     if compact.is_empty() {
         return Ok(Vec::new());
     }
     let url = compact.contains(['-', '_']);
     let (padded, bare) = if url { (URL_SAFE, URL_SAFE_NO_PAD) } else { (STANDARD, STANDARD_NO_PAD) };
     let result = if compact.ends_with('=') { padded.decode(&compact) } else { bare.decode(&compact) };
-    result.map_err(|e| {
-        let at = |offset: usize| kept.get(offset).map(|(i, _)| *i);
-        match e {
-            base64::DecodeError::InvalidByte(offset, byte) => PasteError {
-                message: format!(
+    result.map_err(|e| base64_error(&e, text, char::is_whitespace))
+}
+
+/// A base64 error in the page's words: `e` from decoding `text` without
+/// the characters `skipped` says were left out (its offsets count bytes of
+/// what was decoded; the error's `at` counts characters of `text`).
+pub(crate) fn base64_error(e: &base64::DecodeError, text: &str, skipped: impl Fn(char) -> bool) -> PasteError {
+    // Each decoded byte's character, and that character's index in `text`.
+    let kept: Vec<Located> = text
+        .chars()
+        .enumerate()
+        .filter(|(_, c)| !skipped(*c))
+        .flat_map(|(i, c)| core::iter::repeat_n((i, c), c.len_utf8()))
+        .collect();
+    let at = |offset: usize| kept.get(offset).copied();
+    let where_ = |offset: usize| at(offset).map_or_else(|| "the end".to_owned(), |(i, _)| place(i));
+    let shown = |offset: usize, byte: u8| at(offset).map_or(char::from(byte), |(_, c)| c);
+    match *e {
+        base64::DecodeError::InvalidByte(offset, byte) => PasteError {
+            message: if byte == b'=' {
+                format!("the “=” at {} is padding, which may only end the text", where_(offset))
+            } else {
+                format!(
                     "“{}” at {} is not a base64 character (A-Z, a-z, 0-9, + and /)",
-                    char::from(byte),
-                    at(offset).map_or_else(|| "the end".to_owned(), place)
-                ),
-                at: at(offset),
+                    shown(offset, byte),
+                    where_(offset)
+                )
             },
-            base64::DecodeError::InvalidLength(_) => PasteError {
-                message: format!(
-                    "{} characters of base64 cannot be whole bytes: one is missing or one too many",
-                    compact.len()
-                ),
-                at: None,
-            },
-            base64::DecodeError::InvalidLastSymbol { offset, symbol: byte, .. } => PasteError {
-                message: format!(
-                    "the last character, “{}” at {}, leaves bits over: the text is cut short or mistyped",
-                    char::from(byte),
-                    at(offset).map_or_else(|| "the end".to_owned(), place)
-                ),
-                at: at(offset),
-            },
-            base64::DecodeError::InvalidPadding => {
-                PasteError { message: "the “=” padding at the end is wrong for this length".to_owned(), at: None }
-            }
+            at: at(offset).map(|(i, _)| i),
+        },
+        base64::DecodeError::InvalidLength(len) => PasteError {
+            message: format!(
+                "{} of base64 cannot be whole bytes: one is missing or one too many",
+                plural(len, "character")
+            ),
+            at: None,
+        },
+        base64::DecodeError::InvalidLastSymbol { offset, symbol, .. } => PasteError {
+            message: format!(
+                "the last character, “{}” at {}, leaves bits over: the text is cut short or mistyped",
+                shown(offset, symbol),
+                where_(offset)
+            ),
+            at: at(offset).map(|(i, _)| i),
+        },
+        base64::DecodeError::InvalidPadding => {
+            PasteError { message: "the “=” padding at the end is wrong for this length".to_owned(), at: None }
         }
-    })
+    }
 }
 
 #[cfg(test)]
@@ -341,6 +357,10 @@ mod tests {
         assert!(e.message.contains("leaves bits over"), "{}", e.message);
         let e = read("gQVIZ", Format::Base64).unwrap_err();
         assert!(e.message.contains("cannot be whole bytes"), "{}", e.message);
+        let e = read("gQ=VIZWxsbw==", Format::Base64).unwrap_err();
+        assert_eq!((e.at, e.message.contains("padding")), (Some(2), true), "{}", e.message);
+        let e = read("gQVé", Format::Base64).unwrap_err();
+        assert_eq!((e.at, e.message.starts_with("“é” at character 4")), (Some(3), true), "{}", e.message);
         assert_eq!(read("  ", Format::Auto), Ok((Vec::new(), ReadAs::Hex)));
     }
 }

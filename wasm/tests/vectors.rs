@@ -325,3 +325,20 @@ fn builder_refusals_name_their_field() {
     assert_eq!(get(&info, "sendable").as_bool(), Some(true));
     assert_eq!(get(&info, "browser_may_close").as_bool(), Some(false));
 }
+
+/// A key that is not base64 is explained in the page's words, pointing at
+/// the character (not the library's "Invalid symbol 46, offset 18").
+#[wasm_bindgen_test]
+fn key_report_says_why_a_key_is_not_base64() {
+    let report = wscope_wasm::key_report("dGhlIHNhbXBsZSBub25jZQ=.").unwrap();
+    assert_eq!(get(&report, "valid").as_bool(), Some(false));
+    assert_eq!(
+        get(&report, "decode_error").as_string().as_deref(),
+        Some("the “=” at character 23 is padding, which may only end the text")
+    );
+    let report = wscope_wasm::key_report("dGhlIHNhbXBsZSBub25jZQ.").unwrap();
+    assert_eq!(
+        get(&report, "decode_error").as_string().as_deref(),
+        Some("“.” at character 23 is not a base64 character (A-Z, a-z, 0-9, + and /)")
+    );
+}

@@ -2,6 +2,9 @@
 //! `0x81,0x05`, `\x81\x05`, `8105:48`), hex dumps with an offset column and
 //! a text column (Wireshark's "Copy as Hex Dump", `hexdump -C`, `xxd`), or
 //! base64. Errors say what is wrong in the page's words and where.
+//!
+//! Written as plain loops over bytes: the iterator-adapter version of this
+//! module cost the explorer's wasm module 18 KB.
 
 /// How the text was read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,31 +47,27 @@ pub(crate) struct PasteError {
 const MIN_AUTO_BASE64: usize = 8;
 
 pub(crate) fn read(text: &str, format: Format) -> Result<(Vec<u8>, ReadAs), PasteError> {
-    let hex = read_hex(text);
-    match (format, hex) {
-        (Format::Hex, r) => r,
-        (Format::Auto, Ok(r)) => Ok(r),
-        (Format::Base64, _) => read_base64(text).map(|b| (b, ReadAs::Base64)),
-        (Format::Auto, Err(hex_error)) => {
-            let compact: usize = text.chars().filter(|c| !c.is_whitespace()).count();
-            match read_base64(text) {
-                Ok(b) if compact >= MIN_AUTO_BASE64 => Ok((b, ReadAs::Base64)),
-                Ok(b) => Err(PasteError {
-                    message: format!(
-                        "{} As base64 it would be {} ({}): choose base64 if that is what you meant",
-                        hex_error.message,
-                        plural(b.len(), "byte"),
-                        hex_preview(&b)
-                    ),
-                    at: hex_error.at,
-                }),
-                Err(_) => Err(PasteError {
-                    message: format!("{} (and it is not base64 either)", hex_error.message),
-                    at: hex_error.at,
-                }),
-            }
-        }
+    if format == Format::Base64 {
+        return read_base64(text).map(|b| (b, ReadAs::Base64));
     }
+    let hex_error = match read_hex(text) {
+        Ok(r) => return Ok(r),
+        Err(e) if format == Format::Hex => return Err(e),
+        Err(e) => e,
+    };
+    let message = match read_base64(text) {
+        Ok(b) if text.chars().filter(|c| !c.is_whitespace()).count() >= MIN_AUTO_BASE64 => {
+            return Ok((b, ReadAs::Base64));
+        }
+        Ok(b) => format!(
+            "{} As base64 it would be {} ({}): choose base64 if that is what you meant",
+            hex_error.message,
+            plural(b.len(), "byte"),
+            hex_preview(&b)
+        ),
+        Err(_) => format!("{} (and it is not base64 either)", hex_error.message),
+    };
+    Err(PasteError { message, at: hex_error.at })
 }
 
 fn plural(n: usize, one: &str) -> String {
@@ -76,153 +75,197 @@ fn plural(n: usize, one: &str) -> String {
 }
 
 fn hex_preview(bytes: &[u8]) -> String {
-    let shown: Vec<String> = bytes.iter().take(8).map(|b| format!("{b:02x}")).collect();
-    let more = if bytes.len() > 8 { " …" } else { "" };
-    format!("{}{more}", shown.join(" "))
+    let mut s = String::new();
+    for (i, b) in bytes.iter().enumerate() {
+        if i == 8 {
+            s.push_str(" …");
+            break;
+        }
+        if i > 0 {
+            s.push(' ');
+        }
+        push_hex(&mut s, *b);
+    }
+    s
 }
 
-/// A character and its index in the whole text.
-type Located = (usize, char);
+fn push_hex(s: &mut String, b: u8) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for nibble in [b >> 4, b & 0x0f] {
+        s.push(char::from(DIGITS.get(usize::from(nibble)).copied().unwrap_or(b'0')));
+    }
+}
+
+fn hex_value(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b.wrapping_sub(b'0')),
+        b'a'..=b'f' => Some(b.wrapping_sub(b'a').wrapping_add(10)),
+        b'A'..=b'F' => Some(b.wrapping_sub(b'A').wrapping_add(10)),
+        _ => None,
+    }
+}
+
+/// The index, in characters, of the character at byte `pos` of `text`.
+fn char_index(text: &str, pos: usize) -> usize {
+    text.char_indices().take_while(|(i, _)| *i < pos).count()
+}
+
+fn place(at: usize) -> String {
+    format!("character {}", at.saturating_add(1))
+}
 
 fn read_hex(text: &str) -> Result<(Vec<u8>, ReadAs), PasteError> {
     let mut out = Vec::new();
     let mut dump = false;
     let mut start = 0usize;
     for line in text.split('\n') {
-        let chars: Vec<Located> = line.chars().enumerate().map(|(i, c)| (start.saturating_add(i), c)).collect();
-        start = start.saturating_add(chars.len()).saturating_add(1);
-        if let Some(bytes) = dump_line(&chars) {
-            out.extend(bytes);
+        if dump_line(line, &mut out) {
             dump = true;
         } else {
-            plain_hex(&chars, &mut out)?;
+            plain_hex(text, start, line, &mut out)?;
         }
+        start = start.saturating_add(line.len()).saturating_add(1);
     }
     Ok((out, if dump { ReadAs::HexDump } else { ReadAs::Hex }))
 }
 
-/// Splits a line into tokens at whitespace, with the index of each
-/// token's first character.
-fn tokens(chars: &[Located]) -> Vec<&[Located]> {
-    chars.split(|(_, c)| c.is_whitespace()).filter(|t| !t.is_empty()).collect()
-}
-
-fn text_of(t: &[Located]) -> String {
-    t.iter().map(|(_, c)| *c).collect()
-}
-
-/// A hex dump line: an offset (4 to 8 hex digits, perhaps with a colon),
-/// then bytes in groups of 2 or 4 digits, then perhaps the bytes as text.
-/// The bytes are taken only where the text column, if any, is exactly
-/// those bytes as a dump prints them (`.` for what is not printable), so
-/// a text column that looks like hex is not read as bytes.
-fn dump_line(chars: &[Located]) -> Option<Vec<u8>> {
-    let toks = tokens(chars);
-    let (first, rest) = toks.split_first()?;
-    let offset = text_of(first);
-    let offset = offset.strip_suffix(':').unwrap_or(&offset);
-    if rest.is_empty() || !(4..=8).contains(&offset.len()) || !offset.chars().all(|c| c.is_ascii_hexdigit()) {
-        return None;
+/// A hex dump line, its bytes appended to `out`: an offset (4 to 8 hex
+/// digits, perhaps with a colon), then bytes in groups of 2 or 4 digits,
+/// then perhaps the bytes as text. The bytes are taken only where the text
+/// column, if any, is exactly those bytes as a dump prints them (`.` for
+/// what is not printable), so a text column that looks like hex is not read
+/// as bytes.
+fn dump_line(line: &str, out: &mut Vec<u8>) -> bool {
+    let mut tokens = line.split_ascii_whitespace();
+    let Some(offset) = tokens.next() else { return false };
+    let offset = offset.strip_suffix(':').unwrap_or(offset);
+    if !(4..=8).contains(&offset.len()) || !offset.bytes().all(|b| hex_value(b).is_some()) {
+        return false;
     }
-    // The longest run of byte groups, then fewer, until the remainder is
-    // their text column (or nothing).
-    let groups: Vec<Vec<u8>> = rest
-        .iter()
-        .map(|t| text_of(t))
-        .map_while(|t| (t.len() == 2 || t.len() == 4).then(|| decode_hex_digits(&t)).flatten())
-        .collect();
-    for n in (0..=groups.len()).rev() {
-        let bytes: Vec<u8> = groups.iter().take(n).flatten().copied().collect();
-        let remainder: String = rest.iter().skip(n).map(|t| text_of(t)).collect();
-        let remainder = remainder.trim_matches('|');
-        let shown: String = bytes.iter().map(|&b| printable(b)).filter(|c| !c.is_whitespace()).collect();
-        if remainder == shown && !bytes.is_empty() {
-            return Some(bytes);
+    let rest: Vec<&str> = tokens.collect();
+    // The bytes of the leading groups, and where each group ends in them.
+    let mut bytes = Vec::new();
+    let mut ends = Vec::new();
+    for t in &rest {
+        let t = t.as_bytes();
+        if !(t.len() == 2 || t.len() == 4) || !t.iter().all(|b| hex_value(*b).is_some()) {
+            break;
         }
+        for pair in t.chunks(2) {
+            if let [hi, lo] = pair {
+                bytes.push(hex_value(*hi).unwrap_or(0).wrapping_shl(4) | hex_value(*lo).unwrap_or(0));
+            }
+        }
+        ends.push(bytes.len());
     }
-    None
-}
-
-fn printable(b: u8) -> char {
-    if (0x20..0x7f).contains(&b) { char::from(b) } else { '.' }
-}
-
-fn decode_hex_digits(t: &str) -> Option<Vec<u8>> {
-    if t.len() % 2 != 0 || !t.chars().all(|c| c.is_ascii_hexdigit()) {
-        return None;
+    // The most groups whose remainder is their text column (or nothing).
+    let mut n = ends.len();
+    while n > 0 {
+        let taken = ends.get(n.wrapping_sub(1)).copied().unwrap_or(0);
+        let mut remainder = String::new();
+        for t in rest.iter().skip(n) {
+            remainder.push_str(t);
+        }
+        let remainder = remainder.strip_prefix('|').unwrap_or(&remainder);
+        let remainder = remainder.strip_suffix('|').unwrap_or(remainder);
+        let mut shown = String::new();
+        for b in bytes.iter().take(taken) {
+            let c = if (0x21..0x7f).contains(b) {
+                char::from(*b)
+            } else if *b == b' ' {
+                continue;
+            } else {
+                '.'
+            };
+            shown.push(c);
+        }
+        if remainder == shown {
+            out.extend_from_slice(bytes.get(..taken).unwrap_or_default());
+            return true;
+        }
+        n = n.wrapping_sub(1);
     }
-    let digits: Vec<u8> = t.chars().filter_map(|c| c.to_digit(16)).filter_map(|d| u8::try_from(d).ok()).collect();
-    Some(digits.chunks(2).map(|p| p.iter().fold(0u8, |acc, d| acc.wrapping_shl(4) | d)).collect())
+    false
 }
 
 /// Hex digits in any of the usual spellings: separators (whitespace, `,`,
-/// `:`, `;`, brackets) ignored; `0x` and `\x` prefixes each mark one byte
-/// (`0x5` is 05); bare digits pair up.
-fn plain_hex(chars: &[Located], out: &mut Vec<u8>) -> Result<(), PasteError> {
-    let mut pending: Option<Located> = None;
+/// `:`, `;`, brackets, quotes) ignored; `0x` and `\x` prefixes each mark one
+/// byte (`0x5` is 05); bare digits pair up. `start` is where `line` begins
+/// in `text`, for the error's place.
+fn plain_hex(text: &str, start: usize, line: &str, out: &mut Vec<u8>) -> Result<(), PasteError> {
+    let b = line.as_bytes();
+    // A digit waiting for its partner: its value and its byte position.
+    let mut pending: Option<(u8, usize)> = None;
     let mut i = 0usize;
-    while let Some(&(at, c)) = chars.get(i) {
-        let next = chars.get(i.saturating_add(1)).map(|(_, c)| *c);
-        if c.is_whitespace() || matches!(c, ',' | ':' | ';' | '[' | ']' | '{' | '}' | '(' | ')' | '"' | '\'') {
+    while let Some(&c) = b.get(i) {
+        let pos = start.saturating_add(i);
+        if c.is_ascii_whitespace() || b",:;[]{}()\"'".contains(&c) {
             i = i.saturating_add(1);
             continue;
         }
-        let prefixed = (c == '0' && matches!(next, Some('x' | 'X'))) || (c == '\\' && matches!(next, Some('x' | 'X')));
-        if prefixed {
-            if let Some((at, _)) = pending {
-                return Err(odd_digits(at));
+        if c >= 0x80 {
+            // A character outside ASCII: only whitespace is allowed.
+            let ch = line.get(i..).and_then(|s| s.chars().next()).unwrap_or('?');
+            if ch.is_whitespace() {
+                i = i.saturating_add(ch.len_utf8());
+                continue;
             }
-            let digits: Vec<Located> = chars
-                .iter()
-                .skip(i.saturating_add(2))
-                .take_while(|(_, c)| c.is_ascii_hexdigit())
-                .take(2)
-                .copied()
-                .collect();
-            if digits.is_empty() {
+            let at = char_index(text, pos);
+            return Err(PasteError {
+                message: format!("“{ch}” at {} is not a hex digit (0-9, a-f)", place(at)),
+                at: Some(at),
+            });
+        }
+        let next = b.get(i.saturating_add(1)).copied();
+        if (c == b'0' || c == b'\\') && matches!(next, Some(b'x' | b'X')) {
+            if let Some((_, p)) = pending {
+                return Err(odd_digits(text, p));
+            }
+            let mut value = 0u8;
+            let mut digits = 0usize;
+            while digits < 2 {
+                match b.get(i.saturating_add(2).saturating_add(digits)).and_then(|d| hex_value(*d)) {
+                    Some(d) => value = value.wrapping_shl(4) | d,
+                    None => break,
+                }
+                digits = digits.saturating_add(1);
+            }
+            if digits == 0 {
+                let at = char_index(text, pos);
                 return Err(PasteError {
-                    message: format!("“{c}x” at {} is not followed by a hex digit", place(at)),
+                    message: format!("“{}x” at {} is not followed by a hex digit", char::from(c), place(at)),
                     at: Some(at),
                 });
             }
-            let value = digits
-                .iter()
-                .filter_map(|(_, d)| d.to_digit(16))
-                .fold(0u32, |acc, d| acc.wrapping_mul(16).wrapping_add(d));
-            out.push(u8::try_from(value).unwrap_or(0));
-            i = i.saturating_add(2).saturating_add(digits.len());
+            out.push(value);
+            i = i.saturating_add(2).saturating_add(digits);
             continue;
         }
-        let Some(d) = c.to_digit(16) else {
+        let Some(d) = hex_value(c) else {
+            let at = char_index(text, pos);
             return Err(PasteError {
-                message: format!("“{c}” at {} is not a hex digit (0-9, a-f)", place(at)),
+                message: format!("“{}” at {} is not a hex digit (0-9, a-f)", char::from(c), place(at)),
                 at: Some(at),
             });
         };
         match pending.take() {
-            None => pending = Some((at, c)),
-            Some((_, high)) => {
-                let high = high.to_digit(16).unwrap_or(0);
-                out.push(u8::try_from(high.wrapping_mul(16).wrapping_add(d)).unwrap_or(0));
-            }
+            None => pending = Some((d, pos)),
+            Some((hi, _)) => out.push(hi.wrapping_shl(4) | d),
         }
         i = i.saturating_add(1);
     }
     match pending {
-        Some((at, _)) => Err(odd_digits(at)),
+        Some((_, p)) => Err(odd_digits(text, p)),
         None => Ok(()),
     }
 }
 
-fn odd_digits(at: usize) -> PasteError {
+fn odd_digits(text: &str, pos: usize) -> PasteError {
+    let at = char_index(text, pos);
     PasteError {
         message: format!("the hex digit at {} has no partner: every byte is two digits (write 05, not 5)", place(at)),
         at: Some(at),
     }
-}
-
-fn place(at: usize) -> String {
-    format!("character {}", at.saturating_add(1))
 }
 
 fn read_base64(text: &str) -> Result<Vec<u8>, PasteError> {
@@ -238,33 +281,48 @@ fn read_base64(text: &str) -> Result<Vec<u8>, PasteError> {
     result.map_err(|e| base64_error(&e, text, char::is_whitespace))
 }
 
+/// What is wrong with one base64 character.
+enum Bad {
+    Padding,
+    Character,
+    Last,
+}
+
 /// A base64 error in the page's words: `e` from decoding `text` without
 /// the characters `skipped` says were left out (its offsets count bytes of
 /// what was decoded; the error's `at` counts characters of `text`).
 pub(crate) fn base64_error(e: &base64::DecodeError, text: &str, skipped: impl Fn(char) -> bool) -> PasteError {
-    // Each decoded byte's character, and that character's index in `text`.
-    let kept: Vec<Located> = text
-        .chars()
-        .enumerate()
-        .filter(|(_, c)| !skipped(*c))
-        .flat_map(|(i, c)| core::iter::repeat_n((i, c), c.len_utf8()))
-        .collect();
-    let at = |offset: usize| kept.get(offset).copied();
-    let where_ = |offset: usize| at(offset).map_or_else(|| "the end".to_owned(), |(i, _)| place(i));
-    let shown = |offset: usize, byte: u8| at(offset).map_or(char::from(byte), |(_, c)| c);
+    // The character whose bytes hold byte `offset` of what was decoded, and
+    // its index in `text`.
+    let find = |offset: usize| {
+        let mut decoded = 0usize;
+        for (i, c) in text.chars().enumerate() {
+            if skipped(c) {
+                continue;
+            }
+            decoded = decoded.saturating_add(c.len_utf8());
+            if decoded > offset {
+                return Some((i, c));
+            }
+        }
+        None
+    };
+    let described = |offset: usize, byte: u8, what: Bad| {
+        let found = find(offset);
+        let c = found.map_or(char::from(byte), |(_, c)| c);
+        let at = found.map_or_else(|| "the end".to_owned(), |(i, _)| place(i));
+        let message = match what {
+            Bad::Padding => format!("the “=” at {at} is padding, which may only end the text"),
+            Bad::Character => format!("“{c}” at {at} is not a base64 character (A-Z, a-z, 0-9, + and /)"),
+            Bad::Last => {
+                format!("the last character, “{c}” at {at}, leaves bits over: the text is cut short or mistyped")
+            }
+        };
+        PasteError { message, at: found.map(|(i, _)| i) }
+    };
     match *e {
-        base64::DecodeError::InvalidByte(offset, byte) => PasteError {
-            message: if byte == b'=' {
-                format!("the “=” at {} is padding, which may only end the text", where_(offset))
-            } else {
-                format!(
-                    "“{}” at {} is not a base64 character (A-Z, a-z, 0-9, + and /)",
-                    shown(offset, byte),
-                    where_(offset)
-                )
-            },
-            at: at(offset).map(|(i, _)| i),
-        },
+        base64::DecodeError::InvalidByte(offset, b'=') => described(offset, b'=', Bad::Padding),
+        base64::DecodeError::InvalidByte(offset, byte) => described(offset, byte, Bad::Character),
         base64::DecodeError::InvalidLength(len) => PasteError {
             message: format!(
                 "{} of base64 cannot be whole bytes: one is missing or one too many",
@@ -272,14 +330,7 @@ pub(crate) fn base64_error(e: &base64::DecodeError, text: &str, skipped: impl Fn
             ),
             at: None,
         },
-        base64::DecodeError::InvalidLastSymbol { offset, symbol, .. } => PasteError {
-            message: format!(
-                "the last character, “{}” at {}, leaves bits over: the text is cut short or mistyped",
-                shown(offset, symbol),
-                where_(offset)
-            ),
-            at: at(offset).map(|(i, _)| i),
-        },
+        base64::DecodeError::InvalidLastSymbol { offset, symbol, .. } => described(offset, symbol, Bad::Last),
         base64::DecodeError::InvalidPadding => {
             PasteError { message: "the “=” padding at the end is wrong for this length".to_owned(), at: None }
         }

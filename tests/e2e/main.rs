@@ -1,14 +1,16 @@
 //! End to end: the explorer page, served by `wscope-server`, in Debian's
-//! Chromium driven through chromedriver, used as a person would: compute an
+//! Chromium (through chromedriver) or Firefox ESR (through geckodriver, with
+//! `WSCOPE_E2E_BROWSER=firefox`), used as a person would: compute an
 //! accept, build a frame and read its bytes, connect live and send, see the
 //! events and the tapped frames, inject an unmasked frame and see 1002, close.
 //!
 //! A second test holds the live panel's note about chunks the tap dropped
 //! to the numbers the server sends.
 //!
-//! Needs `www/pkg` (the wasm package) and `chromedriver` on PATH; `cargo xtask
-//! test` provides both and runs `cargo test -p wscope-tests --features e2e
-//! --test e2e`. Screenshots go to `target/e2e/`.
+//! Needs `www/pkg` (the wasm package) and the browser's driver on PATH;
+//! `cargo xtask test` provides them and runs `cargo test -p wscope-tests
+//! --features e2e --test e2e` once per browser. Screenshots go to
+//! `target/e2e/<browser>/`.
 //!
 //! Every wait is bounded only so a hang becomes a failure; nothing asserts
 //! on time.
@@ -36,7 +38,18 @@ fn repo() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
 }
 
-/// chromedriver on a free port; killed on drop.
+/// The browser under test: `WSCOPE_E2E_BROWSER` = `chromium` (default) or
+/// `firefox` (Debian's Firefox ESR through geckodriver).
+fn browser_key() -> String {
+    std::env::var("WSCOPE_E2E_BROWSER").unwrap_or_else(|_| "chromium".into())
+}
+
+fn is_firefox() -> bool {
+    browser_key() == "firefox"
+}
+
+/// The browser's WebDriver server (chromedriver or geckodriver) on a free
+/// port; killed on drop.
 struct Driver {
     child: Child,
     url: String,
@@ -47,12 +60,17 @@ impl Driver {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         // Waited for in Drop, or below when it never starts listening.
         #[allow(clippy::zombie_processes)]
-        let mut child = Command::new(std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into()))
+        let driver = if is_firefox() {
+            std::env::var("GECKODRIVER").unwrap_or_else(|_| "geckodriver".into())
+        } else {
+            std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into())
+        };
+        let mut child = Command::new(&driver)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("chromedriver on PATH (cargo xtask test installs it)");
+            .unwrap_or_else(|e| panic!("{driver} on PATH (cargo xtask test installs it): {e}"));
         for _ in 0..300 {
             if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
                 return Driver { child, url: format!("http://127.0.0.1:{port}") };
@@ -61,7 +79,7 @@ impl Driver {
         }
         let _ = child.kill();
         let _ = child.wait();
-        panic!("chromedriver did not start listening on port {port}");
+        panic!("{driver} did not start listening on port {port}");
     }
 }
 
@@ -74,6 +92,22 @@ impl Drop for Driver {
 
 async fn browser(driver: &Driver) -> Client {
     let mut caps = serde_json::Map::new();
+    if is_firefox() {
+        caps.insert(
+            "moz:firefoxOptions".into(),
+            serde_json::json!({
+                "binary": "/usr/bin/firefox-esr",
+                "args": ["-headless", "--width=1280", "--height=800"],
+                "prefs": { "app.update.enabled": false, "datareporting.policy.dataSubmissionEnabled": false },
+            }),
+        );
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        let c = ClientBuilder::new(connector).capabilities(caps).connect(&driver.url).await.expect("a Firefox session");
+        c.set_window_size(1280, 800).await.unwrap();
+        let ua = c.execute("return navigator.userAgent", vec![]).await.unwrap();
+        assert!(ua.as_str().is_some_and(|u| u.contains("Firefox/")), "not Firefox: {ua}");
+        return c;
+    }
     caps.insert(
         "goog:chromeOptions".into(),
         serde_json::json!({
@@ -86,7 +120,10 @@ async fn browser(driver: &Driver) -> Client {
         }),
     );
     let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-    ClientBuilder::new(connector).capabilities(caps).connect(&driver.url).await.expect("a Chromium session")
+    let c = ClientBuilder::new(connector).capabilities(caps).connect(&driver.url).await.expect("a Chromium session");
+    let ua = c.execute("return navigator.userAgent", vec![]).await.unwrap();
+    assert!(ua.as_str().is_some_and(|u| u.contains("Chrome/")), "not Chromium: {ua}");
+    c
 }
 
 /// Polls `check` until it yields a value.
@@ -163,7 +200,7 @@ async fn set_checked(c: &Client, css: &str, on: bool) {
 }
 
 async fn screenshot(c: &Client, name: &str) {
-    let dir = repo().join("target").join("e2e");
+    let dir = repo().join("target").join("e2e").join(browser_key());
     std::fs::create_dir_all(&dir).unwrap();
     let png = c.screenshot().await.unwrap();
     std::fs::write(dir.join(format!("{name}.png")), png).unwrap();

@@ -33,15 +33,16 @@ COMMANDS:
                     rustfmt, clippy (-D warnings), cargo test --workspace,
                     wscope-core built for wasm32-unknown-unknown, the check
                     that wscope-core depends on no async runtime, the wasm
-                    package, the wasm tests in headless Chromium against a
-                    live server, the page end to end via chromedriver, and
+                    package, the wasm tests in headless Chromium and Firefox
+                    ESR against a live server, the page end to end in both
+                    (chromedriver, geckodriver), and
                     the Python websockets client (permessage-deflate)
                     against the server.
                     Ends with 'summary: N passed, M failed'.
     setup           Install everything the project can need (idempotent):
                     the wasm32 target, rustfmt, clippy, wasm-bindgen-cli,
-                    wasm-pack, binaryen, Chromium and chromedriver, nightly
-                    and cargo-fuzz.
+                    wasm-pack, binaryen, Chromium and chromedriver, Firefox
+                    ESR and geckodriver, nightly and cargo-fuzz.
     fuzz [SECONDS]  Run each cargo-fuzz target of wscope-core for SECONDS
                     (default 60); needs the nightly toolchain and cargo-fuzz,
                     which it installs if missing.
@@ -107,11 +108,16 @@ struct TestCounts {
     failed: u64,
     ignored: u64,
     binaries: u64,
+    /// The browsers wasm-bindgen's runner said it ran tests in.
+    browsers: Vec<String>,
 }
 
 impl TestCounts {
     /// Parses `test result: ok. 37 passed; 0 failed; 0 ignored; ...`.
     fn add_line(&mut self, line: &str) {
+        if let Some(rest) = line.trim_start().strip_prefix("Running headless tests in ") {
+            self.browsers.push(rest.split(" on ").next().unwrap_or(rest).to_owned());
+        }
         let Some(rest) = line.trim_start().strip_prefix("test result: ") else { return };
         self.binaries += 1;
         for part in rest.split(';') {
@@ -142,8 +148,20 @@ fn test(root: &Path) -> Result<bool, String> {
     let started = Instant::now();
     let mut outcomes: Vec<Outcome> = Vec::new();
     let mut counts = TestCounts::default();
-    let steps: [&'static str; 10] =
-        ["setup", "fmt", "clippy", "test", "wasm32", "core-deps", "wasm-pkg", "browser", "e2e", "interop"];
+    let steps: [&'static str; 12] = [
+        "setup",
+        "fmt",
+        "clippy",
+        "test",
+        "wasm32",
+        "core-deps",
+        "wasm-pkg",
+        "browser",
+        "firefox",
+        "e2e",
+        "e2e-ff",
+        "interop",
+    ];
     for (i, name) in steps.iter().enumerate() {
         println!("\n==> [{}/{}] {name}", i + 1, steps.len());
         let t = Instant::now();
@@ -187,14 +205,21 @@ fn test(root: &Path) -> Result<bool, String> {
             ),
             "core-deps" => core_has_no_runtime(root)?,
             "wasm-pkg" => step(build_wasm_package(root), "www/pkg built (cargo, profile wasm-release, wasm-bindgen)"),
-            "browser" => browser_tests(root, &mut counts)?,
-            "e2e" => {
+            "browser" => browser_tests(root, Browser::Chromium, &mut counts)?,
+            "firefox" => browser_tests(root, Browser::Firefox, &mut counts)?,
+            "e2e" | "e2e-ff" => {
+                let browser = if *name == "e2e" { Browser::Chromium } else { Browser::Firefox };
                 let before = counts.passed;
-                let ok = run_counting(&mut e2e_tests(root), &mut counts)?;
+                let ok = run_counting(e2e_tests(root).env("WSCOPE_E2E_BROWSER", browser.key()), &mut counts)?;
                 let ran = counts.passed - before;
                 (
                     ok && ran > 0,
-                    format!("the page in Chromium via chromedriver: {ran} passed; screenshots in target/e2e/"),
+                    format!(
+                        "the page in {} via {}: {ran} passed; screenshots in target/e2e/{}/",
+                        browser.name(),
+                        browser.driver(),
+                        browser.key()
+                    ),
                 )
             }
             "interop" => interop(root, &mut counts)?,
@@ -221,7 +246,8 @@ fn test(root: &Path) -> Result<bool, String> {
 }
 
 /// Builds the wasm crate into `www/pkg/` (ES module for the page).
-/// `cargo test` of the page's end-to-end tests (tests/e2e, in Chromium).
+/// `cargo test` of the page's end-to-end tests (tests/e2e; the browser is
+/// `WSCOPE_E2E_BROWSER`, Chromium by default).
 pub(crate) fn e2e_tests(root: &Path) -> Command {
     let mut c = cargo();
     c.current_dir(root).args(["test", "-p", "wscope-tests", "--features", "e2e", "--test", "e2e"]);
@@ -309,23 +335,74 @@ impl Drop for TestServer {
     }
 }
 
-/// `wasm-pack test --headless --chrome` in `wasm/`, against a running
-/// server whose address the live test is compiled with.
-fn browser_tests(root: &Path, counts: &mut TestCounts) -> Result<(bool, String), String> {
+/// The browsers the tests run in.
+#[derive(Clone, Copy, Debug)]
+enum Browser {
+    Chromium,
+    Firefox,
+}
+
+impl Browser {
+    /// The key tests and directories use.
+    fn key(self) -> &'static str {
+        match self {
+            Browser::Chromium => "chromium",
+            Browser::Firefox => "firefox",
+        }
+    }
+    fn name(self) -> &'static str {
+        match self {
+            Browser::Chromium => "Chromium",
+            Browser::Firefox => "Firefox ESR",
+        }
+    }
+    fn driver(self) -> &'static str {
+        match self {
+            Browser::Chromium => "chromedriver",
+            Browser::Firefox => "geckodriver",
+        }
+    }
+}
+
+/// `wasm-pack test --headless --chrome` (or `--firefox`) in `wasm/`, against
+/// a running server whose address the live test is compiled with.
+fn browser_tests(root: &Path, browser: Browser, counts: &mut TestCounts) -> Result<(bool, String), String> {
     let server = match TestServer::start(root) {
         Ok(s) => s,
         Err(e) => return Ok((false, e)),
     };
     let before = (counts.passed, counts.failed);
+    let flag = match browser {
+        Browser::Chromium => "--chrome",
+        Browser::Firefox => "--firefox",
+    };
     let mut cmd = Command::new("wasm-pack");
-    cmd.current_dir(root.join("wasm"))
-        .args(["test", "--headless", "--chrome"])
-        .env("WSCOPE_TEST_SERVER", &server.addr)
-        .env("CHROMEDRIVER", "chromedriver");
+    cmd.current_dir(root.join("wasm")).args(["test", "--headless", flag]).env("WSCOPE_TEST_SERVER", &server.addr);
+    // The test runner picks its browser by which driver variable is set
+    // (geckodriver's first), whatever wasm-pack's flag says: set only this
+    // browser's, and clear the other's.
+    match browser {
+        Browser::Chromium => cmd.env("CHROMEDRIVER", "chromedriver").env_remove("GECKODRIVER"),
+        Browser::Firefox => cmd.env("GECKODRIVER", "geckodriver").env_remove("CHROMEDRIVER"),
+    };
+    counts.browsers.clear();
     let ok = run_counting(&mut cmd, counts)?;
     drop(server);
     let (passed, failed) = (counts.passed - before.0, counts.failed - before.1);
-    let detail = format!("wasm-pack test --headless --chrome: {passed} passed, {failed} failed in Chromium");
+    // What the runner says it ran in, not what was asked.
+    let expected = match browser {
+        Browser::Chromium => "Chrome",
+        Browser::Firefox => "Firefox",
+    };
+    let ran_in: Vec<&String> = counts.browsers.iter().collect();
+    let right_browser = !ran_in.is_empty() && ran_in.iter().all(|b| b.as_str() == expected);
+    let detail = format!(
+        "wasm-pack test --headless {flag}: {passed} passed, {failed} failed, run in {}",
+        if ran_in.is_empty() { "no browser".to_owned() } else { ran_in[0].clone() }
+    );
+    if !right_browser {
+        return Ok((false, format!("{detail} (expected {expected}; the runner said {ran_in:?})")));
+    }
     Ok((ok && passed > 0, detail))
 }
 

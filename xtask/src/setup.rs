@@ -29,6 +29,11 @@ pub(crate) enum Need {
     Binaryen,
     /// Debian's Chromium and its ChromeDriver, for the browser tests.
     Chromium,
+    /// Debian's Firefox ESR, the second browser of the browser tests.
+    Firefox,
+    /// geckodriver (crates.io), which drives Firefox for wasm-pack's tests
+    /// and the end-to-end test.
+    Geckodriver,
     /// Python 3 with `venv` (Debian's python3-venv), for the interop test
     /// with the Python `websockets` client.
     PythonVenv,
@@ -51,6 +56,8 @@ pub(crate) const FOR_TEST: &[Need] = &[
     Need::WasmBindgen,
     Need::WasmPack,
     Need::Chromium,
+    Need::Firefox,
+    Need::Geckodriver,
     Need::PythonVenv,
 ];
 /// What `cargo xtask fuzz` needs.
@@ -64,6 +71,8 @@ pub(crate) const ALL: &[Need] = &[
     Need::WasmPack,
     Need::Binaryen,
     Need::Chromium,
+    Need::Firefox,
+    Need::Geckodriver,
     Need::PythonVenv,
     Need::Nightly,
     Need::CargoFuzz,
@@ -115,6 +124,8 @@ fn present(root: &Path, need: Need) -> bool {
             quiet_ok(Command::new("chromium").arg("--version"))
                 && quiet_ok(Command::new("chromedriver").arg("--version"))
         }
+        Need::Firefox => quiet_ok(Command::new("firefox-esr").arg("--version")),
+        Need::Geckodriver => quiet_ok(Command::new("geckodriver").arg("--version")),
         Need::PythonVenv => quiet_ok(Command::new("python3").args(["-c", "import venv, ensurepip"])),
         Need::Nightly => quiet_ok(Command::new("rustc").args(["+nightly", "--version"])),
         Need::CargoFuzz => quiet_ok(Command::new("cargo").args(["fuzz", "--version"])),
@@ -132,6 +143,8 @@ fn install(root: &Path, need: Need, apt_updated: &mut bool) -> Result<(), String
         Need::WasmPack => return cargo_install(&["wasm-pack"]),
         Need::Binaryen => return apt_install(&["binaryen"], apt_updated),
         Need::Chromium => return apt_install(&["chromium", "chromium-driver"], apt_updated),
+        Need::Firefox => return apt_install(&["firefox-esr"], apt_updated),
+        Need::Geckodriver => return cargo_install(&["geckodriver"]),
         Need::PythonVenv => return apt_install(&["python3", "python3-venv"], apt_updated),
         Need::Nightly => {
             let mut c = Command::new("rustup");

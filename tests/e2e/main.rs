@@ -31,6 +31,7 @@ use std::time::Duration;
 use wscope_server::{Server, ServerConfig};
 
 mod newcomer;
+mod sends;
 
 const WAIT: Duration = Duration::from_secs(15);
 
@@ -289,6 +290,10 @@ async fn the_explorer_as_a_person_uses_it() {
     let shown = compressed.text().await.unwrap();
     assert!(shown.contains("RSV1") && shown.contains("hello wire"), "compressed frame row: {shown}");
     let summary = el(&c, "#live-mask-summary").await.text().await.unwrap();
+    // It names the browser whose wire it shows (from the request's User-Agent).
+    let watching = el(&c, "#live-browser").await.text().await.unwrap();
+    let expected = if is_firefox() { "watching Firefox " } else { "watching Chrome" };
+    assert!(watching.starts_with(expected), "{watching}");
     assert!(summary.contains("browser → server"), "the wire summary counts frames: {summary}");
     // The browser masked its frame; the server did not.
     present(&c, "#live-wire [data-dir=\"up\"][data-opcode=\"1\"][data-masked=\"true\"]").await;

@@ -6,8 +6,9 @@ use crate::input::role_name;
 use crate::js::{DeflateJs, FrameJs, MessageJs, PartialJs, to_js};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
-use wscope_core::Role;
+use wscope_core::handshake::{HandshakeLimits, RequestHead};
 use wscope_core::wire::{WireDecoder, WireItem, WireOptions};
+use wscope_core::{Decoded, Role};
 
 /// One thing the wire showed, for the page.
 #[derive(Serialize)]
@@ -21,6 +22,8 @@ enum ItemJs {
         first_line: String,
         len: usize,
         status: Option<u16>,
+        /// A request's `User-Agent`: which browser (or client) this is.
+        agent: Option<String>,
     },
     /// What the server's 101 agreed to about permessage-deflate.
     Deflate {
@@ -49,7 +52,16 @@ impl From<&WireItem> for ItemJs {
             WireItem::Head { from, bytes, status } => {
                 let text = String::from_utf8_lossy(bytes).into_owned();
                 let first_line = text.split("\r\n").next().unwrap_or_default().to_owned();
-                ItemJs::Head { from: role_name(*from), first_line, text, len: bytes.len(), status: *status }
+                let agent = match from {
+                    Role::Client => match RequestHead::parse(bytes, &HandshakeLimits::default()) {
+                        Ok(Decoded::Complete { value, .. }) => {
+                            value.header("user-agent").map(|a| String::from_utf8_lossy(a).into_owned())
+                        }
+                        _ => None,
+                    },
+                    Role::Server => None,
+                };
+                ItemJs::Head { from: role_name(*from), first_line, text, len: bytes.len(), status: *status, agent }
             }
             WireItem::Deflate(Ok(params)) => {
                 ItemJs::Deflate { params: params.as_ref().map(DeflateJs::from), error: None }

@@ -10,6 +10,13 @@ import { Timeline } from './timeline.js';
 import { headRow, frameRow, ms } from './wirerow.js';
 import { readNote, tapNoteText } from './notes.js';
 
+/** "Firefox 153.0", "Chrome 156.0.0.0" from a User-Agent; the whole text
+ * when it names neither. */
+function browserName(ua) {
+  const m = ua.match(/(Firefox|Edg|OPR|HeadlessChrome|Chrome|Safari)\/([\d.]+)/);
+  return m ? `${m[1] === 'HeadlessChrome' ? 'Chrome (headless)' : m[1]} ${m[2]}` : ua;
+}
+
 export function setupLive() {
   const urlIn = $('#live-url');
   const connectBtn = $('#live-connect');
@@ -35,6 +42,8 @@ export function setupLive() {
   let partials = { up: null, down: null };
   let pings = {};
   let tapped = false;
+  // The tapped request's User-Agent: which browser the wire is of.
+  let agent = null;
   let noWireReason = 'Not connected yet.';
   // Milliseconds spent on each tap record and the frames it completed, for
   // `window.wscopeLiveTimings()`.
@@ -83,6 +92,7 @@ export function setupLive() {
       return;
     }
     maskSummary.replaceChildren(
+      agent ? h('span', { id: 'live-browser', title: agent }, `watching ${browserName(agent)}`) : null,
       h('span', { class: 'dir-up' }, `browser → server: ${plural(counts.up.frames, 'frame')}, ${fmtInt(counts.up.masked)} masked`),
       h('span', { class: 'dir-down' }, `server → browser: ${plural(counts.down.frames, 'frame')}, ${fmtInt(counts.down.masked)} masked`),
       ...(tl.trimmed ? [h('span', { class: 'muted' }, `(the oldest ${plural(tl.trimmed, 'row')} are no longer shown)`)] : []));
@@ -153,6 +163,7 @@ export function setupLive() {
     let held = null; // the last frame of a compressed message waits for it
     for (const item of rec.items) {
       const side = item.from === 'client' ? 'up' : 'down';
+      if (item.type === 'head' && item.agent) agent = item.agent;
       if (item.type === 'head') tl.place('right', side === 'up' ? 'connect' : 'open', headRow(side, item, rec.micros));
       else if (item.type === 'deflate') agreedNote(item);
       else if (item.type === 'raw') wireNote(`raw:${side}`, `Not WebSocket frames (${side === 'up' ? 'browser → server' : 'server → browser'}): ${hexPreview(item.bytes, 24)}`, 'bad');
@@ -227,6 +238,7 @@ export function setupLive() {
     counts = { up: { frames: 0, masked: 0 }, down: { frames: 0, masked: 0 } };
     partials = { up: null, down: null };
     pings = {};
+    agent = null;
     timings = [];
     timedFrames = [];
     t0 = performance.now();

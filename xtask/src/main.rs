@@ -9,6 +9,7 @@
 //! fresh machine before anything else is there.
 
 mod bench;
+mod browsers;
 mod procs;
 mod setup;
 mod soak;
@@ -212,15 +213,24 @@ fn test(root: &Path) -> Result<bool, String> {
                 let before = counts.passed;
                 let ok = run_counting(e2e_tests(root).env("WSCOPE_E2E_BROWSER", browser.key()), &mut counts)?;
                 let ran = counts.passed - before;
-                (
-                    ok && ran > 0,
-                    format!(
-                        "the page in {} via {}: {ran} passed; screenshots in target/e2e/{}/",
-                        browser.name(),
-                        browser.driver(),
-                        browser.key()
-                    ),
-                )
+                let mut detail = format!(
+                    "the page in {} via {}: {ran} passed; screenshots in target/e2e/{}/",
+                    browser.name(),
+                    browser.driver(),
+                    browser.key()
+                );
+                // After the second browser: what each sends, as a table.
+                let mut doc_ok = true;
+                if *name == "e2e-ff" && ok {
+                    match browsers::write_doc(root) {
+                        Ok(written) => detail.push_str(&format!("; {written}")),
+                        Err(e) => {
+                            doc_ok = false;
+                            detail.push_str(&format!("; docs/BROWSERS.md not written: {e}"));
+                        }
+                    }
+                }
+                (ok && ran > 0 && doc_ok, detail)
             }
             "interop" => interop(root, &mut counts)?,
             _ => unreachable!("every step is handled"),

@@ -200,7 +200,12 @@ async fn set_checked(c: &Client, css: &str, on: bool) {
     }
 }
 
+/// A screenshot of the panel the person is working in (the one holding the
+/// focused element), scrolled to its top, so both browsers show the same.
 async fn screenshot(c: &Client, name: &str) {
+    let scroll = "const s = document.activeElement && document.activeElement.closest('section.panel'); \
+                  if (s) s.scrollIntoView({ block: 'start' });";
+    c.execute(scroll, vec![]).await.unwrap();
     let dir = repo().join("target").join("e2e").join(browser_key());
     std::fs::create_dir_all(&dir).unwrap();
     let png = c.screenshot().await.unwrap();

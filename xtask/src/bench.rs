@@ -94,7 +94,7 @@ pub(crate) fn bench(root: &Path, args: &[String]) -> Result<bool, String> {
                 println!("==> the live panel in Chromium (tests/e2e, live_panel_cost_per_record)");
                 setup::ensure(root, &[setup::Need::Wasm32Target, setup::Need::WasmBindgen, setup::Need::Chromium])?;
                 ok &= crate::build_wasm_package(root)?;
-                ok &= run(crate::e2e_tests(root).env("CHROMEDRIVER", "chromedriver").args([
+                ok &= run(crate::test::e2e_tests(root).env("CHROMEDRIVER", "chromedriver").args([
                     "--",
                     "--ignored",
                     "--exact",

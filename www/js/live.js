@@ -389,7 +389,7 @@ export function setupLive() {
     if (reasonBytes > c.max_reason_bytes) {
       return { error: `The reason is ${plural(reasonBytes, 'byte')} of UTF-8; close() takes at most ${c.max_reason_bytes}.` };
     }
-    const note = t ? '' : 'A reason needs a code: Close sends it with 1000. ';
+    const note = t ? '' : `A reason needs a code: Close sends it with ${n}. `;
     return { code: n, reason, text: `${note}${about} · reason ${reasonBytes} of ${c.max_reason_bytes} bytes.` };
   };
   const showCodeInfo = () => {

@@ -1,0 +1,124 @@
+//! A case as data: what the client writes, and the outcomes that match.
+
+use crate::verdict::Verdict;
+use std::time::Duration;
+use wscope_core::frame::{FrameHeader, LengthForm, OpCode};
+
+/// What the client writes, in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// One frame, masked with a fresh key (the client's duty, section 5.3),
+    /// written in pieces of `chop` bytes when set (so the server reads it
+    /// across many reads).
+    Frame {
+        /// FIN.
+        fin: bool,
+        /// RSV1-3 as bits 0-2 (RSV1 = 1).
+        rsv: u8,
+        /// The opcode's 4 bits, reserved ones included.
+        opcode: u8,
+        /// The payload, unmasked.
+        payload: Vec<u8>,
+        /// Bytes per write, or the whole frame at once.
+        chop: Option<usize>,
+    },
+}
+
+impl Action {
+    /// A final, unreserved frame.
+    pub fn frame(opcode: u8, payload: Vec<u8>) -> Action {
+        Action::Frame { fin: true, rsv: 0, opcode, payload, chop: None }
+    }
+
+    /// The frame's bytes on the wire, masked with `key`.
+    pub fn encode(&self, key: [u8; 4]) -> Vec<u8> {
+        let Action::Frame { fin, rsv, opcode, payload, .. } = self;
+        let len = payload.len() as u64;
+        let header = FrameHeader {
+            fin: *fin,
+            rsv: [rsv & 1 != 0, rsv & 2 != 0, rsv & 4 != 0],
+            opcode: OpCode::from_bits(*opcode),
+            mask: Some(key),
+            payload_len: len,
+            length_form: LengthForm::minimal(len),
+        };
+        let mut out = Vec::new();
+        // The minimal form always holds the length.
+        let _ = header.encode_frame(payload, &mut out);
+        out
+    }
+}
+
+/// Something the client received.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Seen {
+    /// A whole text message.
+    Text(Vec<u8>),
+    /// A whole binary message.
+    Binary(Vec<u8>),
+    /// A ping and its payload.
+    Ping(Vec<u8>),
+    /// A pong and its payload.
+    Pong(Vec<u8>),
+}
+
+impl Seen {
+    /// "text, 65536 bytes", for reasons and reports.
+    pub fn describe(&self) -> String {
+        let (kind, p) = match self {
+            Seen::Text(p) => ("text", p),
+            Seen::Binary(p) => ("binary", p),
+            Seen::Ping(p) => ("ping", p),
+            Seen::Pong(p) => ("pong", p),
+        };
+        format!("{kind}, {} bytes", p.len())
+    }
+}
+
+/// How the case expects the connection to end.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CloseExpectation {
+    /// The client starts the closing handshake (after the expected events);
+    /// otherwise the server must (e.g. failing on a violation).
+    pub closed_by_client: bool,
+    /// The close codes allowed in the server's close frame (an empty close
+    /// payload is always allowed).
+    pub codes: Vec<u16>,
+    /// Both close frames must be exchanged.
+    pub require_clean: bool,
+}
+
+impl CloseExpectation {
+    /// The client closes with 1000 and expects 1000 back, cleanly.
+    pub fn normal() -> Self {
+        CloseExpectation { closed_by_client: true, codes: vec![1000], require_clean: true }
+    }
+}
+
+/// One case.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Case {
+    /// Autobahn's id ("1.1.8") or wscope's own.
+    pub id: String,
+    /// What the client does.
+    pub description: String,
+    /// What the server must do.
+    pub expectation: String,
+    /// What the client writes after the opening handshake.
+    pub actions: Vec<Action>,
+    /// The sequences of events that satisfy the case, each with its
+    /// verdict; anything else fails it.
+    pub expected: Vec<(Verdict, Vec<Seen>)>,
+    /// How the connection should end.
+    pub close: CloseExpectation,
+    /// How long the case may run before the client gives up and drops the
+    /// connection.
+    pub time_limit: Duration,
+}
+
+impl Case {
+    /// The case's group: the first two numbers of its id ("1.1").
+    pub fn group(&self) -> String {
+        self.id.split('.').take(2).collect::<Vec<_>>().join(".")
+    }
+}

@@ -1,0 +1,57 @@
+//! The catalogue: every case, by id, and selection by pattern.
+//!
+//! Groups follow Autobahn|Testsuite's numbering (1 framing, 2 pings and
+//! pongs, …); cases wscope adds get groups of their own after Autobahn's.
+
+mod framing;
+
+use crate::case::Case;
+
+/// Every case, in id order.
+pub fn all() -> Vec<Case> {
+    framing::cases()
+}
+
+/// Whether `id` matches `pattern`: `*` stands for any characters, anything
+/// else for itself (`1.*` selects group 1; `1.1.1` only that case, not
+/// 1.1.10 as Autobahn's prefix matching would).
+pub fn matches(pattern: &str, id: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == id,
+        Some((head, tail)) => {
+            let Some(rest) = id.strip_prefix(head) else { return false };
+            // `*` takes as little or as much as the rest needs.
+            (0..=rest.len()).any(|i| rest.is_char_boundary(i) && rest.get(i..).is_some_and(|r| matches(tail, r)))
+        }
+    }
+}
+
+/// The cases `include` selects (all when it is empty), without those
+/// `exclude` selects; each a comma-separated list of patterns.
+pub fn select(cases: Vec<Case>, include: &str, exclude: &str) -> Vec<Case> {
+    let list = |s: &str| s.split(',').map(str::trim).filter(|p| !p.is_empty()).map(String::from).collect::<Vec<_>>();
+    let (inc, exc) = (list(include), list(exclude));
+    cases
+        .into_iter()
+        .filter(|c| inc.is_empty() || inc.iter().any(|p| matches(p, &c.id)))
+        .filter(|c| !exc.iter().any(|p| matches(p, &c.id)))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_select_as_written() {
+        assert!(matches("1.*", "1.1.8"));
+        assert!(matches("*", "9.1.1"));
+        assert!(matches("1.1.1", "1.1.1"));
+        assert!(!matches("1.1.1", "1.1.10"));
+        assert!(matches("1.*.8", "1.2.8"));
+        assert!(!matches("2.*", "1.2.8"));
+        let ids: Vec<String> = select(all(), "1.*", "1.2.*").into_iter().map(|c| c.id).collect();
+        assert_eq!(ids.len(), 8);
+        assert!(ids.iter().all(|id| id.starts_with("1.1.")));
+    }
+}

@@ -1,0 +1,25 @@
+//! `wscope-check`: a conformance checker for any WebSocket server.
+//!
+//! Each case opens a connection to the server under test, performs the
+//! client's opening handshake with the core's `ClientHandshake`, writes the
+//! frames the case prescribes (built by the core, valid or not), and reads
+//! what the server answers with the core's `Connection` in the client role.
+//! The events it saw are held against the case's expectations, as
+//! Autobahn|Testsuite's fuzzingclient does, and every byte each way is kept
+//! in the report.
+//!
+//! - [`verdict`]: what a case's outcome means.
+//! - [`case`]: a case as data: what to send, what to expect.
+//! - [`cases`]: the catalogue, by Autobahn's ids, and selection by pattern.
+//! - [`run`]: one case against one server, over TCP.
+//! - [`report`]: the JSON report and the summary table.
+
+pub mod case;
+pub mod cases;
+pub mod report;
+pub mod run;
+pub mod verdict;
+
+pub use case::Case;
+pub use run::{Outcome, Target, run_case};
+pub use verdict::{CloseBehavior, Verdict};

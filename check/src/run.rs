@@ -1,0 +1,338 @@
+//! One case against one server, over TCP: the opening handshake, the case's
+//! frames, what comes back, the closing handshake, and a verdict on each.
+
+use crate::case::{Action, Case, Seen};
+use crate::verdict::{CloseBehavior, Verdict};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use wscope_core::connection::{Config, Connection, Event, Message};
+use wscope_core::handshake::{ClientHandshake, HandshakeLimits};
+use wscope_core::{CloseCode, Decoded};
+
+/// The server under test: where to connect and what to ask for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Target {
+    /// `host:port` to connect to.
+    pub addr: String,
+    /// The `Host` header.
+    pub host: String,
+    /// The request target (path and query).
+    pub path: String,
+}
+
+impl Target {
+    /// A `ws://host[:port]/path` URL. (`wss://` is not supported yet.)
+    pub fn parse(url: &str) -> Result<Target, String> {
+        let rest = match url.split_once("://") {
+            Some(("ws", rest)) => rest,
+            Some(("wss", _)) => return Err("wss:// is not supported yet: use a ws:// URL".into()),
+            _ => return Err(format!("{url:?} is not a ws:// URL")),
+        };
+        let (authority, path) = match rest.find('/') {
+            Some(i) => (rest.get(..i).unwrap_or_default(), rest.get(i..).unwrap_or("/")),
+            None => (rest, "/"),
+        };
+        if authority.is_empty() {
+            return Err(format!("{url:?} names no host"));
+        }
+        let has_port = authority.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok());
+        let addr = if has_port { authority.to_owned() } else { format!("{authority}:80") };
+        Ok(Target { addr, host: authority.to_owned(), path: path.to_owned() })
+    }
+}
+
+/// Bytes that crossed the connection, in the tap's format: `from_client`,
+/// microseconds since the connection was made, the bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Record {
+    /// Written by the client (the checker) rather than the server.
+    pub from_client: bool,
+    /// Microseconds since the TCP connection was made.
+    pub micros: u64,
+    /// The bytes, exactly.
+    pub bytes: Vec<u8>,
+}
+
+/// What happened in one case, and the verdicts.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    /// The case's id.
+    pub id: String,
+    /// What the server did, judged.
+    pub verdict: Verdict,
+    /// Why, in a line.
+    pub reason: String,
+    /// How the connection ended, judged (`None` when no WebSocket opened).
+    pub close: Option<CloseBehavior>,
+    /// Why, in a line.
+    pub close_reason: String,
+    /// What the client received.
+    pub seen: Vec<Seen>,
+    /// The code of the client's close frame, and of the server's (`Some(None)`
+    /// for a close without a code).
+    pub client_close: Option<Option<u16>>,
+    /// The code of the server's close frame.
+    pub server_close: Option<Option<u16>>,
+    /// From connecting to the end.
+    pub duration: Duration,
+    /// Every byte each way.
+    pub records: Vec<Record>,
+}
+
+/// How the exchange went, before it is judged.
+#[derive(Default)]
+struct Exchange {
+    seen: Vec<Seen>,
+    client_close: Option<Option<u16>>,
+    server_close: Option<Option<u16>>,
+    /// The client's close went out before the server's arrived.
+    client_closed_first: bool,
+    /// The server closed TCP (read returned 0 or an error).
+    server_dropped: bool,
+    /// The time limit ran out; the client dropped the connection.
+    timed_out: bool,
+    /// The server's bytes broke a rule (the client failed the connection).
+    server_violation: Option<String>,
+}
+
+/// Most bytes of a head the checker reads.
+const HEAD_LIMIT: usize = 16 * 1024;
+
+/// Runs `case` against `target`; the case's time limit, at least `limit`.
+pub async fn run_case(target: &Target, case: &Case, limit: Duration) -> Outcome {
+    let started = Instant::now();
+    let deadline = started.checked_add(case.time_limit.max(limit)).unwrap_or(started);
+    let mut records = Vec::new();
+    let failed = |reason: String, records: Vec<Record>| Outcome {
+        id: case.id.clone(),
+        verdict: Verdict::Failed,
+        reason,
+        close: None,
+        close_reason: "no WebSocket was opened".into(),
+        seen: Vec::new(),
+        client_close: None,
+        server_close: None,
+        duration: started.elapsed(),
+        records,
+    };
+    let mut tcp = match tokio::time::timeout_at(deadline.into(), TcpStream::connect(&target.addr)).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => return failed(format!("cannot connect to {}: {e}", target.addr), records),
+        Err(_) => return failed(format!("connecting to {} timed out", target.addr), records),
+    };
+    let _ = tcp.set_nodelay(true);
+    let rest = match handshake(&mut tcp, target, started, deadline, &mut records).await {
+        Ok(rest) => rest,
+        Err(reason) => return failed(format!("opening handshake: {reason}"), records),
+    };
+    let ex = exchange(&mut tcp, case, rest, started, deadline, &mut records).await;
+    judge(case, ex, started.elapsed(), records)
+}
+
+fn micros(started: Instant) -> u64 {
+    u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX)
+}
+
+async fn write(tcp: &mut TcpStream, bytes: &[u8], started: Instant, records: &mut Vec<Record>) -> bool {
+    records.push(Record { from_client: true, micros: micros(started), bytes: bytes.to_vec() });
+    tcp.write_all(bytes).await.is_ok()
+}
+
+fn nonce() -> [u8; 16] {
+    let mut n = [0u8; 16];
+    // A key need only be unpredictable to the server; a failure leaves zeros.
+    let _ = getrandom::fill(&mut n);
+    n
+}
+
+fn mask_key() -> [u8; 4] {
+    let mut k = [0u8; 4];
+    let _ = getrandom::fill(&mut k);
+    k
+}
+
+/// The client's opening handshake; returns the bytes read past the 101.
+async fn handshake(
+    tcp: &mut TcpStream,
+    target: &Target,
+    started: Instant,
+    deadline: Instant,
+    records: &mut Vec<Record>,
+) -> Result<Vec<u8>, String> {
+    let client = ClientHandshake::new(&target.host, &target.path, nonce());
+    let request = client.request().map_err(|e| e.to_string())?;
+    if !write(tcp, &request, started, records).await {
+        return Err("the server closed the connection before the request was written".into());
+    }
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = match tokio::time::timeout_at(deadline.into(), tcp.read(&mut chunk)).await {
+            Ok(Ok(0)) => return Err("the server closed the connection without answering".into()),
+            Ok(Ok(n)) => n,
+            Ok(Err(e)) => return Err(format!("reading the answer: {e}")),
+            Err(_) => return Err("no answer in time".into()),
+        };
+        let got = chunk.get(..n).unwrap_or_default();
+        records.push(Record { from_client: false, micros: micros(started), bytes: got.to_vec() });
+        buf.extend_from_slice(got);
+        let limits = HandshakeLimits { max_head_len: HEAD_LIMIT, ..HandshakeLimits::default() };
+        match client.check_response(&buf, &limits) {
+            Ok(Decoded::Complete { len, .. }) => return Ok(buf.get(len..).unwrap_or_default().to_vec()),
+            Ok(Decoded::Incomplete { .. }) => {}
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+}
+
+/// The case's frames, then everything the server sends until the
+/// connection ends or the time runs out; the client closes once what it saw
+/// matches an expectation.
+async fn exchange(
+    tcp: &mut TcpStream,
+    case: &Case,
+    rest: Vec<u8>,
+    started: Instant,
+    deadline: Instant,
+    records: &mut Vec<Record>,
+) -> Exchange {
+    let config = Config { auto_pong: false, auto_close: false, ..Config::default() };
+    let mut conn = Connection::client(config, Box::new(mask_key));
+    let mut ex = Exchange::default();
+    for action in &case.actions {
+        let Action::Frame { chop, .. } = action;
+        let bytes = action.encode(mask_key());
+        let piece = chop.unwrap_or(bytes.len()).max(1);
+        for part in bytes.chunks(piece) {
+            if !write(tcp, part, started, records).await {
+                break;
+            }
+        }
+    }
+    conn.receive_data(&rest);
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        while let Some(event) = conn.next_event() {
+            match event {
+                Event::Text(t) => ex.seen.push(Seen::Text(t.into_bytes())),
+                Event::Binary(b) => ex.seen.push(Seen::Binary(b)),
+                Event::Ping(p) => ex.seen.push(Seen::Ping(p)),
+                Event::Pong(p) => ex.seen.push(Seen::Pong(p)),
+                Event::Close(frame) => {
+                    ex.server_close = Some(frame.code.map(|c| c.0));
+                    if ex.client_close.is_none() {
+                        // Answer with the same code, as Autobahn's client does.
+                        let _ = conn.send(Message::Close(frame.code.filter(|c| c.is_sendable()), ""));
+                        ex.client_close = Some(frame.code.filter(|c| c.is_sendable()).map(|c| c.0));
+                    }
+                }
+                Event::Failed(e) => ex.server_violation = Some(e.to_string()),
+            }
+        }
+        if ex.client_close.is_none() && ex.server_close.is_none() && case.close.closed_by_client {
+            let matched = case.expected.iter().any(|(_, events)| *events == ex.seen);
+            if matched {
+                let code = case.close.codes.first().copied().map(CloseCode);
+                let _ = conn.send(Message::Close(code, ""));
+                ex.client_close = Some(code.map(|c| c.0));
+                ex.client_closed_first = true;
+            }
+        }
+        let out = conn.take_output();
+        if !out.is_empty() && !write(tcp, &out, started, records).await {
+            ex.server_dropped = true;
+            break;
+        }
+        match tokio::time::timeout_at(deadline.into(), tcp.read(&mut chunk)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => {
+                ex.server_dropped = true;
+                break;
+            }
+            Ok(Ok(n)) => {
+                let got = chunk.get(..n).unwrap_or_default();
+                records.push(Record { from_client: false, micros: micros(started), bytes: got.to_vec() });
+                conn.receive_data(got);
+            }
+            Err(_) => {
+                ex.timed_out = true;
+                break;
+            }
+        }
+    }
+    ex
+}
+
+fn judge(case: &Case, ex: Exchange, duration: Duration, records: Vec<Record>) -> Outcome {
+    let (verdict, reason) = match case.expected.iter().find(|(_, events)| *events == ex.seen) {
+        Some((v, _)) => (*v, "the events match the expectation".to_owned()),
+        None => {
+            let want = case.expected.first().map(|(_, e)| list(e)).unwrap_or_default();
+            let mut why = format!("expected {want}; received {}", list(&ex.seen));
+            if let Some(v) = &ex.server_violation {
+                why.push_str(&format!("; then the server broke a rule: {v}"));
+            }
+            (Verdict::Failed, why)
+        }
+    };
+    let clean = ex.client_close.is_some() && ex.server_close.is_some();
+    let expect = &case.close;
+    let (close, close_reason) = if ex.client_closed_first != expect.closed_by_client && ex.server_close.is_some() {
+        (CloseBehavior::Failed, "the connection was closed by the wrong endpoint".to_owned())
+    } else if expect.require_clean && !clean {
+        (
+            CloseBehavior::Unclean,
+            if ex.timed_out {
+                "no closing handshake before the time limit".to_owned()
+            } else {
+                "the connection ended without both close frames".to_owned()
+            },
+        )
+    } else if let Some(Some(code)) = ex.server_close.filter(|c| c.is_some_and(|c| !expect.codes.contains(&c))) {
+        (CloseBehavior::WrongCode, format!("the server closed with {code}; expected {:?} or no code", expect.codes))
+    } else if ex.timed_out {
+        (CloseBehavior::FailedByClient, "the server did not close TCP: the client dropped it (section 7.1.1)".into())
+    } else {
+        (CloseBehavior::Ok, "the connection was closed properly".to_owned())
+    };
+    Outcome {
+        id: case.id.clone(),
+        verdict,
+        reason,
+        close: Some(close),
+        close_reason,
+        seen: ex.seen,
+        client_close: ex.client_close,
+        server_close: ex.server_close,
+        duration,
+        records,
+    }
+}
+
+/// "[text, 5 bytes; ping, 0 bytes]" or "nothing".
+fn list(events: &[Seen]) -> String {
+    if events.is_empty() {
+        return "nothing".into();
+    }
+    format!("[{}]", events.iter().map(Seen::describe).collect::<Vec<_>>().join("; "))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn targets_from_urls() {
+        let t = Target::parse("ws://127.0.0.1:9001/echo?x=1").unwrap();
+        assert_eq!(
+            (t.addr.as_str(), t.host.as_str(), t.path.as_str()),
+            ("127.0.0.1:9001", "127.0.0.1:9001", "/echo?x=1")
+        );
+        let t = Target::parse("ws://localhost").unwrap();
+        assert_eq!((t.addr.as_str(), t.path.as_str()), ("localhost:80", "/"));
+        assert!(Target::parse("http://x/").is_err());
+        assert!(Target::parse("wss://x/").is_err());
+        assert!(Target::parse("ws:///x").is_err());
+    }
+}

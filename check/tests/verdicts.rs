@@ -1,0 +1,85 @@
+//! The checker against real servers on loopback: wscope-server passes every
+//! case; a broken server (one that accepts the handshake, then echoes
+//! nothing and drops TCP without a close frame) fails every case, with the
+//! reason and the close behaviour saying why.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use wscope_check::{CloseBehavior, Target, Verdict, cases, run_case};
+use wscope_core::Decoded;
+use wscope_core::handshake::{HandshakeLimits, parse_request};
+use wscope_server::{Server, ServerConfig};
+
+#[tokio::test]
+async fn wscope_server_passes_every_case() {
+    let www = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../www"));
+    let server = Server::start(ServerConfig::new("127.0.0.1:0".parse().unwrap(), www)).await.unwrap();
+    let target = Target::parse(&format!("ws://{}/echo", server.local_addr())).unwrap();
+    let all = cases::all();
+    assert!(all.len() >= 16);
+    for case in &all {
+        let o = run_case(&target, case, Duration::from_secs(10)).await;
+        assert_eq!(o.verdict, Verdict::Ok, "{}: {}", case.id, o.reason);
+        assert_eq!(o.close, Some(CloseBehavior::Ok), "{}: {}", case.id, o.close_reason);
+        assert_eq!((o.client_close, o.server_close), (Some(Some(1000)), Some(Some(1000))), "{}", case.id);
+        // Every byte each way is kept: the client's request first, the 101 next.
+        assert!(o.records[0].from_client && o.records[0].bytes.starts_with(b"GET /echo HTTP/1.1\r\n"));
+        assert!(o.records.iter().any(|r| !r.from_client && r.bytes.starts_with(b"HTTP/1.1 101 ")));
+    }
+    server.shutdown().await;
+}
+
+/// Accepts one connection at a time: a correct 101, then reads whatever
+/// comes for a moment and drops the connection without a word.
+async fn mute_server() -> std::net::SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut tcp, _)) = listener.accept().await else { return };
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                let request = loop {
+                    let Ok(n) = tcp.read(&mut chunk).await else { return };
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    if let Ok(Decoded::Complete { value, .. }) = parse_request(&buf, &HandshakeLimits::default()) {
+                        break value;
+                    }
+                };
+                let _ = tcp.write_all(&request.response(None, None).unwrap()).await;
+                let _ = tokio::time::timeout(Duration::from_millis(200), tcp.read(&mut chunk)).await;
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn a_server_that_echoes_nothing_fails_with_reasons() {
+    let target = Target::parse(&format!("ws://{}/", mute_server().await)).unwrap();
+    for case in cases::select(cases::all(), "1.1.1,1.2.8", "") {
+        let o = run_case(&target, &case, Duration::from_secs(5)).await;
+        assert_eq!(o.verdict, Verdict::Failed, "{}", case.id);
+        assert!(o.reason.starts_with("expected [") && o.reason.contains("received nothing"), "{}", o.reason);
+        assert_eq!(o.close, Some(CloseBehavior::Unclean), "{}: {}", case.id, o.close_reason);
+        assert_eq!(o.server_close, None);
+    }
+}
+
+#[tokio::test]
+async fn no_server_is_a_failed_case_not_a_hang() {
+    // A port nobody listens on (bound, then freed).
+    let addr = TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap();
+    let target = Target::parse(&format!("ws://{addr}/")).unwrap();
+    let case = &cases::all()[0];
+    let o = run_case(&target, case, Duration::from_secs(5)).await;
+    assert_eq!(o.verdict, Verdict::Failed);
+    assert!(o.reason.starts_with("cannot connect"), "{}", o.reason);
+    assert_eq!(o.close, None);
+}

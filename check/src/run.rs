@@ -201,9 +201,12 @@ async fn exchange(
     let mut conn = Connection::client(config, Box::new(mask_key));
     let mut ex = Exchange::default();
     for action in &case.actions {
-        let Action::Frame { chop, .. } = action;
+        if let Action::Close(code) = action {
+            ex.client_close = Some(*code);
+            ex.client_closed_first = true;
+        }
         let bytes = action.encode(mask_key());
-        let piece = chop.unwrap_or(bytes.len()).max(1);
+        let piece = action.chop().unwrap_or(bytes.len()).max(1);
         for part in bytes.chunks(piece) {
             if !write(tcp, part, started, records).await {
                 break;

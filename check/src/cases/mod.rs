@@ -4,12 +4,15 @@
 //! pongs, …); cases wscope adds get groups of their own after Autobahn's.
 
 mod framing;
+mod pings;
 
 use crate::case::Case;
 
 /// Every case, in id order.
 pub fn all() -> Vec<Case> {
-    framing::cases()
+    let mut all = framing::cases();
+    all.extend(pings::cases());
+    all
 }
 
 /// Whether `id` matches `pattern`: `*` stands for any characters, anything
@@ -53,5 +56,9 @@ mod tests {
         let ids: Vec<String> = select(all(), "1.*", "1.2.*").into_iter().map(|c| c.id).collect();
         assert_eq!(ids.len(), 8);
         assert!(ids.iter().all(|id| id.starts_with("1.1.")));
+        let ids: Vec<String> = select(all(), "2.1,2.1*", "").into_iter().map(|c| c.id).collect();
+        assert_eq!(ids, ["2.1", "2.10", "2.11"]);
+        let groups: Vec<String> = select(all(), "1.1.8,2.10", "").iter().map(Case::group).collect();
+        assert_eq!(groups, ["1.1", "2"]);
     }
 }

@@ -230,7 +230,15 @@ async fn exchange(
                         ex.client_close = Some(frame.code.filter(|c| c.is_sendable()).map(|c| c.0));
                     }
                 }
-                Event::Failed(e) => ex.server_violation = Some(e.to_string()),
+                Event::Failed(e) => {
+                    // The core writes the close frame that fails the
+                    // connection: the client closed it, not the server.
+                    if ex.client_close.is_none() {
+                        ex.client_close = Some(Some(e.close_code().0));
+                        ex.client_closed_first = ex.server_close.is_none();
+                    }
+                    ex.server_violation = Some(e.to_string());
+                }
             }
         }
         if ex.client_close.is_none() && ex.server_close.is_none() && case.close.closed_by_client {
@@ -280,7 +288,9 @@ fn judge(case: &Case, ex: Exchange, duration: Duration, records: Vec<Record>) ->
     };
     let clean = ex.client_close.is_some() && ex.server_close.is_some();
     let expect = &case.close;
-    let (close, close_reason) = if ex.client_closed_first != expect.closed_by_client && ex.server_close.is_some() {
+    // In Autobahn's order: who closed, whether cleanly, with what code, and
+    // who dropped TCP.
+    let (close, close_reason) = if ex.client_closed_first != expect.closed_by_client {
         (CloseBehavior::Failed, "the connection was closed by the wrong endpoint".to_owned())
     } else if expect.require_clean && !clean {
         (

@@ -5,6 +5,7 @@
 
 mod framing;
 mod pings;
+mod reserved;
 
 use crate::case::Case;
 
@@ -12,6 +13,7 @@ use crate::case::Case;
 pub fn all() -> Vec<Case> {
     let mut all = framing::cases();
     all.extend(pings::cases());
+    all.extend(reserved::cases());
     all
 }
 

@@ -25,6 +25,9 @@ pub enum Action {
     /// The client starts the closing handshake: a close frame with this
     /// code (or none), masked.
     Close(Option<u16>),
+    /// The client waits before its next write (what the server does in the
+    /// meantime is read, and counts).
+    Pause(Duration),
 }
 
 impl Action {
@@ -37,11 +40,11 @@ impl Action {
     pub fn chop(&self) -> Option<usize> {
         match self {
             Action::Frame { chop, .. } => *chop,
-            Action::Close(_) => None,
+            Action::Close(_) | Action::Pause(_) => None,
         }
     }
 
-    /// The frame's bytes on the wire, masked with `key`.
+    /// The frame's bytes on the wire, masked with `key` (none for a pause).
     pub fn encode(&self, key: [u8; 4]) -> Vec<u8> {
         let close;
         let (fin, rsv, opcode, payload) = match self {
@@ -50,6 +53,7 @@ impl Action {
                 close = code.map(|c| c.to_be_bytes().to_vec()).unwrap_or_default();
                 (true, 0, 8, &close)
             }
+            Action::Pause(_) => return Vec::new(),
         };
         let len = payload.len() as u64;
         let header = FrameHeader {

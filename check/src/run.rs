@@ -200,7 +200,22 @@ async fn exchange(
     let config = Config { auto_pong: false, auto_close: false, ..Config::default() };
     let mut conn = Connection::client(config, Box::new(mask_key));
     let mut ex = Exchange::default();
+    conn.receive_data(&rest);
+    let mut chunk = vec![0u8; 64 * 1024];
     for action in &case.actions {
+        if let Action::Pause(pause) = action {
+            // What the server sends meanwhile is read into the connection.
+            let until = Instant::now().checked_add(*pause).unwrap_or(deadline).min(deadline);
+            while let Ok(Ok(n)) = tokio::time::timeout_at(until.into(), tcp.read(&mut chunk)).await {
+                if n == 0 {
+                    break;
+                }
+                let got = chunk.get(..n).unwrap_or_default();
+                records.push(Record { from_client: false, micros: micros(started), bytes: got.to_vec() });
+                conn.receive_data(got);
+            }
+            continue;
+        }
         if let Action::Close(code) = action {
             ex.client_close = Some(*code);
             ex.client_closed_first = true;
@@ -213,8 +228,6 @@ async fn exchange(
             }
         }
     }
-    conn.receive_data(&rest);
-    let mut chunk = vec![0u8; 64 * 1024];
     loop {
         while let Some(event) = conn.next_event() {
             match event {

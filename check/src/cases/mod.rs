@@ -3,6 +3,7 @@
 //! Groups follow Autobahn|Testsuite's numbering (1 framing, 2 pings and
 //! pongs, …); cases wscope adds get groups of their own after Autobahn's.
 
+mod fragments;
 mod framing;
 mod pings;
 mod reserved;
@@ -14,6 +15,7 @@ pub fn all() -> Vec<Case> {
     let mut all = framing::cases();
     all.extend(pings::cases());
     all.extend(reserved::cases());
+    all.extend(fragments::cases());
     all
 }
 

@@ -28,6 +28,9 @@ pub enum Action {
     /// The client waits before its next write (what the server does in the
     /// meantime is read, and counts).
     Pause(Duration),
+    /// The client starts the closing handshake with a close frame of this
+    /// payload exactly (any length, any code, any reason bytes).
+    CloseRaw(Vec<u8>),
 }
 
 impl Action {
@@ -40,7 +43,7 @@ impl Action {
     pub fn chop(&self) -> Option<usize> {
         match self {
             Action::Frame { chop, .. } => *chop,
-            Action::Close(_) | Action::Pause(_) => None,
+            Action::Close(_) | Action::CloseRaw(_) | Action::Pause(_) => None,
         }
     }
 
@@ -53,6 +56,7 @@ impl Action {
                 close = code.map(|c| c.to_be_bytes().to_vec()).unwrap_or_default();
                 (true, 0, 8, &close)
             }
+            Action::CloseRaw(payload) => (true, 0, 8, payload),
             Action::Pause(_) => return Vec::new(),
         };
         let len = payload.len() as u64;
@@ -136,6 +140,21 @@ pub struct Case {
     /// How long the case may run before the client gives up and drops the
     /// connection.
     pub time_limit: Duration,
+    /// Special judgements some of Autobahn's cases make.
+    pub rule: Rule,
+}
+
+/// How a case's verdicts are bent, where Autobahn bends them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Rule {
+    /// Events give the verdict, the close its own.
+    #[default]
+    Plain,
+    /// A wrong close code fails the case itself (group 7: the close code is
+    /// what the case tests).
+    WrongCodeFails,
+    /// The RFC leaves the outcome open: both verdicts are INFORMATIONAL.
+    Informational,
 }
 
 impl Case {

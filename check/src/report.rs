@@ -93,7 +93,7 @@ pub fn summary(results: &[(Case, Outcome)]) -> String {
         if o.verdict != Verdict::Ok {
             let _ = writeln!(out, "{} {}: {}", o.id, o.verdict, o.reason);
         }
-        if let Some(close) = o.close.filter(|c| *c != CloseBehavior::Ok) {
+        if let Some(close) = o.close.filter(|c| !matches!(c, CloseBehavior::Ok | CloseBehavior::Informational)) {
             let _ = writeln!(out, "{} close {close}: {}", o.id, o.close_reason);
         }
     }

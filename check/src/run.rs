@@ -1,7 +1,7 @@
 //! One case against one server, over TCP: the opening handshake, the case's
 //! frames, what comes back, the closing handshake, and a verdict on each.
 
-use crate::case::{Action, Case, Seen};
+use crate::case::{Action, Case, Rule, Seen};
 use crate::verdict::{CloseBehavior, Verdict};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -216,9 +216,17 @@ async fn exchange(
             }
             continue;
         }
-        if let Action::Close(code) = action {
-            ex.client_close = Some(*code);
-            ex.client_closed_first = true;
+        match action {
+            Action::Close(code) => {
+                ex.client_close = Some(*code);
+                ex.client_closed_first = true;
+            }
+            Action::CloseRaw(payload) => {
+                let code = payload.get(..2).and_then(|c| <[u8; 2]>::try_from(c).ok()).map(u16::from_be_bytes);
+                ex.client_close = Some(code);
+                ex.client_closed_first = true;
+            }
+            _ => {}
         }
         let bytes = action.encode(mask_key());
         let piece = action.chop().unwrap_or(bytes.len()).max(1);
@@ -266,6 +274,11 @@ async fn exchange(
         let out = conn.take_output();
         if !out.is_empty() && !write(tcp, &out, started, records).await {
             ex.server_dropped = true;
+            break;
+        }
+        // Failing the connection (section 7.1.7): after the close frame,
+        // the client drops TCP itself.
+        if ex.server_violation.is_some() {
             break;
         }
         match tokio::time::timeout_at(deadline.into(), tcp.read(&mut chunk)).await {
@@ -318,8 +331,20 @@ fn judge(case: &Case, ex: Exchange, duration: Duration, records: Vec<Record>) ->
         (CloseBehavior::WrongCode, format!("the server closed with {code}; expected {:?} or no code", expect.codes))
     } else if ex.timed_out {
         (CloseBehavior::FailedByClient, "the server did not close TCP: the client dropped it (section 7.1.1)".into())
+    } else if let Some(v) = &ex.server_violation {
+        (CloseBehavior::FailedByClient, format!("the server broke a rule ({v}): the client failed the connection"))
     } else {
         (CloseBehavior::Ok, "the connection was closed properly".to_owned())
+    };
+    let (verdict, reason, close) = match case.rule {
+        Rule::Plain => (verdict, reason, close),
+        Rule::WrongCodeFails if close == CloseBehavior::WrongCode => (Verdict::Failed, close_reason.clone(), close),
+        Rule::WrongCodeFails => (verdict, reason, close),
+        Rule::Informational => (
+            Verdict::Informational,
+            format!("the RFC leaves this open; what happened: {reason}"),
+            CloseBehavior::Informational,
+        ),
     };
     Outcome {
         id: case.id.clone(),

@@ -56,6 +56,9 @@ pub enum CloseBehavior {
     /// first (section 7.1.1).
     #[serde(rename = "FAILED BY CLIENT")]
     FailedByClient,
+    /// The RFC leaves it open.
+    #[serde(rename = "INFORMATIONAL")]
+    Informational,
 }
 
 impl fmt::Display for CloseBehavior {
@@ -66,6 +69,7 @@ impl fmt::Display for CloseBehavior {
             CloseBehavior::Unclean => "UNCLEAN",
             CloseBehavior::WrongCode => "WRONG CODE",
             CloseBehavior::FailedByClient => "FAILED BY CLIENT",
+            CloseBehavior::Informational => "INFORMATIONAL",
         })
     }
 }

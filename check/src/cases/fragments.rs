@@ -4,7 +4,7 @@
 //! nothing to continue, or a new data frame inside a message fails the
 //! connection with 1002.
 
-use crate::case::{Action, Case, CloseExpectation, Seen};
+use crate::case::{Action, Case, CloseExpectation, Rule, Seen};
 use crate::verdict::Verdict;
 use std::time::Duration;
 
@@ -34,6 +34,7 @@ fn case(id: &str, description: &str, actions: Vec<Action>, expected: Vec<(Verdic
         expected,
         close,
         time_limit: Duration::from_secs(3),
+        rule: Rule::Plain,
     }
 }
 

@@ -3,7 +3,7 @@
 //! 7 bits, 126 and 65535 in 16, 65536 in 64), each echoed whole; the last
 //! of each written in pieces of 997 bytes.
 
-use crate::case::{Action, Case, CloseExpectation, Seen};
+use crate::case::{Action, Case, CloseExpectation, Rule, Seen};
 use crate::verdict::Verdict;
 use std::time::Duration;
 
@@ -24,6 +24,7 @@ pub(super) fn cases() -> Vec<Case> {
                 expected: vec![(Verdict::Ok, vec![seen(payload)])],
                 close: CloseExpectation::normal(),
                 time_limit: Duration::from_secs(if len > 1000 { 10 } else { 2 }),
+                rule: Rule::Plain,
             });
         };
         for (n, len) in (1..).zip(LENGTHS) {

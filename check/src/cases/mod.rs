@@ -3,6 +3,7 @@
 //! Groups follow Autobahn|Testsuite's numbering (1 framing, 2 pings and
 //! pongs, …); cases wscope adds get groups of their own after Autobahn's.
 
+mod closing;
 mod fragments;
 mod framing;
 mod pings;
@@ -16,6 +17,7 @@ pub fn all() -> Vec<Case> {
     all.extend(pings::cases());
     all.extend(reserved::cases());
     all.extend(fragments::cases());
+    all.extend(closing::cases());
     all
 }
 

@@ -3,7 +3,7 @@
 //! 125 bytes fails the connection (section 5.5), an unsolicited pong needs
 //! no answer.
 
-use crate::case::{Action, Case, CloseExpectation, Seen};
+use crate::case::{Action, Case, CloseExpectation, Rule, Seen};
 use crate::verdict::Verdict;
 use std::time::Duration;
 
@@ -19,6 +19,7 @@ fn case(id: &str, description: &str, expectation: &str, actions: Vec<Action>, po
         expected: vec![(Verdict::Ok, pongs.into_iter().map(Seen::Pong).collect())],
         close: CloseExpectation::normal(),
         time_limit: Duration::from_secs(2),
+        rule: Rule::Plain,
     }
 }
 
@@ -60,6 +61,7 @@ pub(super) fn cases() -> Vec<Case> {
             expected: vec![(Verdict::Ok, Vec::new())],
             close: CloseExpectation { closed_by_client: false, codes: vec![1002], require_clean: false },
             time_limit: Duration::from_secs(2),
+            rule: Rule::Plain,
         },
         case(
             "2.6",

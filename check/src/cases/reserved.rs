@@ -4,7 +4,7 @@
 //! a valid message comes first, echoing it before failing is what the RFC
 //! asks (OK); failing at once, having read both, is allowed (NON-STRICT).
 
-use crate::case::{Action, Case, CloseExpectation, Seen};
+use crate::case::{Action, Case, CloseExpectation, Rule, Seen};
 use crate::verdict::Verdict;
 use std::time::Duration;
 
@@ -36,6 +36,7 @@ fn fails(id: &str, description: String, bad: Action, after_hello: Option<Option<
         expected,
         close: CloseExpectation { closed_by_client: false, codes: vec![1002], require_clean: false },
         time_limit: Duration::from_secs(2),
+        rule: Rule::Plain,
     }
 }
 

@@ -208,3 +208,27 @@ async fn no_server_is_a_failed_case_not_a_hang() {
     assert!(o.reason.starts_with("cannot connect"), "{}", o.reason);
     assert_eq!(o.close, None);
 }
+
+/// Autobahn's own verdicts on wscope-server (a committed fixture, with the
+/// command that made it): wscope-check gives the same verdict and the same
+/// close behaviour on every case both have.
+#[tokio::test]
+async fn the_same_verdicts_as_autobahn_on_wscope_server() {
+    let fixture: serde_json::Value =
+        serde_json::from_str(include_str!("fixtures/autobahn-wscope-server.json")).unwrap();
+    let expected = fixture["cases"].as_object().unwrap();
+    let www = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../www"));
+    let server = Server::start(ServerConfig::new("127.0.0.1:0".parse().unwrap(), www)).await.unwrap();
+    let target = Target::parse(&format!("ws://{}/echo", server.local_addr())).unwrap();
+    let mut compared = 0;
+    for case in cases::all() {
+        let Some(autobahn) = expected.get(&case.id) else { continue };
+        let o = run_case(&target, &case, Duration::from_secs(10)).await;
+        assert_eq!(o.verdict.to_string(), autobahn["behavior"].as_str().unwrap(), "{}: {}", case.id, o.reason);
+        let close = o.close.map(|c| c.to_string()).unwrap_or_default();
+        assert_eq!(close, autobahn["behaviorClose"].as_str().unwrap(), "{}: {}", case.id, o.close_reason);
+        compared += 1;
+    }
+    assert_eq!(compared, cases::all().len(), "every case of the catalogue is in the fixture");
+    server.shutdown().await;
+}

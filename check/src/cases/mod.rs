@@ -6,6 +6,7 @@
 mod closing;
 mod fragments;
 mod framing;
+mod misc;
 mod pings;
 mod reserved;
 
@@ -18,6 +19,7 @@ pub fn all() -> Vec<Case> {
     all.extend(reserved::cases());
     all.extend(fragments::cases());
     all.extend(closing::cases());
+    all.extend(misc::cases());
     all
 }
 

@@ -19,7 +19,9 @@
 //!
 //! `client_close`/`server_close` are absent when that side sent no close
 //! frame and `null` for a close frame without a code. `records` are the
-//! bytes exactly, in the order they crossed, as the server's tap keeps them.
+//! bytes exactly, in the order they crossed, as the server's tap keeps them,
+//! up to 64 MiB per case; `dropped_bytes`, when present, counts the bytes
+//! past that. A case also stops at 10 000 events received.
 
 use crate::case::Case;
 use crate::run::Outcome;
@@ -60,6 +62,9 @@ pub fn case_json(case: &Case, o: &Outcome) -> Value {
         }
         if let Some(c) = o.server_close {
             map.insert("server_close".into(), json!(c));
+        }
+        if o.dropped_bytes > 0 {
+            map.insert("dropped_bytes".into(), json!(o.dropped_bytes));
         }
     }
     v

@@ -76,8 +76,10 @@ pub struct Outcome {
     pub server_close: Option<Option<u16>>,
     /// From connecting to the end.
     pub duration: Duration,
-    /// Every byte each way.
+    /// Every byte each way, up to [`MAX_RECORDED`].
     pub records: Vec<Record>,
+    /// Bytes past [`MAX_RECORDED`], counted but not kept.
+    pub dropped_bytes: u64,
 }
 
 /// How the exchange went, before it is judged.
@@ -94,17 +96,46 @@ struct Exchange {
     timed_out: bool,
     /// The server's bytes broke a rule (the client failed the connection).
     server_violation: Option<String>,
+    /// The server sent more than [`MAX_EVENTS`] events.
+    flooded: bool,
 }
 
 /// Most bytes of a head the checker reads.
 const HEAD_LIMIT: usize = 16 * 1024;
 
+/// Most bytes a case keeps as records (each way together); past it the
+/// bytes are only counted (`Outcome::dropped_bytes`).
+pub const MAX_RECORDED: usize = 64 << 20;
+
+/// Most events a case collects: a server that floods the client ends the
+/// case there.
+pub const MAX_EVENTS: usize = 10_000;
+
+/// Every byte each way, up to [`MAX_RECORDED`].
+struct Log {
+    started: Instant,
+    records: Vec<Record>,
+    kept: usize,
+    dropped: u64,
+}
+
+impl Log {
+    fn push(&mut self, from_client: bool, bytes: &[u8]) {
+        let take = bytes.len().min(MAX_RECORDED.saturating_sub(self.kept));
+        if let Some(kept) = bytes.get(..take).filter(|k| !k.is_empty()) {
+            self.records.push(Record { from_client, micros: micros(self.started), bytes: kept.to_vec() });
+            self.kept = self.kept.saturating_add(take);
+        }
+        self.dropped = self.dropped.saturating_add(bytes.len().saturating_sub(take) as u64);
+    }
+}
+
 /// Runs `case` against `target`; the case's time limit, at least `limit`.
 pub async fn run_case(target: &Target, case: &Case, limit: Duration) -> Outcome {
     let started = Instant::now();
     let deadline = started.checked_add(case.time_limit.max(limit)).unwrap_or(started);
-    let mut records = Vec::new();
-    let failed = |reason: String, records: Vec<Record>| Outcome {
+    let mut log = Log { started, records: Vec::new(), kept: 0, dropped: 0 };
+    let failed = |reason: String, log: Log| Outcome {
         id: case.id.clone(),
         verdict: Verdict::Failed,
         reason,
@@ -114,28 +145,29 @@ pub async fn run_case(target: &Target, case: &Case, limit: Duration) -> Outcome 
         client_close: None,
         server_close: None,
         duration: started.elapsed(),
-        records,
+        records: log.records,
+        dropped_bytes: log.dropped,
     };
     let mut tcp = match tokio::time::timeout_at(deadline.into(), TcpStream::connect(&target.addr)).await {
         Ok(Ok(s)) => s,
-        Ok(Err(e)) => return failed(format!("cannot connect to {}: {e}", target.addr), records),
-        Err(_) => return failed(format!("connecting to {} timed out", target.addr), records),
+        Ok(Err(e)) => return failed(format!("cannot connect to {}: {e}", target.addr), log),
+        Err(_) => return failed(format!("connecting to {} timed out", target.addr), log),
     };
     let _ = tcp.set_nodelay(true);
-    let rest = match handshake(&mut tcp, target, started, deadline, &mut records).await {
+    let rest = match handshake(&mut tcp, target, deadline, &mut log).await {
         Ok(rest) => rest,
-        Err(reason) => return failed(format!("opening handshake: {reason}"), records),
+        Err(reason) => return failed(format!("opening handshake: {reason}"), log),
     };
-    let ex = exchange(&mut tcp, case, rest, started, deadline, &mut records).await;
-    judge(case, ex, started.elapsed(), records)
+    let ex = exchange(&mut tcp, case, rest, deadline, &mut log).await;
+    judge(case, ex, started.elapsed(), log)
 }
 
 fn micros(started: Instant) -> u64 {
     u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX)
 }
 
-async fn write(tcp: &mut TcpStream, bytes: &[u8], started: Instant, records: &mut Vec<Record>) -> bool {
-    records.push(Record { from_client: true, micros: micros(started), bytes: bytes.to_vec() });
+async fn write(tcp: &mut TcpStream, bytes: &[u8], log: &mut Log) -> bool {
+    log.push(true, bytes);
     tcp.write_all(bytes).await.is_ok()
 }
 
@@ -153,16 +185,10 @@ fn mask_key() -> [u8; 4] {
 }
 
 /// The client's opening handshake; returns the bytes read past the 101.
-async fn handshake(
-    tcp: &mut TcpStream,
-    target: &Target,
-    started: Instant,
-    deadline: Instant,
-    records: &mut Vec<Record>,
-) -> Result<Vec<u8>, String> {
+async fn handshake(tcp: &mut TcpStream, target: &Target, deadline: Instant, log: &mut Log) -> Result<Vec<u8>, String> {
     let client = ClientHandshake::new(&target.host, &target.path, nonce());
     let request = client.request().map_err(|e| e.to_string())?;
-    if !write(tcp, &request, started, records).await {
+    if !write(tcp, &request, log).await {
         return Err("the server closed the connection before the request was written".into());
     }
     let mut buf = Vec::new();
@@ -175,7 +201,7 @@ async fn handshake(
             Err(_) => return Err("no answer in time".into()),
         };
         let got = chunk.get(..n).unwrap_or_default();
-        records.push(Record { from_client: false, micros: micros(started), bytes: got.to_vec() });
+        log.push(false, got);
         buf.extend_from_slice(got);
         let limits = HandshakeLimits { max_head_len: HEAD_LIMIT, ..HandshakeLimits::default() };
         match client.check_response(&buf, &limits) {
@@ -189,14 +215,7 @@ async fn handshake(
 /// The case's frames, then everything the server sends until the
 /// connection ends or the time runs out; the client closes once what it saw
 /// matches an expectation.
-async fn exchange(
-    tcp: &mut TcpStream,
-    case: &Case,
-    rest: Vec<u8>,
-    started: Instant,
-    deadline: Instant,
-    records: &mut Vec<Record>,
-) -> Exchange {
+async fn exchange(tcp: &mut TcpStream, case: &Case, rest: Vec<u8>, deadline: Instant, log: &mut Log) -> Exchange {
     let config = Config { auto_pong: false, auto_close: false, ..Config::default() };
     let mut conn = Connection::client(config, Box::new(mask_key));
     let mut ex = Exchange::default();
@@ -211,7 +230,7 @@ async fn exchange(
                     break;
                 }
                 let got = chunk.get(..n).unwrap_or_default();
-                records.push(Record { from_client: false, micros: micros(started), bytes: got.to_vec() });
+                log.push(false, got);
                 conn.receive_data(got);
             }
             continue;
@@ -231,7 +250,7 @@ async fn exchange(
         let bytes = action.encode(mask_key());
         let piece = action.chop().unwrap_or(bytes.len()).max(1);
         for part in bytes.chunks(piece) {
-            if !write(tcp, part, started, records).await {
+            if !write(tcp, part, log).await {
                 break;
             }
         }
@@ -262,6 +281,10 @@ async fn exchange(
                 }
             }
         }
+        if ex.seen.len() >= MAX_EVENTS {
+            ex.flooded = true;
+            break;
+        }
         if ex.client_close.is_none() && ex.server_close.is_none() && case.close.closed_by_client {
             let matched = case.expected.iter().any(|(_, events)| *events == ex.seen);
             if matched {
@@ -272,7 +295,7 @@ async fn exchange(
             }
         }
         let out = conn.take_output();
-        if !out.is_empty() && !write(tcp, &out, started, records).await {
+        if !out.is_empty() && !write(tcp, &out, log).await {
             ex.server_dropped = true;
             break;
         }
@@ -288,7 +311,7 @@ async fn exchange(
             }
             Ok(Ok(n)) => {
                 let got = chunk.get(..n).unwrap_or_default();
-                records.push(Record { from_client: false, micros: micros(started), bytes: got.to_vec() });
+                log.push(false, got);
                 conn.receive_data(got);
             }
             Err(_) => {
@@ -300,7 +323,7 @@ async fn exchange(
     ex
 }
 
-fn judge(case: &Case, ex: Exchange, duration: Duration, records: Vec<Record>) -> Outcome {
+fn judge(case: &Case, ex: Exchange, duration: Duration, log: Log) -> Outcome {
     let (verdict, reason) = match case.expected.iter().find(|(_, events)| *events == ex.seen) {
         Some((v, _)) => (*v, "the events match the expectation".to_owned()),
         None => {
@@ -308,6 +331,9 @@ fn judge(case: &Case, ex: Exchange, duration: Duration, records: Vec<Record>) ->
             let mut why = format!("expected {want}; received {}", list(&ex.seen));
             if let Some(v) = &ex.server_violation {
                 why.push_str(&format!("; then the server broke a rule: {v}"));
+            }
+            if ex.flooded {
+                why.push_str(&format!("; the case stopped at {MAX_EVENTS} events"));
             }
             (Verdict::Failed, why)
         }
@@ -356,22 +382,45 @@ fn judge(case: &Case, ex: Exchange, duration: Duration, records: Vec<Record>) ->
         client_close: ex.client_close,
         server_close: ex.server_close,
         duration,
-        records,
+        records: log.records,
+        dropped_bytes: log.dropped,
     }
 }
 
-/// "[text, 5 bytes; ping, 0 bytes]" or "nothing".
+/// "[text, 5 bytes; ping, 0 bytes]" or "nothing"; the first 10 events and
+/// how many more.
 fn list(events: &[Seen]) -> String {
     if events.is_empty() {
         return "nothing".into();
     }
-    format!("[{}]", events.iter().map(Seen::describe).collect::<Vec<_>>().join("; "))
+    let shown: Vec<String> = events.iter().take(10).map(Seen::describe).collect();
+    let more = events.len().saturating_sub(shown.len());
+    let more = if more > 0 { format!("; and {more} more") } else { String::new() };
+    format!("[{}{more}]", shown.join("; "))
 }
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::arithmetic_side_effects)]
     use super::*;
+
+    #[test]
+    fn records_are_bounded_and_the_rest_counted() {
+        let mut log = Log { started: Instant::now(), records: Vec::new(), kept: 0, dropped: 0 };
+        log.push(true, &vec![1u8; MAX_RECORDED - 10]);
+        log.push(false, &[2u8; 25]);
+        log.push(false, &[3u8; 5]);
+        assert_eq!(log.records.len(), 2);
+        assert_eq!(log.records[1].bytes.len(), 10);
+        assert_eq!((log.kept, log.dropped), (MAX_RECORDED, 20));
+    }
+
+    #[test]
+    fn long_event_lists_are_cut_in_reasons() {
+        assert_eq!(list(&[]), "nothing");
+        let many = vec![Seen::Pong(Vec::new()); 12];
+        assert!(list(&many).ends_with("pong, 0 bytes; and 2 more]"), "{}", list(&many));
+    }
 
     #[test]
     fn targets_from_urls() {

@@ -63,6 +63,21 @@ async fn wscope_server_passes_every_case() {
     server.shutdown().await;
 }
 
+/// Reads a client's handshake and answers it with a correct 101; returns
+/// the bytes read past the request, or `None` if the client went away.
+async fn accept_handshake(tcp: &mut tokio::net::TcpStream) -> Option<Vec<u8>> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = tcp.read(&mut chunk).await.ok().filter(|n| *n > 0)?;
+        buf.extend_from_slice(&chunk[..n]);
+        if let Ok(Decoded::Complete { value, len }) = parse_request(&buf, &HandshakeLimits::default()) {
+            tcp.write_all(&value.response(None, None).unwrap()).await.ok()?;
+            return Some(buf.split_off(len));
+        }
+    }
+}
+
 /// Accepts one connection at a time: a correct 101, then reads whatever
 /// comes for a moment and drops the connection without a word.
 async fn mute_server() -> std::net::SocketAddr {
@@ -72,20 +87,10 @@ async fn mute_server() -> std::net::SocketAddr {
         loop {
             let Ok((mut tcp, _)) = listener.accept().await else { return };
             tokio::spawn(async move {
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 4096];
-                let request = loop {
-                    let Ok(n) = tcp.read(&mut chunk).await else { return };
-                    if n == 0 {
-                        return;
-                    }
-                    buf.extend_from_slice(&chunk[..n]);
-                    if let Ok(Decoded::Complete { value, .. }) = parse_request(&buf, &HandshakeLimits::default()) {
-                        break value;
-                    }
-                };
-                let _ = tcp.write_all(&request.response(None, None).unwrap()).await;
-                let _ = tokio::time::timeout(Duration::from_millis(200), tcp.read(&mut chunk)).await;
+                if accept_handshake(&mut tcp).await.is_some() {
+                    let mut chunk = [0u8; 4096];
+                    let _ = tokio::time::timeout(Duration::from_millis(200), tcp.read(&mut chunk)).await;
+                }
             });
         }
     });
@@ -116,20 +121,8 @@ async fn careless_server() -> std::net::SocketAddr {
         loop {
             let Ok((mut tcp, _)) = listener.accept().await else { return };
             tokio::spawn(async move {
-                let mut buf = Vec::new();
+                let Some(mut buf) = accept_handshake(&mut tcp).await else { return };
                 let mut chunk = [0u8; 4096];
-                loop {
-                    let Ok(n) = tcp.read(&mut chunk).await else { return };
-                    if n == 0 {
-                        return;
-                    }
-                    buf.extend_from_slice(&chunk[..n]);
-                    if let Ok(Decoded::Complete { value, len }) = parse_request(&buf, &HandshakeLimits::default()) {
-                        let _ = tcp.write_all(&value.response(None, None).unwrap()).await;
-                        buf.drain(..len);
-                        break;
-                    }
-                }
                 loop {
                     while let Decoded::Complete { value: header, len } = FrameHeader::decode(&buf) {
                         let end = len + header.payload_len as usize;

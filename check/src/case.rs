@@ -1,6 +1,7 @@
 //! A case as data: what the client writes, and the outcomes that match.
 
 use crate::verdict::Verdict;
+use std::sync::Arc;
 use std::time::Duration;
 use wscope_core::frame::{FrameHeader, LengthForm, OpCode};
 
@@ -31,6 +32,76 @@ pub enum Action {
     /// The client starts the closing handshake with a close frame of this
     /// payload exactly (any length, any code, any reason bytes).
     CloseRaw(Vec<u8>),
+    /// If the connection is still open (no close frame either way, TCP
+    /// up), the client notes it as [`Seen::Mark`]; if not, it writes
+    /// nothing more (Autobahn's "timeout" events after a pause).
+    Mark(char),
+    /// The frame's header and the first `first` bytes of its payload; the
+    /// rest waits for [`Action::More`] (one frame written in parts, with
+    /// pauses between).
+    Held {
+        /// The frame ([`Action::Frame`]).
+        frame: Box<Action>,
+        /// Payload bytes written now.
+        first: usize,
+    },
+    /// The next bytes of the held frame's payload (all that is left when
+    /// `None`).
+    More(Option<usize>),
+    /// Messages sent one at a time through the core (compressed where
+    /// permessage-deflate was agreed), each after the echo of the one
+    /// before, each echo compared with what was sent.
+    Echoes(Echoes),
+    /// If permessage-deflate was not agreed in the handshake, the client
+    /// notes [`Seen::NoDeflate`] and writes nothing more.
+    NeedDeflate,
+}
+
+/// Where the messages of [`Action::Echoes`] come from (made when sent,
+/// so a catalogue of 16 MiB messages costs nothing until it runs).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// This pattern repeated.
+    Repeat(&'static [u8]),
+    /// Consecutive slices of this text, wrapping at its end.
+    Corpus(Arc<[u8]>),
+}
+
+/// Round trips, one message in flight (Autobahn 9.7, 9.8, 12, 13).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Echoes {
+    /// Text messages (otherwise binary).
+    pub text: bool,
+    /// The bytes of each message.
+    pub source: Source,
+    /// Bytes per message.
+    pub len: usize,
+    /// How many.
+    pub count: usize,
+    /// Largest frame payload (a message is split after compression); 0
+    /// for one frame per message.
+    pub max_frame: usize,
+    /// Bytes per write, or each message's frames written at once.
+    pub chop: Option<usize>,
+}
+
+impl Echoes {
+    /// The `i`-th message.
+    pub fn message(&self, i: usize) -> Vec<u8> {
+        let (text, start): (&[u8], usize) = match &self.source {
+            Source::Repeat(pattern) => (pattern, 0),
+            Source::Corpus(text) => (text, i.wrapping_mul(self.len).checked_rem(text.len()).unwrap_or(0)),
+        };
+        let mut out = Vec::with_capacity(self.len);
+        let mut from = start;
+        while out.len() < self.len {
+            let Some(piece) = text.get(from..).filter(|p| !p.is_empty()) else { break };
+            let take = piece.len().min(self.len.saturating_sub(out.len()));
+            out.extend_from_slice(piece.get(..take).unwrap_or_default());
+            from = 0;
+        }
+        out
+    }
 }
 
 impl Action {
@@ -43,7 +114,7 @@ impl Action {
     pub fn chop(&self) -> Option<usize> {
         match self {
             Action::Frame { chop, .. } => *chop,
-            Action::Close(_) | Action::CloseRaw(_) | Action::Pause(_) => None,
+            _ => None,
         }
     }
 
@@ -57,7 +128,10 @@ impl Action {
                 (true, 0, 8, &close)
             }
             Action::CloseRaw(payload) => (true, 0, 8, payload),
-            Action::Pause(_) => return Vec::new(),
+            Action::Held { frame, .. } => return frame.encode(key),
+            Action::Pause(_) | Action::Mark(_) | Action::More(_) | Action::Echoes(_) | Action::NeedDeflate => {
+                return Vec::new();
+            }
         };
         let len = payload.len() as u64;
         let header = FrameHeader {
@@ -86,6 +160,13 @@ pub enum Seen {
     Ping(Vec<u8>),
     /// A pong and its payload.
     Pong(Vec<u8>),
+    /// The connection was still open at this point of the case
+    /// ([`Action::Mark`]).
+    Mark(char),
+    /// This many messages came back exactly as sent ([`Action::Echoes`]).
+    Echoed(usize),
+    /// The server did not agree to permessage-deflate.
+    NoDeflate,
 }
 
 impl Seen {
@@ -96,6 +177,9 @@ impl Seen {
             Seen::Binary(p) => ("binary", p),
             Seen::Ping(p) => ("ping", p),
             Seen::Pong(p) => ("pong", p),
+            Seen::Mark(m) => return format!("still open at pause {m}"),
+            Seen::Echoed(n) => return format!("{n} messages echoed as sent"),
+            Seen::NoDeflate => return "no permessage-deflate agreed".into(),
         };
         format!("{kind}, {} bytes", p.len())
     }
@@ -112,12 +196,26 @@ pub struct CloseExpectation {
     pub codes: Vec<u16>,
     /// Both close frames must be exchanged.
     pub require_clean: bool,
+    /// A close from the wrong side fails the case itself, not only its
+    /// close (the UTF-8 cases: a server that did not fail the connection
+    /// did not notice the invalid text).
+    pub wrong_endpoint_fatal: bool,
 }
 
 impl CloseExpectation {
     /// The client closes with 1000 and expects 1000 back, cleanly.
     pub fn normal() -> Self {
-        CloseExpectation { closed_by_client: true, codes: vec![1000], require_clean: true }
+        CloseExpectation { closed_by_client: true, codes: vec![1000], require_clean: true, wrong_endpoint_fatal: false }
+    }
+
+    /// The server must fail the connection, with `code` or no code.
+    pub fn server_fails(code: u16) -> Self {
+        CloseExpectation {
+            closed_by_client: false,
+            codes: vec![code],
+            require_clean: false,
+            wrong_endpoint_fatal: false,
+        }
     }
 }
 
@@ -142,6 +240,8 @@ pub struct Case {
     pub time_limit: Duration,
     /// Special judgements some of Autobahn's cases make.
     pub rule: Rule,
+    /// The `Sec-WebSocket-Extensions` offer of the opening handshake.
+    pub offer: Option<String>,
 }
 
 /// How a case's verdicts are bent, where Autobahn bends them.

@@ -11,7 +11,7 @@
 //! - [`verdict`]: what a case's outcome means.
 //! - [`case`]: a case as data: what to send, what to expect.
 //! - [`cases`]: the catalogue, by Autobahn's ids, and selection by pattern.
-//! - [`run`]: one case against one server, over TCP.
+//! - [`run`]: one case against one server, over TCP or TLS.
 //! - [`report`]: the JSON report and the summary table.
 
 pub mod case;
@@ -21,5 +21,5 @@ pub mod run;
 pub mod verdict;
 
 pub use case::Case;
-pub use run::{Outcome, Target, run_case};
+pub use run::{ConnectError, Outcome, Settings, Target, run_case};
 pub use verdict::{CloseBehavior, Verdict};

@@ -2,7 +2,9 @@
 //! people, and a JSON file with everything (every byte each way) for tools
 //! and for the explorer page.
 //!
-//! JSON schema (`--report FILE`):
+//! JSON schema (`--report FILE`), written case by case as cases finish (so
+//! a run's memory does not grow with its report; with `--jobs` the order
+//! is the order they finished in):
 //!
 //! ```text
 //! { "tool": "wscope-check", "version": "0.1.0", "target": "ws://…",
@@ -20,8 +22,10 @@
 //! `client_close`/`server_close` are absent when that side sent no close
 //! frame and `null` for a close frame without a code. `records` are the
 //! bytes exactly, in the order they crossed, as the server's tap keeps them,
-//! up to 64 MiB per case; `dropped_bytes`, when present, counts the bytes
-//! past that. A case also stops at 10 000 events received.
+//! up to `--record-limit` bytes per case (1 MiB unless told: the
+//! performance cases move hundreds of MiB); `dropped_bytes`, when present,
+//! counts the bytes past that. A case also stops at 10 000 events
+//! received. `summary` (last) counts the verdicts.
 
 use crate::case::Case;
 use crate::run::Outcome;
@@ -29,6 +33,7 @@ use crate::verdict::{CloseBehavior, Verdict};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::io::Write as _;
 
 fn hex(bytes: &[u8]) -> String {
     let mut s = String::with_capacity(bytes.len().saturating_mul(2));
@@ -77,7 +82,49 @@ pub fn report_json(target: &str, results: &[(Case, Outcome)]) -> Value {
         "version": env!("CARGO_PKG_VERSION"),
         "target": target,
         "cases": results.iter().map(|(c, o)| case_json(c, o)).collect::<Vec<_>>(),
+        "summary": counts(results),
     })
+}
+
+fn counts(results: &[(Case, Outcome)]) -> Value {
+    let mut by: BTreeMap<String, usize> = BTreeMap::new();
+    for (_, o) in results {
+        let n = by.entry(o.verdict.to_string()).or_default();
+        *n = n.saturating_add(1);
+    }
+    json!(by)
+}
+
+/// The report written case by case to a file.
+#[derive(Debug)]
+pub struct Writer {
+    out: std::io::BufWriter<std::fs::File>,
+    first: bool,
+}
+
+impl Writer {
+    /// Creates `path` and writes the report's head.
+    pub fn create(path: &std::path::Path, target: &str) -> std::io::Result<Writer> {
+        let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+        let head = json!({ "tool": "wscope-check", "version": env!("CARGO_PKG_VERSION"), "target": target });
+        let head = head.to_string();
+        // The head's object, left open for the cases.
+        write!(out, "{},\n\"cases\": [", head.strip_suffix('}').unwrap_or(&head))?;
+        Ok(Writer { out, first: true })
+    }
+
+    /// Adds one case.
+    pub fn case(&mut self, case: &Case, outcome: &Outcome) -> std::io::Result<()> {
+        let sep = if self.first { "\n" } else { ",\n" };
+        self.first = false;
+        write!(self.out, "{sep}{}", case_json(case, outcome))
+    }
+
+    /// Ends the report with the count of each verdict.
+    pub fn finish(mut self, results: &[(Case, Outcome)]) -> std::io::Result<()> {
+        write!(self.out, "\n],\n\"summary\": {}}}\n", counts(results))?;
+        self.out.flush()
+    }
 }
 
 /// The summary for people: per group, the count of each verdict; then

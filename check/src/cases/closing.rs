@@ -33,9 +33,15 @@ fn case(id: &str, description: &str, actions: Vec<Action>, seen: Vec<Seen>, code
         expectation: expectation.into(),
         actions,
         expected: vec![(Verdict::Ok, seen)],
-        close: CloseExpectation { closed_by_client: true, codes: codes.to_vec(), require_clean: clean },
+        close: CloseExpectation {
+            closed_by_client: true,
+            codes: codes.to_vec(),
+            require_clean: clean,
+            wrong_endpoint_fatal: false,
+        },
         time_limit: Duration::from_secs(2),
         rule: Rule::WrongCodeFails,
+        offer: None,
     }
 }
 
@@ -87,6 +93,7 @@ pub(super) fn cases() -> Vec<Case> {
         close: CloseExpectation::normal(),
         time_limit: Duration::from_secs(2),
         rule: Rule::Informational,
+        offer: None,
     });
     all.extend([
         case(

@@ -21,10 +21,7 @@ fn case(id: &str, description: &str, actions: Vec<Action>, expected: Vec<(Verdic
     let (expectation, close) = if ok {
         ("Echoed as described. Clean close with 1000.", CloseExpectation::normal())
     } else {
-        (
-            "The server fails the connection with 1002 (section 5.4).",
-            CloseExpectation { closed_by_client: false, codes: vec![1002], require_clean: false },
-        )
+        ("The server fails the connection with 1002 (section 5.4).", CloseExpectation::server_fails(1002))
     };
     Case {
         id: id.into(),
@@ -35,6 +32,7 @@ fn case(id: &str, description: &str, actions: Vec<Action>, expected: Vec<(Verdic
         close,
         time_limit: Duration::from_secs(3),
         rule: Rule::Plain,
+        offer: None,
     }
 }
 

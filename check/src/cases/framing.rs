@@ -25,6 +25,7 @@ pub(super) fn cases() -> Vec<Case> {
                 close: CloseExpectation::normal(),
                 time_limit: Duration::from_secs(if len > 1000 { 10 } else { 2 }),
                 rule: Rule::Plain,
+                offer: None,
             });
         };
         for (n, len) in (1..).zip(LENGTHS) {

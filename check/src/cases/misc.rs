@@ -25,5 +25,6 @@ pub(super) fn cases() -> Vec<Case> {
         close: CloseExpectation::normal(),
         time_limit: Duration::from_secs(10),
         rule: Rule::Plain,
+        offer: None,
     }]
 }

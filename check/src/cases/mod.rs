@@ -1,14 +1,20 @@
 //! The catalogue: every case, by id, and selection by pattern.
 //!
 //! Groups follow Autobahn|Testsuite's numbering (1 framing, 2 pings and
-//! pongs, …); cases wscope adds get groups of their own after Autobahn's.
+//! pongs, 3 reserved bits, 4 opcodes, 5 fragments, 6 UTF-8, 7 closing, 9
+//! performance, 10 miscellaneous, 12 and 13 permessage-deflate); cases
+//! wscope adds get groups of their own after Autobahn's.
 
 mod closing;
+mod corpora;
+mod deflate;
 mod fragments;
 mod framing;
 mod misc;
+mod performance;
 mod pings;
 mod reserved;
+mod utf8;
 
 use crate::case::Case;
 
@@ -18,8 +24,11 @@ pub fn all() -> Vec<Case> {
     all.extend(pings::cases());
     all.extend(reserved::cases());
     all.extend(fragments::cases());
+    all.extend(utf8::cases());
     all.extend(closing::cases());
+    all.extend(performance::cases());
     all.extend(misc::cases());
+    all.extend(deflate::cases());
     all
 }
 

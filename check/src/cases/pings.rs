@@ -20,6 +20,7 @@ fn case(id: &str, description: &str, expectation: &str, actions: Vec<Action>, po
         close: CloseExpectation::normal(),
         time_limit: Duration::from_secs(2),
         rule: Rule::Plain,
+        offer: None,
     }
 }
 
@@ -59,9 +60,10 @@ pub(super) fn cases() -> Vec<Case> {
             expectation: "The server fails the connection with 1002 (section 5.5).".into(),
             actions: vec![ping(&[0xfe; 126], None)],
             expected: vec![(Verdict::Ok, Vec::new())],
-            close: CloseExpectation { closed_by_client: false, codes: vec![1002], require_clean: false },
+            close: CloseExpectation::server_fails(1002),
             time_limit: Duration::from_secs(2),
             rule: Rule::Plain,
+            offer: None,
         },
         case(
             "2.6",

@@ -34,9 +34,10 @@ fn fails(id: &str, description: String, bad: Action, after_hello: Option<Option<
         expectation: expectation.into(),
         actions,
         expected,
-        close: CloseExpectation { closed_by_client: false, codes: vec![1002], require_clean: false },
+        close: CloseExpectation::server_fails(1002),
         time_limit: Duration::from_secs(2),
         rule: Rule::Plain,
+        offer: None,
     }
 }
 

@@ -99,6 +99,39 @@ impl Connection {
         Ok(())
     }
 
+    /// Queues a whole message as frames of at most `max_frame` payload
+    /// bytes each (one frame when 0), compressed first where
+    /// permessage-deflate was agreed, so the compressed bytes are what is
+    /// split and only the first frame carries RSV1 (RFC 7692 section 6.1).
+    pub fn send_split(&mut self, kind: DataKind, payload: &[u8], max_frame: usize) -> Result<(), SendError> {
+        self.check_data_allowed()?;
+        if self.sending.is_some() {
+            return Err(SendError::MessageInProgress);
+        }
+        let opcode = match kind {
+            DataKind::Text => OpCode::Text,
+            DataKind::Binary => OpCode::Binary,
+        };
+        let mut compressed = core::mem::take(&mut self.compressed_out);
+        compressed.clear();
+        let deflated = payload.len() >= self.config.compress_min_size && self.compress_into(payload, &mut compressed);
+        let body: &[u8] = if deflated { &compressed } else { payload };
+        let size = if max_frame == 0 { body.len().max(1) } else { max_frame };
+        let mut pieces = body.chunks(size).peekable();
+        let mut first = true;
+        if pieces.peek().is_none() {
+            self.write_frame(opcode, true, deflated, &[]);
+        }
+        while let Some(piece) = pieces.next() {
+            let fin = pieces.peek().is_none();
+            self.write_frame(if first { opcode } else { OpCode::Continuation }, fin, first && deflated, piece);
+            first = false;
+        }
+        keep_small(&mut compressed);
+        self.compressed_out = compressed;
+        Ok(())
+    }
+
     /// Ends a fragmented message being sent with an empty final frame, or
     /// says there is none.
     pub fn finish_fragments(&mut self) -> Result<(), SendError> {
@@ -131,22 +164,29 @@ impl Connection {
     /// agreed; false when it was not (or, not expected, the library
     /// refused): the message then goes out as it is.
     fn send_compressed(&mut self, opcode: OpCode, payload: &[u8]) -> bool {
-        let Some(ours) = self.config.deflate.map(|p| p.of(self.role)) else { return false };
-        let level = self.config.compression_level;
-        let deflater = self.deflater.get_or_insert_with(|| {
-            Box::new(MessageDeflater::new(ours.max_window_bits, ours.no_context_takeover, level))
-        });
         let mut compressed = core::mem::take(&mut self.compressed_out);
         compressed.clear();
-        let done = deflater.compress(payload, &mut compressed).is_ok();
-        if ours.no_context_takeover {
-            self.deflater = None;
-        }
+        let done = self.compress_into(payload, &mut compressed);
         if done {
             self.write_frame(opcode, true, true, &compressed);
         }
         keep_small(&mut compressed);
         self.compressed_out = compressed;
+        done
+    }
+
+    /// Compresses a whole message into `out` with this side's context;
+    /// false without permessage-deflate (or if the library refused).
+    fn compress_into(&mut self, payload: &[u8], out: &mut Vec<u8>) -> bool {
+        let Some(ours) = self.config.deflate.map(|p| p.of(self.role)) else { return false };
+        let level = self.config.compression_level;
+        let deflater = self.deflater.get_or_insert_with(|| {
+            Box::new(MessageDeflater::new(ours.max_window_bits, ours.no_context_takeover, level))
+        });
+        let done = deflater.compress(payload, out).is_ok();
+        if ours.no_context_takeover {
+            self.deflater = None;
+        }
         done
     }
 

@@ -339,3 +339,32 @@ fn both_roles_compress_what_they_send_and_read_each_other() {
         }
     }
 }
+
+#[test]
+fn a_message_split_into_frames_compressed_first_reads_back_whole() {
+    let text = "a message long enough to be split into several frames, compressed first".repeat(20);
+    for (config, max_frame) in
+        [(with_deflate(), 7), (with_deflate(), 0), (Config::default(), 100), (Config::default(), 0)]
+    {
+        let compress = config.deflate.is_some();
+        let mut client = Connection::client(Config { compress_min_size: 0, ..config }, Box::new(|| [1, 2, 3, 4]));
+        client.send_split(DataKind::Text, text.as_bytes(), max_frame).unwrap();
+        client.send_split(DataKind::Binary, b"", max_frame).unwrap();
+        let wire = client.take_output();
+        // Every frame within the size; RSV1 on the first of a message only.
+        let mut at = 0;
+        let mut frames = Vec::new();
+        while at < wire.len() {
+            let crate::Decoded::Complete { value: h, len } = FrameHeader::decode(&wire[at..]) else { panic!() };
+            frames.push((h.opcode, h.fin, h.rsv[0], h.payload_len));
+            at += len + h.payload_len as usize;
+        }
+        assert!(frames.len() > 2 || max_frame == 0, "{frames:?}");
+        assert!(max_frame == 0 || frames.iter().all(|f| f.3 <= max_frame as u64));
+        assert_eq!(frames[0].2, compress);
+        assert!(frames[1..].iter().all(|f| !f.2 || f.0 == OpCode::Binary));
+        let mut server = Connection::server(config);
+        server.receive_data(&wire);
+        assert_eq!(events(&mut server), [Event::Text(text.clone()), Event::Binary(Vec::new())]);
+    }
+}

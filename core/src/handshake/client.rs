@@ -27,6 +27,9 @@ pub struct ClientHandshake {
     pub protocols: Vec<String>,
     /// `Sec-WebSocket-Extensions` value offered, if any.
     pub extensions: Option<String>,
+    /// More header fields, written after the others as given (e.g. a
+    /// cookie or an authorization a server under test needs).
+    pub headers: Vec<(String, String)>,
 }
 
 /// Why a server's response is not an accepted upgrade.
@@ -133,6 +136,7 @@ impl ClientHandshake {
             origin: None,
             protocols: Vec::new(),
             extensions: None,
+            headers: Vec::new(),
         }
     }
 
@@ -163,6 +167,9 @@ impl ClientHandshake {
         if self.protocols.iter().any(|p| !is_token(p.as_bytes())) {
             return Err(InvalidValue { field: "Sec-WebSocket-Protocol" });
         }
+        if self.headers.iter().any(|(n, v)| !is_token(n.as_bytes()) || !is_field_value(v)) {
+            return Err(InvalidValue { field: "an extra header" });
+        }
         let mut r = format!(
             "GET {} HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {}\r\nSec-WebSocket-Version: 13\r\n",
             self.target, self.host, self.key
@@ -175,6 +182,9 @@ impl ClientHandshake {
         }
         if let Some(e) = &self.extensions {
             r.push_str(&format!("Sec-WebSocket-Extensions: {e}\r\n"));
+        }
+        for (name, value) in &self.headers {
+            r.push_str(&format!("{name}: {value}\r\n"));
         }
         r.push_str("\r\n");
         Ok(r.into_bytes())
@@ -314,6 +324,20 @@ mod tests {
 
     fn offers(v: &str) -> Vec<Extension> {
         parse_extensions(v.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn extra_headers_go_out_as_given_and_bad_ones_are_refused() {
+        let mut client = ClientHandshake::new("h", "/", [1; 16]);
+        client.headers = vec![("Cookie".into(), "a=1; b=2".into()), ("X-Token".into(), "t".into())];
+        let req = String::from_utf8(client.request().unwrap()).unwrap();
+        assert!(req.ends_with("Cookie: a=1; b=2\r\nX-Token: t\r\n\r\n"), "{req}");
+        let (parsed, _) = parse_request(req.as_bytes(), &limits()).unwrap().complete().unwrap();
+        assert!(parsed.headers.iter().any(|(n, v)| n == "Cookie" && v == "a=1; b=2"));
+        client.headers = vec![("Bad Name".into(), "v".into())];
+        assert_eq!(client.request(), Err(InvalidValue { field: "an extra header" }));
+        client.headers = vec![("X".into(), "v\r\nEvil: 1".into())];
+        assert_eq!(client.request(), Err(InvalidValue { field: "an extra header" }));
     }
 
     #[test]

@@ -1,0 +1,348 @@
+//! The case's actions over an open WebSocket, and everything the server
+//! sends until the connection ends: what the judge needs to know.
+
+use super::connect::Stream;
+use super::log::Log;
+use crate::case::{Action, Case, Echoes, Seen};
+use std::time::Instant;
+use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
+use wscope_core::connection::{Config, Connection, Event, Message};
+use wscope_core::rules::DataKind;
+use wscope_core::{CloseCode, deflate::DeflateParams};
+
+/// Most events a case collects: a server that floods the client ends the
+/// case there.
+pub const MAX_EVENTS: usize = 10_000;
+
+/// How the exchange went, before it is judged.
+#[derive(Default)]
+pub(crate) struct Exchange {
+    pub(crate) seen: Vec<Seen>,
+    pub(crate) client_close: Option<Option<u16>>,
+    pub(crate) server_close: Option<Option<u16>>,
+    /// The client's close went out before the server's arrived.
+    pub(crate) client_closed_first: bool,
+    /// The server closed TCP (read returned 0 or an error).
+    pub(crate) server_dropped: bool,
+    /// The time limit ran out; the client dropped the connection.
+    pub(crate) timed_out: bool,
+    /// The server's bytes broke a rule (the client failed the connection).
+    pub(crate) server_violation: Option<String>,
+    /// The server sent more than [`MAX_EVENTS`] events.
+    pub(crate) flooded: bool,
+}
+
+/// What one read brought.
+enum Read {
+    Data,
+    Ended,
+    Timeout,
+}
+
+struct Session<'a> {
+    rd: ReadHalf<Box<dyn Stream>>,
+    wr: WriteHalf<Box<dyn Stream>>,
+    conn: Connection,
+    log: &'a mut Log,
+    ex: Exchange,
+    chunk: Vec<u8>,
+    deadline: Instant,
+    /// No more reading: TCP ended, the time ran out, or the client failed
+    /// the connection.
+    over: bool,
+    /// The unwritten rest of a held frame.
+    held: Vec<u8>,
+}
+
+/// Runs the case's actions over `stream`, then reads until the connection
+/// ends; `rest` is what came after the 101.
+pub(crate) async fn exchange(
+    stream: Box<dyn Stream>,
+    case: &Case,
+    deflate: Option<DeflateParams>,
+    rest: Vec<u8>,
+    deadline: Instant,
+    log: &mut Log,
+) -> Exchange {
+    // Every message compressed, at the fastest level: the server must inflate
+    // whatever comes, and the checker should not be the bottleneck.
+    let config = Config {
+        auto_pong: false,
+        auto_close: false,
+        deflate,
+        compress_min_size: 0,
+        compression_level: 1,
+        ..Config::default()
+    };
+    let (rd, wr) = tokio::io::split(stream);
+    let mut s = Session {
+        rd,
+        wr,
+        conn: Connection::client(config, Box::new(super::mask_key)),
+        log,
+        ex: Exchange::default(),
+        chunk: vec![0u8; 64 * 1024],
+        deadline,
+        over: false,
+        held: Vec::new(),
+    };
+    s.conn.receive_data(&rest);
+    s.settle().await;
+    for action in &case.actions {
+        if s.over {
+            break;
+        }
+        if !s.act(action, deflate.is_some()).await {
+            break;
+        }
+        s.settle().await;
+    }
+    s.finish(case).await;
+    s.ex
+}
+
+impl Session<'_> {
+    /// The connection is open: no close frame either way, TCP up.
+    fn open(&self) -> bool {
+        !self.over && self.ex.client_close.is_none() && self.ex.server_close.is_none()
+    }
+
+    /// One action; false when the actions stop here.
+    async fn act(&mut self, action: &Action, deflated: bool) -> bool {
+        match action {
+            Action::Pause(pause) => {
+                let until = Instant::now().checked_add(*pause).unwrap_or(self.deadline).min(self.deadline);
+                while !self.over {
+                    match self.read(until).await {
+                        Read::Data => self.settle().await,
+                        Read::Ended => self.end_tcp(),
+                        Read::Timeout => {
+                            if until >= self.deadline {
+                                self.time_out();
+                            }
+                            break;
+                        }
+                    }
+                }
+            }
+            Action::Mark(mark) => {
+                if !self.open() {
+                    return false;
+                }
+                self.ex.seen.push(Seen::Mark(*mark));
+            }
+            Action::NeedDeflate => {
+                if !deflated {
+                    self.ex.seen.push(Seen::NoDeflate);
+                    return false;
+                }
+            }
+            Action::Echoes(echoes) => return self.echoes(echoes).await,
+            Action::Held { frame, first } => {
+                let bytes = action.encode(super::mask_key());
+                let payload = match frame.as_ref() {
+                    Action::Frame { payload, .. } => payload.len(),
+                    _ => 0,
+                };
+                let cut = bytes.len().saturating_sub(payload).saturating_add(*first).min(bytes.len());
+                let (now, later) = bytes.split_at(cut);
+                self.held = later.to_vec();
+                self.write(now).await;
+            }
+            Action::More(n) => {
+                let n = n.unwrap_or(self.held.len()).min(self.held.len());
+                let now: Vec<u8> = self.held.drain(..n).collect();
+                self.write(&now).await;
+            }
+            Action::Close(_) | Action::CloseRaw(_) | Action::Frame { .. } => {
+                match action {
+                    Action::Close(code) => self.client_closes(*code),
+                    Action::CloseRaw(payload) => {
+                        let code = payload.get(..2).and_then(|c| <[u8; 2]>::try_from(c).ok()).map(u16::from_be_bytes);
+                        self.client_closes(code);
+                    }
+                    _ => {}
+                }
+                let bytes = action.encode(super::mask_key());
+                let piece = action.chop().unwrap_or(bytes.len()).max(1);
+                for part in bytes.chunks(piece) {
+                    if !self.write(part).await {
+                        break;
+                    }
+                }
+            }
+        }
+        true
+    }
+
+    fn client_closes(&mut self, code: Option<u16>) {
+        if self.ex.client_close.is_none() {
+            self.ex.client_close = Some(code);
+            self.ex.client_closed_first = self.ex.server_close.is_none();
+        }
+    }
+
+    /// Sends each message, waits for its echo and compares; notes
+    /// [`Seen::Echoed`] when all came back as sent.
+    async fn echoes(&mut self, e: &Echoes) -> bool {
+        let kind = if e.text { DataKind::Text } else { DataKind::Binary };
+        for i in 0..e.count {
+            let message = e.message(i);
+            if self.conn.send_split(kind, &message, e.max_frame).is_err() {
+                return false;
+            }
+            let out = self.conn.take_output();
+            for part in out.chunks(e.chop.unwrap_or(out.len()).max(1)) {
+                if !self.write(part).await {
+                    break;
+                }
+            }
+            let before = self.ex.seen.len();
+            loop {
+                self.settle().await;
+                if self.ex.seen.len() > before || self.over || !self.open() {
+                    break;
+                }
+                match self.read(self.deadline).await {
+                    Read::Data => {}
+                    Read::Ended => self.end_tcp(),
+                    Read::Timeout => self.time_out(),
+                }
+            }
+            let echoed = match self.ex.seen.get(before) {
+                Some(Seen::Text(t)) => e.text && *t == message,
+                Some(Seen::Binary(b)) => !e.text && *b == message,
+                _ => false,
+            };
+            if !echoed || self.ex.seen.len() != before.saturating_add(1) {
+                return false;
+            }
+            self.ex.seen.pop();
+        }
+        self.ex.seen.push(Seen::Echoed(e.count));
+        true
+    }
+
+    /// After the actions: reads until the connection ends, closing once
+    /// what the client saw matches an expectation.
+    async fn finish(&mut self, case: &Case) {
+        loop {
+            self.settle().await;
+            if self.over {
+                return;
+            }
+            if self.ex.client_close.is_none() && self.ex.server_close.is_none() && case.close.closed_by_client {
+                let matched = case.expected.iter().any(|(_, events)| *events == self.ex.seen);
+                if matched {
+                    let code = case.close.codes.first().copied().map(CloseCode);
+                    let _ = self.conn.send(Message::Close(code, ""));
+                    self.client_closes(code.map(|c| c.0));
+                    self.settle().await;
+                    continue;
+                }
+            }
+            match self.read(self.deadline).await {
+                Read::Data => {}
+                Read::Ended => self.end_tcp(),
+                Read::Timeout => self.time_out(),
+            }
+        }
+    }
+
+    fn end_tcp(&mut self) {
+        self.ex.server_dropped = true;
+        self.over = true;
+    }
+
+    fn time_out(&mut self) {
+        self.ex.timed_out = true;
+        self.over = true;
+    }
+
+    /// Takes the core's events, answers a close, writes the core's output;
+    /// after a violation by the server, the client is done (section 7.1.7:
+    /// it fails the connection and drops TCP).
+    async fn settle(&mut self) {
+        while let Some(event) = self.conn.next_event() {
+            match event {
+                Event::Text(t) => self.ex.seen.push(Seen::Text(t.into_bytes())),
+                Event::Binary(b) => self.ex.seen.push(Seen::Binary(b)),
+                Event::Ping(p) => self.ex.seen.push(Seen::Ping(p)),
+                Event::Pong(p) => self.ex.seen.push(Seen::Pong(p)),
+                Event::Close(frame) => {
+                    self.ex.server_close = Some(frame.code.map(|c| c.0));
+                    if self.ex.client_close.is_none() {
+                        // Answer with the same code, as Autobahn's client does.
+                        let code = frame.code.filter(|c| c.is_sendable());
+                        let _ = self.conn.send(Message::Close(code, ""));
+                        self.ex.client_close = Some(code.map(|c| c.0));
+                    }
+                }
+                Event::Failed(e) => {
+                    // The core writes the close frame that fails the
+                    // connection: the client closed it, not the server.
+                    self.client_closes(Some(e.close_code().0));
+                    self.ex.server_violation = Some(e.to_string());
+                }
+            }
+        }
+        if self.ex.seen.len() >= MAX_EVENTS {
+            self.ex.flooded = true;
+            self.over = true;
+        }
+        let out = self.conn.take_output();
+        if !out.is_empty() && !self.write(&out).await {
+            self.end_tcp();
+        }
+        if self.ex.server_violation.is_some() {
+            self.over = true;
+        }
+    }
+
+    /// Reads once, until `until`.
+    async fn read(&mut self, until: Instant) -> Read {
+        match tokio::time::timeout_at(until.into(), self.rd.read(&mut self.chunk)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => Read::Ended,
+            Ok(Ok(n)) => {
+                let got = self.chunk.get(..n).unwrap_or_default();
+                self.log.push(false, got);
+                self.conn.receive_data(got);
+                Read::Data
+            }
+            Err(_) => Read::Timeout,
+        }
+    }
+
+    /// Writes `bytes`, reading meanwhile so a server that echoes while it
+    /// reads never waits on the client; false when the server is gone.
+    async fn write(&mut self, bytes: &[u8]) -> bool {
+        let mut at = 0;
+        while let Some(rest) = bytes.get(at..).filter(|r| !r.is_empty()) {
+            let reading = !self.over;
+            tokio::select! {
+                biased;
+                written = self.wr.write(rest) => match written {
+                    Ok(0) | Err(_) => return false,
+                    Ok(n) => {
+                        self.log.push(true, rest.get(..n).unwrap_or_default());
+                        at = at.saturating_add(n);
+                    }
+                },
+                read = self.rd.read(&mut self.chunk), if reading => match read {
+                    Ok(0) | Err(_) => self.end_tcp(),
+                    Ok(n) => {
+                        let got = self.chunk.get(..n).unwrap_or_default();
+                        self.log.push(false, got);
+                        self.conn.receive_data(got);
+                    }
+                },
+                () = tokio::time::sleep_until(self.deadline.into()) => {
+                    self.time_out();
+                    return false;
+                }
+            }
+        }
+        let _ = self.wr.flush().await;
+        true
+    }
+}

@@ -1,0 +1,95 @@
+//! The verdicts on an exchange, in Autobahn|Testsuite's order and words.
+
+use super::exchange::{Exchange, MAX_EVENTS};
+use crate::case::{Case, Rule, Seen};
+use crate::verdict::{CloseBehavior, Verdict};
+
+/// The verdict on the events, and on the close; each with its reason.
+pub(crate) fn judge(case: &Case, ex: &Exchange) -> (Verdict, String, CloseBehavior, String) {
+    let (verdict, reason) = match case.expected.iter().find(|(_, events)| *events == ex.seen) {
+        Some((v, _)) => (*v, "the events match the expectation".to_owned()),
+        None => {
+            let want = case.expected.first().map(|(_, e)| list(e)).unwrap_or_default();
+            let mut why = format!("expected {want}; received {}", list(&ex.seen));
+            if let Some(v) = &ex.server_violation {
+                why.push_str(&format!("; then the server broke a rule: {v}"));
+            }
+            if ex.flooded {
+                why.push_str(&format!("; the case stopped at {MAX_EVENTS} events"));
+            }
+            if ex.timed_out {
+                why.push_str("; the case ran out of time");
+            }
+            (Verdict::Failed, why)
+        }
+    };
+    let clean = ex.client_close.is_some() && ex.server_close.is_some();
+    let expect = &case.close;
+    let wrong_endpoint = ex.client_closed_first != expect.closed_by_client;
+    // In Autobahn's order: who closed, whether cleanly, with what code, and
+    // who dropped TCP.
+    let (close, close_reason) = if wrong_endpoint {
+        (CloseBehavior::Failed, "the connection was closed by the wrong endpoint".to_owned())
+    } else if expect.require_clean && !clean {
+        (
+            CloseBehavior::Unclean,
+            if ex.timed_out {
+                "no closing handshake before the time limit".to_owned()
+            } else {
+                "the connection ended without both close frames".to_owned()
+            },
+        )
+    } else if let Some(Some(code)) = ex.server_close.filter(|c| c.is_some_and(|c| !expect.codes.contains(&c))) {
+        (CloseBehavior::WrongCode, format!("the server closed with {code}; expected {:?} or no code", expect.codes))
+    } else if ex.timed_out {
+        (CloseBehavior::FailedByClient, "the server did not close TCP: the client dropped it (section 7.1.1)".into())
+    } else if let Some(v) = &ex.server_violation {
+        (CloseBehavior::FailedByClient, format!("the server broke a rule ({v}): the client failed the connection"))
+    } else {
+        (CloseBehavior::Ok, "the connection was closed properly".to_owned())
+    };
+    // The UTF-8 cases: a server that did not fail the connection itself did
+    // not notice the invalid text.
+    let (verdict, reason) = if wrong_endpoint && expect.wrong_endpoint_fatal {
+        (Verdict::Failed, format!("the server did not fail the connection itself; {reason}"))
+    } else {
+        (verdict, reason)
+    };
+    match case.rule {
+        Rule::Plain => (verdict, reason, close, close_reason),
+        Rule::WrongCodeFails if close == CloseBehavior::WrongCode => {
+            (Verdict::Failed, close_reason.clone(), close, close_reason)
+        }
+        Rule::WrongCodeFails => (verdict, reason, close, close_reason),
+        Rule::Informational => (
+            Verdict::Informational,
+            format!("the RFC leaves this open; what happened: {reason}"),
+            CloseBehavior::Informational,
+            close_reason,
+        ),
+    }
+}
+
+/// "[text, 5 bytes; ping, 0 bytes]" or "nothing"; the first 10 events and
+/// how many more.
+pub(crate) fn list(events: &[Seen]) -> String {
+    if events.is_empty() {
+        return "nothing".into();
+    }
+    let shown: Vec<String> = events.iter().take(10).map(Seen::describe).collect();
+    let more = events.len().saturating_sub(shown.len());
+    let more = if more > 0 { format!("; and {more} more") } else { String::new() };
+    format!("[{}{more}]", shown.join("; "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_event_lists_are_cut_in_reasons() {
+        assert_eq!(list(&[]), "nothing");
+        let many = vec![Seen::Pong(Vec::new()); 12];
+        assert!(list(&many).ends_with("pong, 0 bytes; and 2 more]"), "{}", list(&many));
+    }
+}

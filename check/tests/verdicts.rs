@@ -11,15 +11,13 @@
     clippy::cast_possible_truncation
 )]
 
+mod common;
+
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 use tokio::net::TcpListener;
 use wscope_check::case::{Action, Rule};
 use wscope_check::{CloseBehavior, Settings, Target, Verdict, cases, run_case};
-use wscope_core::Decoded;
-use wscope_core::frame::{FrameHeader, LengthForm, OpCode};
-use wscope_core::handshake::{HandshakeLimits, parse_request};
-use wscope_core::mask::apply_mask;
 use wscope_server::{Server, ServerConfig};
 
 #[tokio::test]
@@ -64,21 +62,6 @@ async fn wscope_server_passes_every_case() {
     server.shutdown().await;
 }
 
-/// Reads a client's handshake and answers it with a correct 101; returns
-/// the bytes read past the request, or `None` if the client went away.
-async fn accept_handshake(tcp: &mut tokio::net::TcpStream) -> Option<Vec<u8>> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        let n = tcp.read(&mut chunk).await.ok().filter(|n| *n > 0)?;
-        buf.extend_from_slice(&chunk[..n]);
-        if let Ok(Decoded::Complete { value, len }) = parse_request(&buf, &HandshakeLimits::default()) {
-            tcp.write_all(&value.response(None, None).unwrap()).await.ok()?;
-            return Some(buf.split_off(len));
-        }
-    }
-}
-
 /// Accepts one connection at a time: a correct 101, then reads whatever
 /// comes for a moment and drops the connection without a word.
 async fn mute_server() -> std::net::SocketAddr {
@@ -88,7 +71,7 @@ async fn mute_server() -> std::net::SocketAddr {
         loop {
             let Ok((mut tcp, _)) = listener.accept().await else { return };
             tokio::spawn(async move {
-                if accept_handshake(&mut tcp).await.is_some() {
+                if common::accept_handshake(&mut tcp).await.is_some() {
                     let mut chunk = [0u8; 4096];
                     let _ = tokio::time::timeout(Duration::from_millis(200), tcp.read(&mut chunk)).await;
                 }
@@ -112,63 +95,9 @@ async fn a_server_that_echoes_nothing_fails_with_reasons() {
     }
 }
 
-/// A careless echo: a correct 101, then every frame echoed (RSV bits
-/// dropped, reserved opcodes echoed as they came, pings answered), a close
-/// answered and the connection dropped.
-async fn careless_server() -> std::net::SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut tcp, _)) = listener.accept().await else { return };
-            tokio::spawn(async move {
-                let Some(mut buf) = accept_handshake(&mut tcp).await else { return };
-                let mut chunk = [0u8; 4096];
-                loop {
-                    while let Decoded::Complete { value: header, len } = FrameHeader::decode(&buf) {
-                        let end = len + header.payload_len as usize;
-                        if buf.len() < end {
-                            break;
-                        }
-                        let mut payload = buf[len..end].to_vec();
-                        if let Some(key) = header.mask {
-                            apply_mask(&mut payload, key, 0);
-                        }
-                        buf.drain(..end);
-                        let opcode = match header.opcode.bits() {
-                            9 => OpCode::Pong,
-                            bits => OpCode::from_bits(bits),
-                        };
-                        let reply = FrameHeader {
-                            fin: header.fin,
-                            rsv: [false; 3],
-                            opcode,
-                            mask: None,
-                            payload_len: payload.len() as u64,
-                            length_form: LengthForm::minimal(payload.len() as u64),
-                        };
-                        let mut out = Vec::new();
-                        reply.encode_frame(&payload, &mut out).unwrap();
-                        let _ = tcp.write_all(&out).await;
-                        if header.opcode.bits() == 8 {
-                            return;
-                        }
-                    }
-                    let Ok(n) = tcp.read(&mut chunk).await else { return };
-                    if n == 0 {
-                        return;
-                    }
-                    buf.extend_from_slice(&chunk[..n]);
-                }
-            });
-        }
-    });
-    addr
-}
-
 #[tokio::test]
 async fn a_server_that_ignores_reserved_bits_and_opcodes_fails_those_cases() {
-    let target = Target::parse(&format!("ws://{}/", careless_server().await)).unwrap();
+    let target = Target::parse(&format!("ws://{}/", common::broken_server("127.0.0.1:0").await)).unwrap();
     // What it does right still passes: echoes and pongs.
     for case in cases::select(cases::all(), "1.1.2,2.2", "") {
         let o = run_case(&target, &case, &Settings::new(Duration::from_secs(5))).await;
@@ -190,6 +119,56 @@ async fn a_server_that_ignores_reserved_bits_and_opcodes_fails_those_cases() {
         assert_eq!(o.close_reason, "the connection was closed by the wrong endpoint");
     }
 }
+
+/// The broken server through the whole catalogue: exactly these cases
+/// FAILED, each for its defect.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_broken_server_fails_exactly_the_cases_its_defects_break() {
+    let target =
+        std::sync::Arc::new(Target::parse(&format!("ws://{}/", common::broken_server("127.0.0.1:0").await)).unwrap());
+    let mut running = tokio::task::JoinSet::new();
+    let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(8));
+    for case in cases::all() {
+        let (target, gate) = (target.clone(), gate.clone());
+        running.spawn(async move {
+            let _turn = gate.acquire_owned().await;
+            let o = run_case(&target, &case, &Settings::new(Duration::from_secs(2))).await;
+            (case.id, o.verdict, o.reason)
+        });
+    }
+    let mut failed = Vec::new();
+    let mut counts = std::collections::BTreeMap::new();
+    while let Some(done) = running.join_next().await {
+        let (id, verdict, reason) = done.unwrap();
+        *counts.entry(verdict.to_string()).or_insert(0) += 1;
+        if verdict == Verdict::Failed {
+            failed.push((id, reason));
+        }
+    }
+    failed.sort_by_key(|(id, _)| id.split('.').map(|n| n.parse::<u32>().unwrap()).collect::<Vec<_>>());
+    let ids: Vec<&str> = failed.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(ids, EXPECTED_FAILED);
+    // The list is what the catalogue says: the RSV cases on data and ping
+    // frames, and the cases whose text is invalid.
+    let invalid = cases::all().into_iter().filter(|c| c.close.wrong_endpoint_fatal).count();
+    assert_eq!(EXPECTED_FAILED.len(), 6 + invalid);
+    assert_eq!(counts.get("UNIMPLEMENTED"), Some(&216), "no permessage-deflate: 12.* and 13.*");
+}
+
+/// 3.1-3.6: RSV bits it ignores (the echo comes back instead of a failed
+/// connection; 3.7, RSV on a close, ends the connection anyway); every
+/// invalid-UTF-8 case of group 6 (75): it echoes the invalid text, so the
+/// checker fails the connection, not the server. Dropping TCP without a
+/// close frame makes closes UNCLEAN, not cases FAILED, as in Autobahn.
+const EXPECTED_FAILED: &[&str] = &[
+    "3.1", "3.2", "3.3", "3.4", "3.5", "3.6", "6.3.1", "6.3.2", "6.4.1", "6.4.2", "6.4.3", "6.4.4", "6.6.1", "6.6.3",
+    "6.6.4", "6.6.6", "6.6.8", "6.6.10", "6.8.1", "6.8.2", "6.10.1", "6.10.2", "6.10.3", "6.11.5", "6.12.1", "6.12.2",
+    "6.12.3", "6.12.4", "6.12.5", "6.12.6", "6.12.7", "6.12.8", "6.13.1", "6.13.2", "6.13.3", "6.13.4", "6.13.5",
+    "6.14.1", "6.14.2", "6.14.3", "6.14.4", "6.14.5", "6.14.6", "6.14.7", "6.14.8", "6.14.9", "6.14.10", "6.15.1",
+    "6.16.1", "6.16.2", "6.16.3", "6.17.1", "6.17.2", "6.17.3", "6.17.4", "6.17.5", "6.18.1", "6.18.2", "6.18.3",
+    "6.18.4", "6.18.5", "6.19.1", "6.19.2", "6.19.3", "6.19.4", "6.19.5", "6.20.1", "6.20.2", "6.20.3", "6.20.4",
+    "6.20.5", "6.20.6", "6.20.7", "6.21.1", "6.21.2", "6.21.3", "6.21.4", "6.21.5", "6.21.6", "6.21.7", "6.21.8",
+];
 
 #[tokio::test]
 async fn no_server_is_a_failed_case_not_a_hang() {

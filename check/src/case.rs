@@ -167,6 +167,9 @@ pub enum Seen {
     Echoed(usize),
     /// The server did not agree to permessage-deflate.
     NoDeflate,
+    /// Bytes from the server that break the RFC (the client failed the
+    /// connection on them): never what a case expects.
+    Violation(String),
 }
 
 impl Seen {
@@ -180,6 +183,7 @@ impl Seen {
             Seen::Mark(m) => return format!("still open at pause {m}"),
             Seen::Echoed(n) => return format!("{n} messages echoed as sent"),
             Seen::NoDeflate => return "no permessage-deflate agreed".into(),
+            Seen::Violation(v) => return format!("bytes that break the RFC: {v}"),
         };
         format!("{kind}, {} bytes", p.len())
     }

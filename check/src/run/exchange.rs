@@ -52,6 +52,8 @@ struct Session<'a> {
     over: bool,
     /// The unwritten rest of a held frame.
     held: Vec<u8>,
+    /// The close frame the client writes when it gives up.
+    goodbye: Vec<u8>,
 }
 
 /// Runs the case's actions over `stream`, then reads until the connection
@@ -85,6 +87,7 @@ pub(crate) async fn exchange(
         deadline,
         over: false,
         held: Vec::new(),
+        goodbye: Vec::new(),
     };
     s.conn.receive_data(&rest);
     s.settle().await;
@@ -98,6 +101,12 @@ pub(crate) async fn exchange(
         s.settle().await;
     }
     s.finish(case).await;
+    if !s.goodbye.is_empty() {
+        // Best effort, and briefly: the server may have stopped reading.
+        let goodbye = std::mem::take(&mut s.goodbye);
+        s.log.push(true, &goodbye);
+        let _ = tokio::time::timeout(std::time::Duration::from_millis(100), s.wr.write_all(&goodbye)).await;
+    }
     s.ex
 }
 
@@ -254,9 +263,15 @@ impl Session<'_> {
         self.over = true;
     }
 
+    /// The time is up: the client goes away (a close with 1001, as
+    /// Autobahn's client does when it gives up) and drops TCP.
     fn time_out(&mut self) {
         self.ex.timed_out = true;
         self.over = true;
+        if self.ex.client_close.is_none() && self.conn.send(Message::Close(Some(CloseCode(1001)), "")).is_ok() {
+            self.client_closes(Some(1001));
+            self.goodbye = self.conn.take_output();
+        }
     }
 
     /// Takes the core's events, answers a close, writes the core's output;
@@ -282,6 +297,7 @@ impl Session<'_> {
                     // The core writes the close frame that fails the
                     // connection: the client closed it, not the server.
                     self.client_closes(Some(e.close_code().0));
+                    self.ex.seen.push(Seen::Violation(e.to_string()));
                     self.ex.server_violation = Some(e.to_string());
                 }
             }

@@ -11,9 +11,6 @@ pub(crate) fn judge(case: &Case, ex: &Exchange) -> (Verdict, String, CloseBehavi
         None => {
             let want = case.expected.first().map(|(_, e)| list(e)).unwrap_or_default();
             let mut why = format!("expected {want}; received {}", list(&ex.seen));
-            if let Some(v) = &ex.server_violation {
-                why.push_str(&format!("; then the server broke a rule: {v}"));
-            }
             if ex.flooded {
                 why.push_str(&format!("; the case stopped at {MAX_EVENTS} events"));
             }

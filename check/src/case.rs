@@ -55,6 +55,23 @@ pub enum Action {
     /// If permessage-deflate was not agreed in the handshake, the client
     /// notes [`Seen::NoDeflate`] and writes nothing more.
     NeedDeflate,
+    /// These bytes, exactly as given (a frame no encoder would write: not
+    /// masked, a length it does not carry).
+    Raw(Vec<u8>),
+    /// These actions' frames written in one go.
+    Batch(Vec<Action>),
+    /// From here on the client answers no close frame (it neither sends its
+    /// own nor closes TCP): whatever ends the connection is the server's doing.
+    Silent,
+    /// The client closes its sending half of TCP (a FIN; it still reads).
+    HalfClose,
+    /// A binary message of this many zero bytes, compressed (needs
+    /// permessage-deflate): a deflate bomb, about a thousandth of its size on
+    /// the wire.
+    Bomb(usize),
+    /// A text message of this many fragments of one byte (`*`), written in
+    /// one go.
+    Fragments(usize),
 }
 
 /// Where the messages of [`Action::Echoes`] come from (made when sent,
@@ -129,7 +146,26 @@ impl Action {
             }
             Action::CloseRaw(payload) => (true, 0, 8, payload),
             Action::Held { frame, .. } => return frame.encode(key),
-            Action::Pause(_) | Action::Mark(_) | Action::More(_) | Action::Echoes(_) | Action::NeedDeflate => {
+            Action::Raw(bytes) => return bytes.clone(),
+            Action::Batch(actions) => return actions.iter().flat_map(|a| a.encode(key)).collect(),
+            Action::Fragments(count) => {
+                let mut out = Vec::with_capacity(count.saturating_mul(7));
+                for i in 0..*count {
+                    let last = i.saturating_add(1) == *count;
+                    let frame =
+                        Action::Frame { fin: last, rsv: 0, opcode: u8::from(i == 0), payload: vec![b'*'], chop: None };
+                    out.extend(frame.encode(key));
+                }
+                return out;
+            }
+            Action::Pause(_)
+            | Action::Mark(_)
+            | Action::More(_)
+            | Action::Echoes(_)
+            | Action::NeedDeflate
+            | Action::Silent
+            | Action::HalfClose
+            | Action::Bomb(_) => {
                 return Vec::new();
             }
         };
@@ -246,6 +282,9 @@ pub struct Case {
     pub rule: Rule,
     /// The `Sec-WebSocket-Extensions` offer of the opening handshake.
     pub offer: Option<String>,
+    /// For wscope's own cases (groups 14 and up): their section, opening
+    /// and judgement.
+    pub own: Option<crate::own::Own>,
 }
 
 /// How a case's verdicts are bent, where Autobahn bends them.

@@ -11,11 +11,13 @@
 //! - [`verdict`]: what a case's outcome means.
 //! - [`case`]: a case as data: what to send, what to expect.
 //! - [`cases`]: the catalogue, by Autobahn's ids, and selection by pattern.
+//! - [`own`]: what wscope's own cases (groups 14 and up) add.
 //! - [`run`]: one case against one server, over TCP or TLS.
 //! - [`report`]: the JSON report and the summary table.
 
 pub mod case;
 pub mod cases;
+pub mod own;
 pub mod report;
 pub mod run;
 pub mod verdict;

@@ -20,7 +20,11 @@
 //! ```
 //!
 //! `client_close`/`server_close` are absent when that side sent no close
-//! frame and `null` for a close frame without a code. `records` are the
+//! frame and `null` for a close frame without a code. wscope's own cases
+//! (groups 14-17) add `"section"`, the RFC section they hold the server
+//! to (e.g. "4.2.1", "RFC 7692 5"); their `verdict` judges the close too,
+//! so their `close` is `null` unless a WebSocket was opened and closed
+//! after a handshake case. `records` are the
 //! bytes exactly, in the order they crossed, as the server's tap keeps them,
 //! up to `--record-limit` bytes per case (1 MiB unless told: the
 //! performance cases move hundreds of MiB); `dropped_bytes`, when present,
@@ -70,6 +74,9 @@ pub fn case_json(case: &Case, o: &Outcome) -> Value {
         }
         if o.dropped_bytes > 0 {
             map.insert("dropped_bytes".into(), json!(o.dropped_bytes));
+        }
+        if let Some(own) = &case.own {
+            map.insert("section".into(), json!(own.section));
         }
     }
     v

@@ -42,6 +42,7 @@ fn case(id: &str, description: &str, actions: Vec<Action>, seen: Vec<Seen>, code
         time_limit: Duration::from_secs(2),
         rule: Rule::WrongCodeFails,
         offer: None,
+        own: None,
     }
 }
 
@@ -94,6 +95,7 @@ pub(super) fn cases() -> Vec<Case> {
         time_limit: Duration::from_secs(2),
         rule: Rule::Informational,
         offer: None,
+        own: None,
     });
     all.extend([
         case(

@@ -85,6 +85,7 @@ fn case(id: String, corpus: &Corpus, offer: &str, size: (usize, usize, u64, usiz
         time_limit: Duration::from_secs(secs),
         rule: Rule::Plain,
         offer: Some(offer.to_owned()),
+        own: None,
     }
 }
 

@@ -33,6 +33,7 @@ fn case(id: &str, description: &str, actions: Vec<Action>, expected: Vec<(Verdic
         time_limit: Duration::from_secs(3),
         rule: Rule::Plain,
         offer: None,
+        own: None,
     }
 }
 

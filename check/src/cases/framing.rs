@@ -26,6 +26,7 @@ pub(super) fn cases() -> Vec<Case> {
                 time_limit: Duration::from_secs(if len > 1000 { 10 } else { 2 }),
                 rule: Rule::Plain,
                 offer: None,
+                own: None,
             });
         };
         for (n, len) in (1..).zip(LENGTHS) {

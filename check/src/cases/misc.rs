@@ -26,5 +26,6 @@ pub(super) fn cases() -> Vec<Case> {
         time_limit: Duration::from_secs(10),
         rule: Rule::Plain,
         offer: None,
+        own: None,
     }]
 }

@@ -3,17 +3,23 @@
 //! Groups follow Autobahn|Testsuite's numbering (1 framing, 2 pings and
 //! pongs, 3 reserved bits, 4 opcodes, 5 fragments, 6 UTF-8, 7 closing, 9
 //! performance, 10 miscellaneous, 12 and 13 permessage-deflate); cases
-//! wscope adds get groups of their own after Autobahn's.
+//! wscope adds get groups of their own after Autobahn's: 14 the opening
+//! handshake, 15 the closing handshake at the TCP level, 16 frames
+//! Autobahn never sends, 17 limits and abuse.
 
 mod closing;
 mod corpora;
 mod deflate;
 mod fragments;
+mod frames;
 mod framing;
+mod handshake;
+mod limits;
 mod misc;
 mod performance;
 mod pings;
 mod reserved;
+mod tcp_close;
 mod utf8;
 
 use crate::case::Case;
@@ -29,6 +35,10 @@ pub fn all() -> Vec<Case> {
     all.extend(performance::cases());
     all.extend(misc::cases());
     all.extend(deflate::cases());
+    all.extend(handshake::cases());
+    all.extend(tcp_close::cases());
+    all.extend(frames::cases());
+    all.extend(limits::cases());
     all
 }
 
@@ -77,5 +87,23 @@ mod tests {
         assert_eq!(ids, ["2.1", "2.10", "2.11"]);
         let groups: Vec<String> = select(all(), "1.1.8,2.10", "").iter().map(Case::group).collect();
         assert_eq!(groups, ["1.1", "2"]);
+    }
+
+    #[test]
+    fn own_groups_follow_autobahns_and_name_their_sections() {
+        let all = all();
+        assert_eq!(all.iter().filter(|c| c.own.is_none()).count(), 517, "Autobahn's cases");
+        for (group, count) in [("14", 18), ("15", 5), ("16", 2), ("17", 5)] {
+            let own: Vec<&Case> = all.iter().filter(|c| c.group() == group).collect();
+            assert_eq!(own.len(), count, "group {group}");
+            for c in own {
+                let o = c.own.as_ref().map(|o| o.section).unwrap_or_default();
+                assert!(!o.is_empty() && !c.expectation.is_empty(), "{}", c.id);
+            }
+        }
+        let mut ids: Vec<&str> = all.iter().map(|c| c.id.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), all.len(), "ids are unique");
     }
 }

@@ -43,6 +43,7 @@ fn case(id: String, description: String, s: Spec) -> Case {
         time_limit: Duration::from_secs(s.secs),
         rule: Rule::Plain,
         offer: None,
+        own: None,
     }
 }
 

@@ -21,6 +21,7 @@ fn case(id: &str, description: &str, expectation: &str, actions: Vec<Action>, po
         time_limit: Duration::from_secs(2),
         rule: Rule::Plain,
         offer: None,
+        own: None,
     }
 }
 
@@ -64,6 +65,7 @@ pub(super) fn cases() -> Vec<Case> {
             time_limit: Duration::from_secs(2),
             rule: Rule::Plain,
             offer: None,
+            own: None,
         },
         case(
             "2.6",

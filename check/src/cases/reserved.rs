@@ -38,6 +38,7 @@ fn fails(id: &str, description: String, bad: Action, after_hello: Option<Option<
         time_limit: Duration::from_secs(2),
         rule: Rule::Plain,
         offer: None,
+        own: None,
     }
 }
 

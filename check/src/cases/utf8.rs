@@ -37,6 +37,7 @@ fn echoed(id: &str, description: String, actions: Vec<Action>, message: &[u8]) -
         time_limit: Duration::from_secs(2),
         rule: Rule::Plain,
         offer: None,
+        own: None,
     }
 }
 
@@ -51,6 +52,7 @@ fn refused(id: &str, description: String, actions: Vec<Action>) -> Case {
         time_limit: Duration::from_secs(2),
         rule: Rule::Plain,
         offer: None,
+        own: None,
     }
 }
 
@@ -148,6 +150,7 @@ fn fail_fast(kosme: &[u8]) -> Vec<Case> {
         time_limit: Duration::from_secs(4),
         rule: Rule::Plain,
         offer: None,
+        own: None,
     };
     let frames = |a: &[u8], b: &[u8], c: &[u8]| {
         vec![

@@ -6,9 +6,10 @@ use super::log::Log;
 use crate::case::{Action, Case, Echoes, Seen};
 use std::time::Instant;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
+use wscope_core::CloseCode;
 use wscope_core::connection::{Config, Connection, Event, Message};
+use wscope_core::deflate::{DeflateParams, MessageDeflater, TRAILER};
 use wscope_core::rules::DataKind;
-use wscope_core::{CloseCode, deflate::DeflateParams};
 
 /// Most events a case collects: a server that floods the client ends the
 /// case there.
@@ -24,6 +25,8 @@ pub(crate) struct Exchange {
     pub(crate) client_closed_first: bool,
     /// The server closed TCP (read returned 0 or an error).
     pub(crate) server_dropped: bool,
+    /// The server's TCP ended with a reset rather than a FIN.
+    pub(crate) reset: bool,
     /// The time limit ran out; the client dropped the connection.
     pub(crate) timed_out: bool,
     /// The server's bytes broke a rule (the client failed the connection).
@@ -54,6 +57,8 @@ struct Session<'a> {
     held: Vec<u8>,
     /// The close frame the client writes when it gives up.
     goodbye: Vec<u8>,
+    /// The client answers no close frame ([`Action::Silent`]).
+    silent: bool,
 }
 
 /// Runs the case's actions over `stream`, then reads until the connection
@@ -88,6 +93,7 @@ pub(crate) async fn exchange(
         over: false,
         held: Vec::new(),
         goodbye: Vec::new(),
+        silent: false,
     };
     s.conn.receive_data(&rest);
     s.settle().await;
@@ -95,7 +101,7 @@ pub(crate) async fn exchange(
         if s.over {
             break;
         }
-        if !s.act(action, deflate.is_some()).await {
+        if !s.act(action, deflate).await {
             break;
         }
         s.settle().await;
@@ -117,7 +123,7 @@ impl Session<'_> {
     }
 
     /// One action; false when the actions stop here.
-    async fn act(&mut self, action: &Action, deflated: bool) -> bool {
+    async fn act(&mut self, action: &Action, deflate: Option<DeflateParams>) -> bool {
         match action {
             Action::Pause(pause) => {
                 let until = Instant::now().checked_add(*pause).unwrap_or(self.deadline).min(self.deadline);
@@ -141,7 +147,7 @@ impl Session<'_> {
                 self.ex.seen.push(Seen::Mark(*mark));
             }
             Action::NeedDeflate => {
-                if !deflated {
+                if deflate.is_none() {
                     self.ex.seen.push(Seen::NoDeflate);
                     return false;
                 }
@@ -163,13 +169,30 @@ impl Session<'_> {
                 let now: Vec<u8> = self.held.drain(..n).collect();
                 self.write(&now).await;
             }
+            Action::Silent => self.silent = true,
+            Action::HalfClose => {
+                let _ = self.wr.shutdown().await;
+            }
+            Action::Bomb(zeros) => {
+                let Some(bomb) = deflate.and_then(|d| bomb(d, *zeros)) else { return false };
+                return self.write(&bomb.encode(super::mask_key())).await;
+            }
+            Action::Raw(_) | Action::Batch(_) | Action::Fragments(_) => {
+                if let Action::Batch(all) = action {
+                    for a in all {
+                        match a {
+                            Action::Close(code) => self.client_closes(*code),
+                            Action::CloseRaw(p) => self.client_closes(close_code(p)),
+                            _ => {}
+                        }
+                    }
+                }
+                return self.write(&action.encode(super::mask_key())).await;
+            }
             Action::Close(_) | Action::CloseRaw(_) | Action::Frame { .. } => {
                 match action {
                     Action::Close(code) => self.client_closes(*code),
-                    Action::CloseRaw(payload) => {
-                        let code = payload.get(..2).and_then(|c| <[u8; 2]>::try_from(c).ok()).map(u16::from_be_bytes);
-                        self.client_closes(code);
-                    }
+                    Action::CloseRaw(payload) => self.client_closes(close_code(payload)),
                     _ => {}
                 }
                 let bytes = action.encode(super::mask_key());
@@ -240,7 +263,11 @@ impl Session<'_> {
             if self.over {
                 return;
             }
-            if self.ex.client_close.is_none() && self.ex.server_close.is_none() && case.close.closed_by_client {
+            if self.ex.client_close.is_none()
+                && self.ex.server_close.is_none()
+                && case.close.closed_by_client
+                && !self.silent
+            {
                 let matched = case.expected.iter().any(|(_, events)| *events == self.ex.seen);
                 if matched {
                     let code = case.close.codes.first().copied().map(CloseCode);
@@ -268,7 +295,10 @@ impl Session<'_> {
     fn time_out(&mut self) {
         self.ex.timed_out = true;
         self.over = true;
-        if self.ex.client_close.is_none() && self.conn.send(Message::Close(Some(CloseCode(1001)), "")).is_ok() {
+        if self.ex.client_close.is_none()
+            && !self.silent
+            && self.conn.send(Message::Close(Some(CloseCode(1001)), "")).is_ok()
+        {
             self.client_closes(Some(1001));
             self.goodbye = self.conn.take_output();
         }
@@ -286,7 +316,7 @@ impl Session<'_> {
                 Event::Pong(p) => self.ex.seen.push(Seen::Pong(p)),
                 Event::Close(frame) => {
                     self.ex.server_close = Some(frame.code.map(|c| c.0));
-                    if self.ex.client_close.is_none() {
+                    if self.ex.client_close.is_none() && !self.silent {
                         // Answer with the same code, as Autobahn's client does.
                         let code = frame.code.filter(|c| c.is_sendable());
                         let _ = self.conn.send(Message::Close(code, ""));
@@ -318,7 +348,11 @@ impl Session<'_> {
     /// Reads once, until `until`.
     async fn read(&mut self, until: Instant) -> Read {
         match tokio::time::timeout_at(until.into(), self.rd.read(&mut self.chunk)).await {
-            Ok(Ok(0)) | Ok(Err(_)) => Read::Ended,
+            Ok(Ok(0)) => Read::Ended,
+            Ok(Err(e)) => {
+                self.ex.reset |= e.kind() == std::io::ErrorKind::ConnectionReset;
+                Read::Ended
+            }
             Ok(Ok(n)) => {
                 let got = self.chunk.get(..n).unwrap_or_default();
                 self.log.push(false, got);
@@ -345,7 +379,11 @@ impl Session<'_> {
                     }
                 },
                 read = self.rd.read(&mut self.chunk), if reading => match read {
-                    Ok(0) | Err(_) => self.end_tcp(),
+                    Ok(0) => self.end_tcp(),
+                    Err(e) => {
+                        self.ex.reset |= e.kind() == std::io::ErrorKind::ConnectionReset;
+                        self.end_tcp();
+                    }
                     Ok(n) => {
                         let got = self.chunk.get(..n).unwrap_or_default();
                         self.log.push(false, got);
@@ -361,4 +399,31 @@ impl Session<'_> {
         let _ = self.wr.flush().await;
         true
     }
+}
+
+/// The code at the start of a raw close payload, if it has one.
+fn close_code(payload: &[u8]) -> Option<u16> {
+    payload.get(..2).and_then(|c| <[u8; 2]>::try_from(c).ok()).map(u16::from_be_bytes)
+}
+
+/// A binary message of `zeros` zero bytes compressed as the client must
+/// under `params`, made a MiB at a time (the message is never held whole):
+/// pieces joined by the empty stored block each sync flush ends with.
+fn bomb(params: DeflateParams, zeros: usize) -> Option<Action> {
+    let sender = params.of(wscope_core::Role::Client);
+    let mut deflater = MessageDeflater::new(sender.max_window_bits, sender.no_context_takeover, 1);
+    let piece = vec![0u8; 1 << 20];
+    let mut payload = Vec::new();
+    let mut left = zeros;
+    while left > 0 {
+        let n = left.min(piece.len());
+        if payload.is_empty() {
+            deflater.compress(piece.get(..n)?, &mut payload).ok()?;
+        } else {
+            payload.extend_from_slice(&TRAILER);
+            deflater.compress(piece.get(..n)?, &mut payload).ok()?;
+        }
+        left = left.saturating_sub(n);
+    }
+    Some(Action::Frame { fin: true, rsv: 1, opcode: 2, payload, chop: None })
 }

@@ -6,6 +6,8 @@ mod connect;
 mod exchange;
 mod judge;
 mod log;
+mod opening;
+mod own;
 mod target;
 
 pub use connect::{ConnectError, Stream, tls_config};
@@ -14,6 +16,7 @@ pub use log::Record;
 pub use target::Target;
 
 use crate::case::{Case, Seen};
+use crate::own::{Edit, Judge, Opening};
 use crate::verdict::{CloseBehavior, Verdict};
 use log::Log;
 use std::sync::Arc;
@@ -21,7 +24,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use wscope_core::Decoded;
 use wscope_core::deflate::DeflateParams;
-use wscope_core::handshake::{ClientHandshake, HandshakeLimits};
+use wscope_core::handshake::{ClientHandshake, HandshakeLimits, ResponseError};
 
 /// Bytes a case keeps as records by default (both ways together); past it
 /// the bytes are only counted (`Outcome::dropped_bytes`).
@@ -82,6 +85,22 @@ pub struct Outcome {
 
 /// Runs `case` against `target`.
 pub async fn run_case(target: &Target, case: &Case, settings: &Settings) -> Outcome {
+    let mut outcome = match case.own.as_ref().map(|o| &o.opening) {
+        Some(Opening::Edited(edit)) => run_edited(target, case, edit, settings).await,
+        Some(Opening::Slow { interval }) => run_slow(target, case, *interval, settings).await,
+        _ => run_standard(target, case, settings).await,
+    };
+    if case.own.as_ref().is_some_and(|o| o.check_alive) && outcome.no_websocket.is_none() {
+        if let Err(e) = probe(target, settings).await {
+            outcome.verdict = Verdict::Failed;
+            outcome.reason = format!("after this case a new connection failed: {e} (before: {})", outcome.reason);
+        }
+    }
+    outcome
+}
+
+/// A case that opens with the core's client handshake.
+async fn run_standard(target: &Target, case: &Case, settings: &Settings) -> Outcome {
     let started = Instant::now();
     let deadline = started.checked_add(case.time_limit.max(settings.timeout)).unwrap_or(started);
     let mut log = Log::new(started, settings.record_limit);
@@ -108,12 +127,17 @@ pub async fn run_case(target: &Target, case: &Case, settings: &Settings) -> Outc
         Err(e) => return failed(e, log),
     };
     let ex = exchange::exchange(stream, case, deflate, rest, deadline, &mut log).await;
-    let (verdict, reason, close, close_reason) = judge::judge(case, &ex);
+    let (mut verdict, mut reason, close, close_reason) = judge::judge(case, &ex);
+    let mut close = Some(close);
+    if let Some(o) = &case.own {
+        (verdict, reason) = own::exchange(o.judge, case, &ex);
+        close = None;
+    }
     Outcome {
         id: case.id.clone(),
         verdict,
         reason,
-        close: Some(close),
+        close,
         close_reason,
         seen: ex.seen,
         client_close: ex.client_close,
@@ -199,10 +223,114 @@ pub async fn probe(target: &Target, settings: &Settings) -> Result<(), ConnectEr
         time_limit: settings.timeout,
         rule: crate::case::Rule::Plain,
         offer: None,
+        own: None,
     };
     handshake(&mut stream, target, &plain, deadline, &mut log).await?;
     // Going away (1001), masked, then the client is gone.
     let goodbye = crate::case::Action::Close(Some(1001)).encode(mask_key());
     let _ = tokio::time::timeout_at(deadline.into(), stream.write_all(&goodbye)).await;
     Ok(())
+}
+
+/// An outcome judged on the answer to the opening handshake alone.
+fn answered(case: &Case, verdict: Verdict, reason: String, started: Instant, log: Log) -> Outcome {
+    Outcome {
+        id: case.id.clone(),
+        verdict,
+        reason,
+        close: None,
+        close_reason: "no WebSocket was opened".into(),
+        seen: Vec::new(),
+        client_close: None,
+        server_close: None,
+        duration: started.elapsed(),
+        records: log.records,
+        dropped_bytes: log.dropped,
+        no_websocket: None,
+    }
+}
+
+fn unreachable(case: &Case, e: ConnectError, started: Instant, log: Log) -> Outcome {
+    let mut o = answered(case, Verdict::Failed, e.to_string(), started, log);
+    o.no_websocket = Some(e);
+    o
+}
+
+/// A case whose request breaks a rule on purpose (group 14): the answer is
+/// judged; a valid 101 is followed by the closing handshake.
+async fn run_edited(target: &Target, case: &Case, edit: &Edit, settings: &Settings) -> Outcome {
+    let started = Instant::now();
+    let deadline = started.checked_add(case.time_limit.max(settings.timeout)).unwrap_or(started);
+    let mut log = Log::new(started, settings.record_limit);
+    let stream = match connect::connect(target, settings.tls.as_ref(), deadline).await {
+        Ok(s) => s,
+        Err(e) => return unreachable(case, e, started, log),
+    };
+    let mut client = ClientHandshake::new(&target.host, &target.path, nonce());
+    client.origin.clone_from(&target.origin);
+    client.protocols = edit.protocols.clone().unwrap_or_else(|| target.protocols.clone());
+    client.headers.clone_from(&target.headers);
+    client.extensions.clone_from(&edit.extensions);
+    let request = match client.request() {
+        Ok(r) => opening::edit_request(&r, edit),
+        Err(e) => return unreachable(case, ConnectError::Request(e.to_string()), started, log),
+    };
+    let (stream, answer) = opening::send(stream, &request, deadline, &mut log).await;
+    // The 101 is checked as if nothing unknown had been offered: an unknown
+    // extension or subprotocol chosen back is then "not offered".
+    let mut judge_as = client.clone();
+    if edit.extensions.is_some() {
+        judge_as.extensions = None;
+    }
+    if edit.protocols.is_some() {
+        judge_as.protocols = Vec::new();
+    }
+    let limits = HandshakeLimits { max_head_len: HEAD_LIMIT, ..HandshakeLimits::default() };
+    let checked = match judge_as.check_response(&answer.bytes, &limits) {
+        Ok(Decoded::Complete { .. }) => Ok(()),
+        Ok(Decoded::Incomplete { .. }) => Err(ResponseError::Malformed("incomplete head")),
+        Err(e) => Err(e),
+    };
+    let judge = case.own.as_ref().map_or(Judge::Accept, |o| o.judge);
+    let unknown = edit.protocols.as_ref().and_then(|p| p.first()).map(String::as_str);
+    let (verdict, reason) = own::answer(judge, &answer, &checked, unknown);
+    let switched = answer.head.as_ref().is_some_and(|h| h.status == 101);
+    // Open as the client that sent it, or as one that offered nothing
+    // unknown (whose offer the core could not even read).
+    let accepted = [&client, &judge_as].into_iter().find_map(|c| match c.check_response(&answer.bytes, &limits) {
+        Ok(Decoded::Complete { value, len }) if switched => {
+            Some((value.deflate, answer.bytes.get(len..).unwrap_or_default().to_vec()))
+        }
+        _ => None,
+    });
+    let Some((deflate, rest)) = accepted else { return answered(case, verdict, reason, started, log) };
+    // A WebSocket is open: close it properly.
+    let ex = exchange::exchange(stream, case, deflate, rest, deadline, &mut log).await;
+    let (_, _, close, close_reason) = judge::judge(case, &ex);
+    let mut o = answered(case, verdict, reason, started, log);
+    (o.close, o.close_reason, o.seen, o.client_close, o.server_close) =
+        (Some(close), close_reason, ex.seen, ex.client_close, ex.server_close);
+    o
+}
+
+/// A head that never ends (17.3).
+async fn run_slow(target: &Target, case: &Case, interval: Duration, settings: &Settings) -> Outcome {
+    let started = Instant::now();
+    let deadline = started.checked_add(case.time_limit.max(settings.timeout)).unwrap_or(started);
+    let mut log = Log::new(started, settings.record_limit);
+    let mut stream = match connect::connect(target, settings.tls.as_ref(), deadline).await {
+        Ok(s) => s,
+        Err(e) => return unreachable(case, e, started, log),
+    };
+    let mut client = ClientHandshake::new(&target.host, &target.path, nonce());
+    client.headers.clone_from(&target.headers);
+    let request = match client.request() {
+        Ok(r) => r,
+        Err(e) => return unreachable(case, ConnectError::Request(e.to_string()), started, log),
+    };
+    // The request without its blank line: a head that is never finished.
+    let head = request.strip_suffix(b"\r\n").unwrap_or(&request);
+    let answer = opening::slow(&mut stream, head, interval, deadline, &mut log).await;
+    let (verdict, reason) = own::slow(&answer);
+    answered(case, verdict, reason, started, log)
 }

@@ -15,17 +15,28 @@ use wscope_core::frame::{FrameHeader, LengthForm, OpCode};
 use wscope_core::handshake::{HandshakeLimits, parse_request};
 use wscope_core::mask::apply_mask;
 
-/// Reads a client's handshake and answers it with a correct 101; returns
-/// the bytes read past the request, or `None` if the client went away.
+/// Reads a client's handshake and answers it with a correct 101 (or the
+/// core's refusal); returns the bytes read past the request, or `None` if
+/// the client went away or was refused.
 pub(crate) async fn accept_handshake(tcp: &mut tokio::net::TcpStream) -> Option<Vec<u8>> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
     loop {
         let n = tcp.read(&mut chunk).await.ok().filter(|n| *n > 0)?;
         buf.extend_from_slice(&chunk[..n]);
-        if let Ok(Decoded::Complete { value, len }) = parse_request(&buf, &HandshakeLimits::default()) {
-            tcp.write_all(&value.response(None, None).unwrap()).await.ok()?;
-            return Some(buf.split_off(len));
+        match parse_request(&buf, &HandshakeLimits::default()) {
+            Ok(Decoded::Complete { value, len }) => {
+                tcp.write_all(&value.response(None, None).unwrap()).await.ok()?;
+                return Some(buf.split_off(len));
+            }
+            Ok(Decoded::Incomplete { .. }) => {}
+            // A refusal as the core words it (the handshake is not among
+            // the broken server's defects).
+            Err(e) => {
+                let _ = tcp.write_all(&e.response()).await;
+                let _ = tcp.shutdown().await;
+                return None;
+            }
         }
     }
 }

@@ -112,6 +112,13 @@ impl ResponseHead {
     pub fn header<'a>(&'a self, name: &'a str) -> Option<&'a [u8]> {
         Fields(&self.headers).once(name)
     }
+
+    /// Whether header `name`, in any of its lines, lists `token` (a
+    /// comma-separated list; names and tokens ignore case), e.g. a 426's
+    /// `Sec-WebSocket-Version: 13, 8` naming 13 (section 4.4).
+    pub fn has_token(&self, name: &str, token: &str) -> bool {
+        Fields(&self.headers).has_token(name, token)
+    }
 }
 
 /// Parses a request head from any prefix of the stream.

@@ -23,5 +23,5 @@ pub mod run;
 pub mod verdict;
 
 pub use case::Case;
-pub use run::{ConnectError, Outcome, Settings, Target, run_case};
+pub use run::{ConnectError, Outcome, Settings, Target, run_all, run_case};
 pub use verdict::{CloseBehavior, Verdict};

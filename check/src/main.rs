@@ -8,9 +8,7 @@ use progress::Progress;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
-use wscope_check::{Case, Outcome, Settings, Target, Verdict, cases, report, run_case};
+use wscope_check::{Case, Outcome, Settings, Target, Verdict, cases, report, run_all};
 
 /// Tests a WebSocket server against RFC 6455 and RFC 7692, case by case
 /// (Autobahn|Testsuite's case ids and verdicts, and wscope's own cases),
@@ -124,7 +122,7 @@ async fn main() -> ExitCode {
         None => None,
     };
     let started = Instant::now();
-    let results = run_all(selected, target, settings, args.jobs, &mut writer).await;
+    let results = run_each(selected, target, settings, args.jobs, &mut writer).await;
     print!("{}", report::summary(&results));
     println!("time: {:.1} s", started.elapsed().as_secs_f64());
     if let (Some(w), Some(path)) = (writer, &args.report) {
@@ -138,10 +136,9 @@ async fn main() -> ExitCode {
     if bad { ExitCode::from(1) } else { ExitCode::SUCCESS }
 }
 
-/// Every case, `jobs` at a time, the performance cases (9.*) alone after
-/// the rest; each outcome goes to the report as it comes and is kept
-/// without its bytes.
-async fn run_all(
+/// Every case through [`run_all`]; each outcome goes to the progress line
+/// and the report as it comes, and is kept without its bytes.
+async fn run_each(
     selected: Vec<Case>,
     target: Target,
     settings: Settings,
@@ -149,34 +146,19 @@ async fn run_all(
     writer: &mut Option<report::Writer>,
 ) -> Vec<(Case, Outcome)> {
     let total = selected.len();
-    let (alone, shared): (Vec<Case>, Vec<Case>) = selected.into_iter().partition(|c| c.id.starts_with("9."));
-    let target = Arc::new(target);
-    let settings = Arc::new(settings);
     let mut progress = Progress::new(total);
     let mut results = Vec::with_capacity(total);
-    for (batch, width) in [(shared, usize::from(jobs)), (alone, 1)] {
-        let gate = Arc::new(Semaphore::new(width));
-        let mut running = JoinSet::new();
-        for case in batch {
-            let (target, settings, gate) = (Arc::clone(&target), Arc::clone(&settings), Arc::clone(&gate));
-            running.spawn(async move {
-                let _turn = gate.acquire_owned().await;
-                let outcome = run_case(&target, &case, &settings).await;
-                (case, outcome)
-            });
-        }
-        while let Some(done) = running.join_next().await {
-            let Ok((case, mut outcome)) = done else { continue };
-            progress.done(&case.id, outcome.verdict);
-            if let Some(w) = writer.as_mut() {
-                if let Err(e) = w.case(&case, &outcome) {
-                    eprintln!("wscope-check: writing the report: {e}; it stops here");
-                    *writer = None;
-                }
+    let mut done = run_all(selected, Arc::new(target), Arc::new(settings), usize::from(jobs));
+    while let Some((case, mut outcome)) = done.recv().await {
+        progress.done(&case.id, outcome.verdict);
+        if let Some(w) = writer.as_mut() {
+            if let Err(e) = w.case(&case, &outcome) {
+                eprintln!("wscope-check: writing the report: {e}; it stops here");
+                *writer = None;
             }
-            outcome.records = Vec::new();
-            results.push((case, outcome));
         }
+        outcome.records = Vec::new();
+        results.push((case, outcome));
     }
     progress.end();
     results.sort_by_key(|(c, _)| id_key(&c.id));

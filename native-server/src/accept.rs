@@ -9,7 +9,7 @@ use crate::io::Prefixed;
 use crate::linger::close_then_drain;
 use crate::shared::Shared;
 use crate::ws::{self, Upgrade, WsStream};
-use crate::{inject, statics, tap, tap_stream};
+use crate::{check, inject, statics, tap, tap_stream};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -108,6 +108,8 @@ enum Endpoint {
     Inject {
         deflate: bool,
     },
+    /// The conformance checker, run for the page.
+    Check,
 }
 
 /// A WebSocket past its handshake, ready for its endpoint.
@@ -131,6 +133,7 @@ impl Open {
             // Boxed: the rarer sessions' state does not enlarge every echo task.
             Endpoint::Tap(sub) => Box::pin(tap_stream::serve_subscriber(ws, sub, shared)).await,
             Endpoint::Inject { deflate } => Box::pin(inject::serve(ws, shared, deflate)).await,
+            Endpoint::Check => Box::pin(check::serve(ws, shared)).await,
             Endpoint::Echo => ws::echo(ws, shared).await,
         };
         if let Some(tap) = tap {
@@ -168,6 +171,7 @@ async fn open(mut stream: TcpStream, peer: SocketAddr, shared: &Arc<Shared>) -> 
         "/echo" => "/echo",
         "/tap" => "/tap",
         "/inject" => "/inject",
+        "/check" => "/check",
         _ => {
             Box::pin(statics::serve(Prefixed::new(bytes, stream), shared)).await;
             return None;
@@ -193,6 +197,7 @@ async fn open(mut stream: TcpStream, peer: SocketAddr, shared: &Arc<Shared>) -> 
                 return refuse(stream, peer, &e).await;
             }
         },
+        "/check" => Endpoint::Check,
         "/inject" => {
             Endpoint::Inject { deflate: matches!(query_param(&request, "deflate"), Some("on" | "1" | "yes" | "true")) }
         }
@@ -207,7 +212,7 @@ async fn open(mut stream: TcpStream, peer: SocketAddr, shared: &Arc<Shared>) -> 
             config.max_message_size = config.max_message_size.min(most);
             config.max_frame_size = config.max_frame_size.min(most);
         }
-        Endpoint::Tap(_) => {
+        Endpoint::Tap(_) | Endpoint::Check => {
             config.max_message_size = config.max_message_size.min(TAP_INPUT_LIMIT);
             config.max_frame_size = config.max_frame_size.min(TAP_INPUT_LIMIT);
         }

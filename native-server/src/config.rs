@@ -31,6 +31,22 @@ pub struct InjectLimits {
     pub max_payload_bytes: usize,
 }
 
+/// Limits of `/check` (the conformance checker run for the page).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckLimits {
+    /// More targets the page may check besides this server's own `/echo`
+    /// (`ws://` or `wss://` URLs the operator named; never the page's).
+    pub targets: Vec<String>,
+    /// Bytes kept per case and sent to the page.
+    pub record_limit: usize,
+    /// The whole run ends here.
+    pub time_limit: Duration,
+    /// The least time a case may run.
+    pub case_timeout: Duration,
+    /// Cases at once.
+    pub jobs: usize,
+}
+
 /// The server's configuration.
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
@@ -66,6 +82,8 @@ pub struct ServerConfig {
     pub tap: TapLimits,
     /// Inject limits.
     pub inject: InjectLimits,
+    /// `/check` limits and targets.
+    pub check: CheckLimits,
     /// How long shutdown waits for connections to close.
     pub shutdown_timeout: Duration,
 }
@@ -92,6 +110,13 @@ impl ServerConfig {
                 timeout: Duration::from_secs(3),
                 max_reply_bytes: 1 << 20,
                 max_payload_bytes: 1 << 20,
+            },
+            check: CheckLimits {
+                targets: Vec::new(),
+                record_limit: 256 * 1024,
+                time_limit: Duration::from_secs(15 * 60),
+                case_timeout: Duration::from_secs(5),
+                jobs: 2,
             },
             // Longer than the close timeout plus the 2 s drain after it.
             shutdown_timeout: Duration::from_secs(10),

@@ -7,6 +7,7 @@
 //! time, and enforces the server's own limits.
 
 mod accept;
+mod check;
 pub mod config;
 mod deadline;
 mod inject;
@@ -20,7 +21,7 @@ pub mod tap;
 mod tap_stream;
 mod ws;
 
-pub use config::{InjectLimits, ServerConfig, TapLimits};
+pub use config::{CheckLimits, InjectLimits, ServerConfig, TapLimits};
 
 use shared::Shared;
 use std::net::SocketAddr;
@@ -58,6 +59,7 @@ impl Server {
             taps: tap::TapHub::new(config.tap),
             inject_permits: Arc::new(Semaphore::new(config.inject.max_concurrent)),
             deflate_permits: Arc::new(Semaphore::new(config.deflate_max_connections)),
+            check_permit: Arc::new(Semaphore::new(1)),
             shutdown: CancellationToken::new(),
             self_addr,
             config,

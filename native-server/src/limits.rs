@@ -5,8 +5,13 @@
 //! ```json
 //! {"max_frame_size": 16777216, "max_message_size": 67108864,
 //!  "inject": {"max_payload_bytes": 1048576, "max_reply_bytes": 1048576},
-//!  "tap": {"max_bytes": 1048576}, "deflate": true}
+//!  "tap": {"max_bytes": 1048576}, "deflate": true,
+//!  "check": {"targets": ["ws://127.0.0.1:3000/"], "record_limit": 262144}}
 //! ```
+//!
+//! `check.targets` are the targets the operator allowed `/check` besides
+//! this server's own `/echo` (target 0): target `i` of a run is
+//! `check.targets[i - 1]`.
 //!
 //! `/echo` applies `max_frame_size` and `max_message_size`; `/inject` also
 //! caps an injection at `inject.max_payload_bytes`. Sizes are bytes.
@@ -27,6 +32,17 @@ pub struct Limits {
     pub tap: TapLimitsJson,
     /// Whether `/echo` accepts permessage-deflate when offered.
     pub deflate: bool,
+    /// `/check`'s targets and limits.
+    pub check: CheckJson,
+}
+
+/// `/check`'s targets (besides this server's `/echo`) and limits.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct CheckJson {
+    /// The operator's `--check-target`s.
+    pub targets: Vec<String>,
+    /// Bytes each way kept per case.
+    pub record_limit: usize,
 }
 
 /// `/inject`'s limits, in bytes.
@@ -57,6 +73,7 @@ impl Limits {
             },
             tap: TapLimitsJson { max_bytes: config.tap.max_bytes },
             deflate: config.deflate.is_some(),
+            check: CheckJson { targets: config.check.targets.clone(), record_limit: config.check.record_limit },
         }
     }
 
@@ -82,5 +99,7 @@ mod tests {
         assert_eq!(v["inject"]["max_payload_bytes"], 1 << 20);
         assert_eq!(v["tap"]["max_bytes"], 1 << 20);
         assert_eq!(v["deflate"], false);
+        assert_eq!(v["check"]["targets"], serde_json::json!([]));
+        assert_eq!(v["check"]["record_limit"], 256 * 1024);
     }
 }

@@ -13,7 +13,8 @@ use wscope_server::{InjectLimits, Server, ServerConfig, TapLimits};
 /// Endpoints: GET / (the page and its files from --www), /echo (WebSocket
 /// echo; /echo?tap=TOKEN records the connection's bytes), /tap?token=TOKEN
 /// (WebSocket stream of those bytes), /inject (WebSocket: raw bytes written
-/// to this server's own /echo, the reply streamed back).
+/// to this server's own /echo, the reply streamed back), /check (WebSocket:
+/// the conformance checker run against /echo or a --check-target).
 #[derive(Debug, Parser)]
 #[command(name = "wscope-server", version, about, long_about = None)]
 struct Args {
@@ -128,6 +129,19 @@ struct Args {
     #[arg(long, default_value_t = 1 << 20, value_name = "BYTES")]
     inject_max_bytes: usize,
 
+    /// A server the page's Check panel may test besides this server's own
+    /// /echo (repeatable; ws:// or wss:// URL). The page can never name one.
+    #[arg(long = "check-target", value_name = "URL")]
+    check_targets: Vec<String>,
+
+    /// Bytes each way kept per case of a /check run (sent to the page).
+    #[arg(long, default_value_t = 256 * 1024, value_name = "BYTES")]
+    check_record_limit: usize,
+
+    /// Time limit of one /check run.
+    #[arg(long, default_value = "15m", value_parser = humantime::parse_duration)]
+    check_time_limit: Duration,
+
     /// On Ctrl-C or SIGTERM, wait this long for connections to close.
     #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
     shutdown_timeout: Duration,
@@ -164,6 +178,9 @@ impl Args {
             max_reply_bytes: self.inject_max_bytes,
             max_payload_bytes: self.inject_max_bytes,
         };
+        c.check.targets = self.check_targets.clone();
+        c.check.record_limit = self.check_record_limit;
+        c.check.time_limit = self.check_time_limit;
         c.shutdown_timeout = self.shutdown_timeout;
         c
     }
@@ -179,6 +196,12 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
+    for url in &args.check_targets {
+        if let Err(e) = wscope_check::Target::parse(url) {
+            eprintln!("wscope-server: --check-target {url}: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
     if !args.www.is_dir() {
         eprintln!("wscope-server: the page folder {} does not exist (pass --www DIR)", args.www.display());
         return ExitCode::FAILURE;

@@ -18,5 +18,7 @@ pub(crate) struct Shared {
     pub(crate) inject_permits: Arc<Semaphore>,
     /// One per connection that uses permessage-deflate.
     pub(crate) deflate_permits: Arc<Semaphore>,
+    /// One `/check` run at a time on the whole server.
+    pub(crate) check_permit: Arc<Semaphore>,
     pub(crate) shutdown: CancellationToken,
 }

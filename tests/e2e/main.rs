@@ -30,6 +30,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 use wscope_server::{Server, ServerConfig};
 
+mod check;
 mod newcomer;
 mod sends;
 

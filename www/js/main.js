@@ -1,4 +1,4 @@
-// wscope explorer: loads the wasm core, then wires up the five panels.
+// wscope explorer: loads the wasm core, then wires up the six panels.
 
 import init from '../pkg/wscope_wasm.js';
 import { installFieldHighlight } from './util.js';
@@ -7,6 +7,7 @@ import { setupBuilder } from './builder.js';
 import { setupInspector } from './inspector.js';
 import { setupLive } from './live.js';
 import { setupInject } from './inject.js';
+import { setupCheck } from './check.js';
 import { loadLimits } from './limits.js';
 
 async function main() {
@@ -29,6 +30,7 @@ async function main() {
   });
   inject = setupInject({ builderBytes: () => builder.bytes(), builderCompressed: () => builder.compressed() });
   setupLive();
+  setupCheck();
   setupNav();
   document.body.classList.add('ready');
 }

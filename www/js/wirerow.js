@@ -9,16 +9,16 @@ import { frameCard, violationList } from './frameview.js';
 export const ms = (x) => `+${x < 10 ? x.toFixed(2) : x < 1000 ? x.toFixed(1) : fmtInt(Math.round(x))} ms`;
 
 const SERVER_CLOCK = 'Time since the server accepted the TCP connection, by the server’s clock';
-const arrowOf = (dir) => (dir === 'up' ? 'browser → server' : 'server → browser');
+const arrowOf = (dir, who) => (dir === 'up' ? `${who} → server` : `server → ${who}`);
 const arrowMark = (dir) => h('span', { class: 'dir-arrow', 'aria-hidden': 'true' }, dir === 'up' ? '↑' : '↓');
 
-/** A side's HTTP head. */
-export function headRow(dir, head, micros) {
+/** A side's HTTP head; `clock`: whose clock `micros` is. */
+export function headRow(dir, head, micros, clock = SERVER_CLOCK) {
   const what = dir === 'up' ? 'request' : 'response';
   return h('div', { class: `tl-item http-row dir-${dir}`, 'data-http': what },
     h('div', { class: 'tl-line' },
       h('span', { class: 'tl-name' }, arrowMark(dir), ` HTTP ${what}`),
-      h('span', { class: 'tl-time', title: SERVER_CLOCK }, `${ms(micros / 1000)} srv`)),
+      h('span', { class: 'tl-time', title: clock }, `${ms(micros / 1000)}${clock === SERVER_CLOCK ? ' srv' : ''}`)),
     h('details', { class: 'http-details', open: !narrowScreen.matches },
       h('summary', { class: 'mono' }, `${head.first_line} · ${plural(head.len, 'byte')}`), httpPre(head.text)));
 }
@@ -40,13 +40,14 @@ function preview(f, message) {
 /**
  * One frame on the wire. `message`: for the last frame of a compressed
  * message, the message it completed (its frames hold DEFLATE bytes, the
- * message the inflated payload).
+ * message the inflated payload). `who`: the client's name in the row
+ * ("browser", "checker"); `clock`: whose clock `micros` is.
  */
-export function frameRow(dir, f, micros, message = null) {
+export function frameRow(dir, f, micros, message = null, who = 'browser', clock = SERVER_CLOCK) {
   const hd = f.header;
   const compressed = f.compressed;
   const lastOfMsg = Boolean(message?.compressed && message.complete);
-  const arrow = arrowOf(dir);
+  const arrow = arrowOf(dir, who);
   const shown = preview(f, message);
   const row = h('div', {
     class: `tl-item wire-frame dir-${dir} hl-scope`,
@@ -57,7 +58,7 @@ export function frameRow(dir, f, micros, message = null) {
   },
   h('div', { class: 'tl-line' },
     h('span', { class: 'tl-name' }, arrowMark(dir), ` ${opcodeLabel(hd.opcode)}`, h('span', { class: 'tl-dir' }, ` ${arrow}`)),
-    h('span', { class: 'tl-time', title: SERVER_CLOCK }, `${ms(micros / 1000)} srv`)),
+    h('span', { class: 'tl-time', title: clock }, `${ms(micros / 1000)}${clock === SERVER_CLOCK ? ' srv' : ''}`)),
   h('div', { class: 'badges' },
     hd.masked ? h('span', { class: 'badge f-key strong' }, `MASKED · key ${hd.mask_key}`) : h('span', { class: 'badge plain' }, 'not masked'),
     hd.fin ? null : h('span', { class: 'badge f-fin' }, 'FIN=0'),

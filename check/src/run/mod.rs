@@ -2,6 +2,7 @@
 //! opening handshake, the case's frames, what comes back, the closing
 //! handshake, and a verdict on each.
 
+mod batch;
 mod connect;
 mod exchange;
 mod judge;
@@ -10,6 +11,7 @@ mod opening;
 mod own;
 mod target;
 
+pub use batch::run_all;
 pub use connect::{ConnectError, Stream, tls_config};
 pub use exchange::MAX_EVENTS;
 pub use log::Record;

@@ -14,7 +14,7 @@
 //! | `start` | `target`: the URL checked; `total`: cases selected | the run starts |
 //! | `case` | `case`: the case as in `wscope-check --report` (verdict, reason, records, …) | a case is done (in the order they finish) |
 //! | `end` | `summary`: count per verdict; `millis`; `stopped`: why it ended early, or `null` | the run is over |
-//! | `error` | `message` | a request refused (bad JSON, unknown target, no case selected, a run already going) |
+//! | `error` | `message` | a request refused (bad JSON, unknown target, no case selected, a run already going), or no WebSocket server at the target |
 //!
 //! One run at a time on the whole server (each case opens connections to
 //! the target), one per session, each case's bytes kept up to
@@ -102,6 +102,12 @@ impl Checker {
         tokio::spawn(async move {
             let _permit = permit;
             let started = Instant::now();
+            // Not a WebSocket server there: one line, as the command says it.
+            if let Err(e) = wscope_check::run::probe(&target, &settings).await {
+                let _ = tx.send(Report::Note(error(format!("{url}: no WebSocket server there: {e}")))).await;
+                let _ = tx.send(Report::Done).await;
+                return;
+            }
             let _ = tx.send(Report::Note(json!({ "type": "start", "target": url, "total": total }))).await;
             let mut done = run_all(selected, Arc::new(target), Arc::new(settings), jobs);
             let mut counts: BTreeMap<String, usize> = BTreeMap::new();

@@ -97,9 +97,12 @@ async fn the_check_panel_runs_and_reads_reports() {
     present(&c, "#chk-detail .chk-facts a.rfc").await;
     present(&c, "#chk-detail .tl-item[data-dir=\"down\"][data-opcode=\"8\"]").await;
     // The picture for the README: the case and its flagged frame in view.
-    c.execute("document.querySelector('#chk-detail').scrollIntoView({ block: 'start' }); window.scrollBy(0, -64);", vec![])
-        .await
-        .unwrap();
+    c.execute(
+        "document.querySelector('#chk-detail').scrollIntoView({ block: 'start' }); window.scrollBy(0, -64);",
+        vec![],
+    )
+    .await
+    .unwrap();
     let png = c.screenshot().await.unwrap();
     std::fs::write(repo().join("target/e2e").join(browser_key()).join("6-check.png"), png).unwrap();
 

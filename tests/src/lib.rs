@@ -24,6 +24,8 @@
 //!   files.
 //! - `tap`: the wire tap streams exactly the connection's bytes.
 //! - `inject`: raw bytes to the server's own `/echo`, the reply reported.
+//! - `check`: the conformance checker run for the page, its requests and
+//!   notes, one run at a time.
 //! - `shutdown`: close 1001 to open WebSockets, no task left.
 //! - `timers`: idle ping, idle close 1001, close deadline.
 //! - `reliability`: many connections with every echo checked, silent and
@@ -36,6 +38,8 @@ mod support;
 
 #[cfg(test)]
 mod backpressure;
+#[cfg(test)]
+mod check;
 #[cfg(test)]
 mod deflate;
 #[cfg(test)]

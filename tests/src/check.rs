@@ -1,0 +1,78 @@
+//! `/check`: the conformance checker run by the server for the page. Bad
+//! requests get an `error` note and the session stays usable; a run reports
+//! `start`, one `case` per case (the report's JSON, bytes included) and
+//! `end`; one run at a time on the whole server; only the server's own
+//! `/echo` and the operator's targets can be checked.
+
+use crate::support::{start, ws_connect, ws_next};
+use futures_util::SinkExt as _;
+use serde_json::Value;
+use tokio_tungstenite::tungstenite::Message;
+
+async fn note(ws: &mut crate::support::Ws) -> Value {
+    match ws_next(ws).await {
+        Message::Text(t) => serde_json::from_str(t.as_str()).unwrap(),
+        other => panic!("expected a JSON note, got {other:?}"),
+    }
+}
+
+async fn ask(ws: &mut crate::support::Ws, request: &str) -> Value {
+    ws.send(Message::text(request)).await.unwrap();
+    note(ws).await
+}
+
+#[tokio::test]
+async fn bad_requests_are_answered_and_a_run_reports_every_case() {
+    let server = start(|c| c.check.targets = vec!["ws://127.0.0.1:9/".into()]).await;
+    let addr = server.local_addr();
+    let mut ws = ws_connect(addr, "/check").await;
+    for (request, says) in [
+        ("hello", "expected {\"target\": 0"),
+        ("{\"target\": 2}", "no target 2; there are 2"),
+        ("{\"target\": 0, \"cases\": \"99.*\"}", "no case matches"),
+    ] {
+        let n = ask(&mut ws, request).await;
+        assert_eq!(n["type"], "error", "{request}");
+        assert!(n["message"].as_str().unwrap().contains(says), "{request}: {n}");
+    }
+    ws.send(Message::binary(vec![1u8, 2, 3])).await.unwrap();
+    assert_eq!(note(&mut ws).await["type"], "error");
+
+    // A run against the server's own /echo: every note in order.
+    let start = ask(&mut ws, r#"{"target": 0, "cases": "1.1.1,2.2,16.1"}"#).await;
+    assert_eq!(start["type"], "start");
+    assert_eq!(start["target"], format!("ws://{addr}/echo"));
+    assert_eq!(start["total"], 3);
+    // Meanwhile, another page cannot start a second run.
+    let mut other = ws_connect(addr, "/check").await;
+    let busy = ask(&mut other, r#"{"target": 0, "cases": "1.1.1"}"#).await;
+    assert_eq!(busy["type"], "error");
+    assert!(busy["message"].as_str().unwrap().contains("another check is running"), "{busy}");
+    let mut ids = Vec::new();
+    let end = loop {
+        let n = note(&mut ws).await;
+        if n["type"] != "case" {
+            break n;
+        }
+        let case = &n["case"];
+        assert_eq!(case["verdict"], "OK", "{case}");
+        assert!(case["records"].as_array().is_some_and(|r| !r.is_empty()), "{case}");
+        ids.push(case["id"].as_str().unwrap().to_owned());
+    };
+    ids.sort();
+    assert_eq!(ids, ["1.1.1", "16.1", "2.2"]);
+    assert_eq!(end["type"], "end");
+    assert_eq!(end["summary"]["OK"], 3);
+    assert!(end["stopped"].is_null());
+    // The operator's target, where nothing listens (port 9): said in one
+    // line; the first run's end freed the server for this one.
+    let refused = ask(&mut other, r#"{"target": 1, "cases": "1.1.1"}"#).await;
+    assert_eq!(refused["type"], "error");
+    let message = refused["message"].as_str().unwrap();
+    assert!(message.starts_with("ws://127.0.0.1:9/: no WebSocket server there: cannot connect"), "{message}");
+    // And the session goes on: a run against /echo.
+    assert_eq!(ask(&mut other, r#"{"target": 0, "cases": "1.1.2"}"#).await["type"], "start");
+    assert_eq!(note(&mut other).await["case"]["verdict"], "OK");
+    assert_eq!(note(&mut other).await["type"], "end");
+    server.shutdown().await;
+}

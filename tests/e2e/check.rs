@@ -85,7 +85,7 @@ async fn the_check_panel_runs_and_reads_reports() {
     assert_eq!(progress.await.unwrap(), serde_json::json!([30, 30]));
     // 16.1: the checker's unmasked frame, flagged by the core on the wire
     // (section 5.1, close 1002), and the server's 1002 after it.
-    click_on(&c, ".chk-groups tr[data-group=\"16\"]").await;
+    click_on(&c, ".chk-groups tr[data-group=\"16\"] button").await;
     click_on(&c, ".chk-case[data-id=\"16.1\"]").await;
     let detail = present(&c, "#chk-detail").await;
     let text = detail.text().await.unwrap();
@@ -130,10 +130,10 @@ async fn the_check_panel_runs_and_reads_reports() {
     let head = present(&c, ".chk-head").await.text().await.unwrap();
     assert!(head.contains(&other_url), "{head}");
     for (case, outcome) in &results {
-        click_on(&c, &format!(".chk-groups tr[data-group=\"{}\"]", case.group())).await;
+        click_on(&c, &format!(".chk-groups tr[data-group=\"{}\"] button", case.group())).await;
         assert_eq!(listed_verdict(&c, &case.id).await, outcome.verdict.to_string(), "{}", case.id);
     }
-    click_on(&c, ".chk-groups tr[data-group=\"14\"]").await;
+    click_on(&c, ".chk-groups tr[data-group=\"14\"] button").await;
     click_on(&c, ".chk-case[data-id=\"14.2\"]").await;
     let text = present(&c, "#chk-detail").await.text().await.unwrap();
     let (_, outcome) = results.iter().find(|(c, _)| c.id == "14.2").unwrap();

@@ -121,16 +121,17 @@ export function setupCheck() {
       h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Group'), h('th', { scope: 'col' }, 'Cases'), ...VERDICTS.map((v) => h('th', { scope: 'col' }, verdictChip(v))))),
       h('tbody', {}, gs.map(([g, cs]) => {
         const n = counts(cs);
-        const row = h('tr', { class: g === selectedGroup ? 'selected' : '', 'data-group': g, tabindex: '0', 'aria-selected': String(g === selectedGroup) },
-          h('th', { scope: 'row' }, g), h('td', {}, fmtInt(cs.length)),
+        const row = h('tr', { class: g === selectedGroup ? 'selected' : '', 'data-group': g },
+          h('th', { scope: 'row' }, h('button', { type: 'button', class: 'chk-group', 'aria-pressed': String(g === selectedGroup), title: `The cases of group ${g}` }, g)),
+          h('td', {}, fmtInt(cs.length)),
           ...VERDICTS.map((v) => h('td', { class: n[v] ? `has v-${v.toLowerCase().replace(/[^a-z]/g, '')}` : 'muted' }, n[v] ? fmtInt(n[v]) : '·')));
         const pick = () => {
           selectedGroup = g;
           selectedCase = null;
           render();
         };
+        // The whole row answers a click; its button, the keyboard.
         row.addEventListener('click', pick);
-        row.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); pick(); } });
         return row;
       })));
     const inGroup = (gs.find(([g]) => g === selectedGroup)?.[1] ?? []).slice().sort(byId);

@@ -110,8 +110,9 @@ pub enum Judge {
     /// `codes`. OK: a close frame with one of them (or none), then TCP
     /// closed with a FIN; NON-STRICT: another code, a close frame followed
     /// by a reset, TCP closed without a close frame, or a close frame and no
-    /// TCP close; FAILED: data echoed, a reset and no close frame, and
-    /// `waiting` when the server neither closes nor answers in time.
+    /// TCP close; FAILED: a reset and no close frame; `waiting` when the
+    /// server went on as if nothing were wrong (data echoed, bytes the client
+    /// had to refuse, or nothing at all before the time limit).
     Fails {
         /// The codes the RFC names.
         codes: &'static [u16],

@@ -417,12 +417,10 @@ fn bomb(params: DeflateParams, zeros: usize) -> Option<Action> {
     let mut left = zeros;
     while left > 0 {
         let n = left.min(piece.len());
-        if payload.is_empty() {
-            deflater.compress(piece.get(..n)?, &mut payload).ok()?;
-        } else {
+        if !payload.is_empty() {
             payload.extend_from_slice(&TRAILER);
-            deflater.compress(piece.get(..n)?, &mut payload).ok()?;
         }
+        deflater.compress(piece.get(..n)?, &mut payload).ok()?;
         left = left.saturating_sub(n);
     }
     Some(Action::Frame { fin: true, rsv: 1, opcode: 2, payload, chop: None })

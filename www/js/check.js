@@ -67,6 +67,10 @@ export function setupCheck() {
   let onlyProblems = false;
   let sock = null;
   let kept = 0;
+  // The case shown, drawn once: a run's later cases redraw the lists, not it
+  // (so what a person unfolded there stays unfolded).
+  let detailFor = null;
+  let detailEl = null;
 
   const targets = serverLimits()?.check?.targets ?? [];
   targetSel.replaceChildren(h('option', { value: '0' }, `this server’s /echo (${location.host})`),
@@ -80,6 +84,7 @@ export function setupCheck() {
     report = { target, cases: [], total };
     selectedGroup = null;
     selectedCase = null;
+    detailFor = null;
     kept = 0;
   };
 
@@ -147,7 +152,15 @@ export function setupCheck() {
     out.replaceChildren(head, h('div', { class: 'table-wrap' }, table),
       h('div', { class: 'chk-grid' },
         h('div', { class: 'chk-list' }, h('h3', {}, `Group ${selectedGroup ?? ''}`), filter, shown.length ? list : empty('No case here.')),
-        h('div', { class: 'chk-detail', id: 'chk-detail' }, selectedCase ? detail(selectedCase) : empty('Pick a case to see what was sent, what came back, and why it got its verdict.'))));
+        h('div', { class: 'chk-detail', id: 'chk-detail' }, selectedCase ? shownDetail(selectedCase) : empty('Pick a case to see what was sent, what came back, and why it got its verdict.'))));
+  };
+
+  const shownDetail = (c) => {
+    if (c !== detailFor) {
+      detailFor = c;
+      detailEl = detail(c);
+    }
+    return detailEl;
   };
 
   /** One case: the verdict and why, then every byte each way, decoded. */

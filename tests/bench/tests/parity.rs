@@ -4,7 +4,13 @@
 //! Autobahn gave the same server (committed fixtures in
 //! `check/tests/fixtures/`, each with the command that made it), except the
 //! one disagreement CHECK.md argues from the RFC.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
 
 use serde_json::Value;
 use std::io::{BufRead, BufReader};

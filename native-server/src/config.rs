@@ -37,6 +37,9 @@ pub struct CheckLimits {
     /// More targets the page may check besides this server's own `/echo`
     /// (`ws://` or `wss://` URLs the operator named; never the page's).
     pub targets: Vec<String>,
+    /// Report files (`wscope-check --report`) the page may open, served at
+    /// `/check/report/N`.
+    pub reports: Vec<PathBuf>,
     /// Bytes kept per case and sent to the page.
     pub record_limit: usize,
     /// The whole run ends here.
@@ -113,6 +116,7 @@ impl ServerConfig {
             },
             check: CheckLimits {
                 targets: Vec::new(),
+                reports: Vec::new(),
                 record_limit: 256 * 1024,
                 time_limit: Duration::from_secs(15 * 60),
                 case_timeout: Duration::from_secs(5),

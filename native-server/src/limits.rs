@@ -6,12 +6,15 @@
 //! {"max_frame_size": 16777216, "max_message_size": 67108864,
 //!  "inject": {"max_payload_bytes": 1048576, "max_reply_bytes": 1048576},
 //!  "tap": {"max_bytes": 1048576}, "deflate": true,
-//!  "check": {"targets": ["ws://127.0.0.1:3000/"], "record_limit": 262144}}
+//!  "check": {"targets": ["ws://127.0.0.1:3000/"], "reports": ["nightly.json"],
+//!            "record_limit": 262144}}
 //! ```
 //!
 //! `check.targets` are the targets the operator allowed `/check` besides
 //! this server's own `/echo` (target 0): target `i` of a run is
-//! `check.targets[i - 1]`.
+//! `check.targets[i - 1]`; `check.reports` are the names of the report
+//! files the operator named (`--check-report`), report `i` served at
+//! `GET /check/report/i`.
 //!
 //! `/echo` applies `max_frame_size` and `max_message_size`; `/inject` also
 //! caps an injection at `inject.max_payload_bytes`. Sizes are bytes.
@@ -41,6 +44,8 @@ pub struct Limits {
 pub struct CheckJson {
     /// The operator's `--check-target`s.
     pub targets: Vec<String>,
+    /// The file names of the operator's `--check-report`s.
+    pub reports: Vec<String>,
     /// Bytes each way kept per case.
     pub record_limit: usize,
 }
@@ -73,7 +78,18 @@ impl Limits {
             },
             tap: TapLimitsJson { max_bytes: config.tap.max_bytes },
             deflate: config.deflate.is_some(),
-            check: CheckJson { targets: config.check.targets.clone(), record_limit: config.check.record_limit },
+            check: CheckJson {
+                targets: config.check.targets.clone(),
+                reports: config
+                    .check
+                    .reports
+                    .iter()
+                    .map(|p| {
+                        p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned())
+                    })
+                    .collect(),
+                record_limit: config.check.record_limit,
+            },
         }
     }
 

@@ -134,6 +134,11 @@ struct Args {
     #[arg(long = "check-target", value_name = "URL")]
     check_targets: Vec<String>,
 
+    /// A report file of `wscope-check --report` the Check panel may open
+    /// (repeatable; served at /check/report/N, N counted from 0).
+    #[arg(long = "check-report", value_name = "FILE")]
+    check_reports: Vec<PathBuf>,
+
     /// Bytes each way kept per case of a /check run (sent to the page).
     #[arg(long, default_value_t = 256 * 1024, value_name = "BYTES")]
     check_record_limit: usize,
@@ -179,6 +184,7 @@ impl Args {
             max_payload_bytes: self.inject_max_bytes,
         };
         c.check.targets = self.check_targets.clone();
+        c.check.reports = self.check_reports.clone();
         c.check.record_limit = self.check_record_limit;
         c.check.time_limit = self.check_time_limit;
         c.shutdown_timeout = self.shutdown_timeout;
@@ -199,6 +205,12 @@ fn main() -> ExitCode {
     for url in &args.check_targets {
         if let Err(e) = wscope_check::Target::parse(url) {
             eprintln!("wscope-server: --check-target {url}: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
+    for path in &args.check_reports {
+        if !path.is_file() {
+            eprintln!("wscope-server: --check-report {}: no such file", path.display());
             return ExitCode::FAILURE;
         }
     }

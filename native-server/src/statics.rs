@@ -1,6 +1,7 @@
 //! The explorer page and its files, served by hyper and tower-http's
 //! `ServeDir` (content types, no path traversal, 404s, HEAD, conditional
-//! requests), and `GET /limits` ([`crate::limits`]).
+//! requests), `GET /limits` ([`crate::limits`]), and `GET /check/report/N`,
+//! the N-th report file the operator named with `--check-report`.
 
 use crate::io::Prefixed;
 use crate::limits::Limits;
@@ -13,7 +14,7 @@ use hyper::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpStream;
-use tower_http::services::ServeDir;
+use tower_http::services::{ServeDir, ServeFile};
 
 type Body = UnsyncBoxBody<Bytes, std::io::Error>;
 
@@ -26,18 +27,50 @@ fn limits_response(json: Bytes) -> Response<Body> {
     response
 }
 
+/// An empty response with `status` (`try_call` hands back the errors
+/// `ServeDir::call` would have turned into one).
+fn status_response(status: hyper::StatusCode) -> Response<Body> {
+    let mut response = Response::new(Full::new(Bytes::new()).map_err(|never| match never {}).boxed_unsync());
+    *response.status_mut() = status;
+    response
+}
+
+/// The answer for a file that could not be opened: 404 when it is not
+/// there (or a path goes through a file), 500 otherwise.
+fn open_failed(e: &std::io::Error) -> Response<Body> {
+    match e.kind() {
+        std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory => {
+            status_response(hyper::StatusCode::NOT_FOUND)
+        }
+        _ => status_response(hyper::StatusCode::INTERNAL_SERVER_ERROR),
+    }
+}
+
 pub(crate) async fn serve(io: Prefixed<TcpStream>, shared: &Shared) {
     let dir = ServeDir::new(&shared.config.www).append_index_html_on_directories(true);
     let limits = Bytes::from(Limits::of(&shared.config).to_json());
+    let reports = std::sync::Arc::new(shared.config.check.reports.clone());
     let service = hyper::service::service_fn(move |request: Request<Incoming>| {
         let mut dir = dir.clone();
         let limits = limits.clone();
+        let reports = std::sync::Arc::clone(&reports);
         async move {
             if request.uri().path() == "/limits" {
                 return Ok::<_, std::io::Error>(limits_response(limits));
             }
-            let response = dir.try_call(request).await?;
-            Ok(response.map(BodyExt::boxed_unsync))
+            // Only the operator's files, by number: the page names no path.
+            let report = request.uri().path().strip_prefix("/check/report/").and_then(|n| n.parse::<usize>().ok());
+            if let Some(path) = report.and_then(|n| reports.get(n)) {
+                let mut file = ServeFile::new(path);
+                return Ok(match file.try_call(request).await {
+                    Ok(response) => response.map(BodyExt::boxed_unsync),
+                    Err(e) => open_failed(&e),
+                });
+            }
+            Ok::<_, std::io::Error>(match dir.try_call(request).await {
+                Ok(response) => response.map(BodyExt::boxed_unsync),
+                Err(e) => open_failed(&e),
+            })
         }
     });
     let conn = hyper::server::conn::http1::Builder::new()

@@ -1,8 +1,9 @@
 //! The Check panel (issue 15): a run the server makes against its own
 //! `/echo` with live progress, browsed down to a case's bytes with the
-//! violation the core finds and its RFC section; a run against a target the
-//! operator allowed (tokio-tungstenite's echo); and a report opened from a
-//! file, shown with the verdicts the file holds.
+//! violation the core finds and its RFC section; the operator's target
+//! (tokio-tungstenite's echo) offered beside it; and a report of that
+//! target, opened from a file and as the server publishes it, shown with the
+//! verdicts the file holds.
 
 use super::*;
 use futures_util::{SinkExt, StreamExt};
@@ -59,16 +60,38 @@ async fn listed_verdict(c: &Client, id: &str) -> String {
 async fn the_check_panel_runs_and_reads_reports() {
     let other = tungstenite_echo().await;
     let other_url = format!("ws://{other}/");
+    // A report of the checker's verdicts on tokio-tungstenite's echo, made
+    // first: the server publishes it (--check-report) and the page opens it
+    // from a file too.
+    std::fs::create_dir_all(repo().join("target/e2e").join(browser_key())).unwrap();
+    let path = repo().join("target").join("e2e").join(browser_key()).join("check-report.json");
+    let target = wscope_check::Target::parse(&other_url).unwrap();
+    let selected = wscope_check::cases::select(wscope_check::cases::all(), "1.1.1,5.1,14.*,16.*", "");
+    let mut writer = wscope_check::report::Writer::create(&path, &other_url).unwrap();
+    let mut results = Vec::new();
+    for case in selected {
+        let outcome =
+            wscope_check::run_case(&target, &case, &wscope_check::Settings::new(Duration::from_secs(3))).await;
+        writer.case(&case, &outcome).unwrap();
+        results.push((case, outcome));
+    }
+    writer.finish(&results).unwrap();
     let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), repo().join("www"));
     // 17.3 (a head that never ends) lasts until the server gives up on it.
     config.handshake_timeout = Duration::from_secs(2);
     config.check.targets = vec![other_url.clone()];
+    config.check.reports = vec![path.clone()];
     let server = Server::start(config).await.unwrap();
     let addr = server.local_addr();
     let driver = Driver::start().await;
     let c = browser(&driver).await;
     c.goto(&format!("http://{addr}/#check")).await.unwrap();
-    std::fs::create_dir_all(repo().join("target/e2e").join(browser_key())).unwrap();
+
+    // The targets: this server's /echo, then the operator's (never a field
+    // to type a host into).
+    let option = present(&c, "#chk-target option[value=\"1\"]").await;
+    assert_eq!(option.text().await.unwrap(), other_url);
+    assert!(c.find(Locator::Css("#check input[type=\"url\"], #check input:not([type])")).await.is_err());
 
     // This server's /echo, wscope's own cases: all OK, with live progress.
     el(&c, "#chk-target").await.select_by_value("0").await.unwrap();
@@ -108,18 +131,6 @@ async fn the_check_panel_runs_and_reads_reports() {
 
     // A report from a file: the page shows each case with the verdict the
     // file holds (here the checker's verdicts on tokio-tungstenite's echo).
-    let path = repo().join("target").join("e2e").join(browser_key()).join("check-report.json");
-    let target = wscope_check::Target::parse(&other_url).unwrap();
-    let selected = wscope_check::cases::select(wscope_check::cases::all(), "1.1.1,5.1,14.*,16.*", "");
-    let mut writer = wscope_check::report::Writer::create(&path, &other_url).unwrap();
-    let mut results = Vec::new();
-    for case in selected {
-        let outcome =
-            wscope_check::run_case(&target, &case, &wscope_check::Settings::new(Duration::from_secs(3))).await;
-        writer.case(&case, &outcome).unwrap();
-        results.push((case, outcome));
-    }
-    writer.finish(&results).unwrap();
     let path = path.canonicalize().unwrap();
     el(&c, "#chk-file").await.send_keys(path.to_str().unwrap()).await.unwrap();
     until("the report to load", || async {
@@ -129,6 +140,14 @@ async fn the_check_panel_runs_and_reads_reports() {
     .await;
     let head = present(&c, ".chk-head").await.text().await.unwrap();
     assert!(head.contains(&other_url), "{head}");
+    // The same report as the server publishes it: the same verdicts.
+    el(&c, "#chk-reports").await.select_by_value("0").await.unwrap();
+    click_on(&c, "#chk-open-report").await;
+    until("the published report to load", || async {
+        let t = c.find(Locator::Css("#chk-status")).await.ok()?.text().await.ok()?;
+        t.starts_with(&format!("check-report.json: {} cases", results.len())).then_some(())
+    })
+    .await;
     for (case, outcome) in &results {
         click_on(&c, &format!(".chk-groups tr[data-group=\"{}\"] button", case.group())).await;
         assert_eq!(listed_verdict(&c, &case.id).await, outcome.verdict.to_string(), "{}", case.id);

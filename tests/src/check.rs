@@ -76,3 +76,33 @@ async fn bad_requests_are_answered_and_a_run_reports_every_case() {
     assert_eq!(note(&mut other).await["type"], "end");
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn published_reports_are_served_by_number_only() {
+    let dir = std::env::temp_dir().join(format!("wscope-check-reports-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let report = dir.join("nightly.json");
+    std::fs::write(
+        &report,
+        b"{\"target\":\"ws://x/\",\"tool\":\"wscope-check\",\n\"cases\": [\n],\n\"summary\": {}}\n",
+    )
+    .unwrap();
+    let server = start(|c| c.check.reports = vec![report.clone()]).await;
+    let addr = server.local_addr();
+    let get = |path: &str| format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").into_bytes();
+    let ok = crate::support::http_exchange(addr, &get("/check/report/0")).await;
+    assert!(ok.status_line.contains(" 200 "), "{}", ok.status_line);
+    assert_eq!(ok.body, std::fs::read(&report).unwrap());
+    // The page learns the file's name, never its path.
+    let limits = crate::support::http_exchange(addr, &get("/limits")).await;
+    let limits: Value = serde_json::from_slice(&limits.body).unwrap();
+    assert_eq!(limits["check"]["reports"], serde_json::json!(["nightly.json"]));
+    for path in
+        ["/check/report/1", "/check/report/-1", "/check/report/0/../../etc/passwd", "/check/report/nightly.json"]
+    {
+        let r = crate::support::http_exchange(addr, &get(path)).await;
+        assert!(r.status_line.contains(" 404 "), "{path}: {}", r.status_line);
+    }
+    server.shutdown().await;
+    std::fs::remove_dir_all(&dir).unwrap();
+}

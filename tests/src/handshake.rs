@@ -276,6 +276,15 @@ async fn path_traversal_does_not_escape_www() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_file_is_a_404_not_an_empty_reply() {
+    let server = start_default().await;
+    for target in ["/nothing", "/js/nothing.js", "/index.html/below-a-file"] {
+        let response = get(server.local_addr(), target).await;
+        assert_eq!(response.status_line, "HTTP/1.1 404 Not Found", "{target}");
+    }
+}
+
 /// A folder under the system temp dir, removed when dropped.
 struct TempDir(PathBuf);
 

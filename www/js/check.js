@@ -73,6 +73,9 @@ export function setupCheck() {
   let detailEl = null;
 
   const targets = serverLimits()?.check?.targets ?? [];
+  const published = serverLimits()?.check?.reports ?? [];
+  $('#chk-reports').replaceChildren(...published.map((name, i) => h('option', { value: String(i) }, name)));
+  $('#chk-reports-row').hidden = !published.length;
   targetSel.replaceChildren(h('option', { value: '0' }, `this server’s /echo (${location.host})`),
     ...targets.map((t, i) => h('option', { value: String(i + 1) }, t)));
   if (!serverLimits()) {
@@ -244,26 +247,48 @@ export function setupCheck() {
     return rows;
   }
 
-  // ---- a report from a file: one case per line, as wscope-check writes it.
-  $('#chk-file').addEventListener('change', async (e) => {
-    const file = e.target.files[0];
-    if (!file) return;
-    fresh(file.name);
-    status.textContent = `Reading ${file.name}…`;
+  // ---- a report from a file, or one the server publishes: one case per
+  // line, as wscope-check writes it.
+  const openReport = async (name, body, size, whole) => {
+    fresh(name);
+    status.textContent = `Reading ${name}…`;
     try {
-      await readReport(file);
-      status.textContent = `${file.name}: ${plural(report.cases.length, 'case')}.`;
+      await readReport(body, size, whole);
+      status.textContent = `${name}: ${plural(report.cases.length, 'case')}.`;
     } catch (err) {
-      status.textContent = `${file.name} is not a wscope-check report: ${err.message ?? err}`;
+      status.textContent = `${name} is not a wscope-check report: ${err.message ?? err}`;
       report = null;
       out.replaceChildren();
       return;
     }
     render();
+  };
+  $('#chk-file').addEventListener('change', (e) => {
+    const file = e.target.files[0];
+    if (file) openReport(file.name, file.stream(), file.size, () => file.text());
+  });
+  $('#chk-open-report').addEventListener('click', async () => {
+    const i = $('#chk-reports').value;
+    const name = published[Number(i)] ?? 'report';
+    let r;
+    try {
+      r = await fetch(`/check/report/${i}`, { cache: 'no-store' });
+    } catch (err) {
+      status.textContent = `${name} could not be fetched: ${err.message ?? err}`;
+      return;
+    }
+    if (!r.ok || !r.body) {
+      status.textContent = `${name}: the server answered ${r.status}.`;
+      return;
+    }
+    openReport(name, r.body, Infinity, null);
   });
 
-  async function readReport(file) {
-    const reader = file.stream().pipeThrough(new TextDecoderStream()).getReader();
+  /** Reads `body` (a stream of the report's bytes) a line at a time; if no
+   * line was a case and the file is small, `whole()` gives it all to parse
+   * as one JSON value. */
+  async function readReport(body, size, whole) {
+    const reader = body.pipeThrough(new TextDecoderStream()).getReader();
     let rest = '';
     let lines = 0;
     const line = (text) => {
@@ -290,11 +315,11 @@ export function setupCheck() {
       parts.forEach(line);
     }
     line(rest);
-    if (!report.cases.length && file.size < 64 * 2 ** 20) {
+    if (!report.cases.length && whole && size < 64 * 2 ** 20) {
       // Not one case per line: the whole file as JSON.
-      const whole = JSON.parse(await file.text());
-      report.target = whole.target;
-      for (const c of whole.cases || []) addCase(c);
+      const all = JSON.parse(await whole());
+      report.target = all.target;
+      for (const c of all.cases || []) addCase(c);
     }
     if (!report.cases.length) throw new Error(`no case found in ${plural(lines, 'line')}`);
   }

@@ -110,9 +110,10 @@ pub enum Judge {
     /// `codes`. OK: a close frame with one of them (or none), then TCP
     /// closed with a FIN; NON-STRICT: another code, a close frame followed
     /// by a reset, TCP closed without a close frame, or a close frame and no
-    /// TCP close; FAILED: a reset and no close frame; `waiting` when the
-    /// server went on as if nothing were wrong (data echoed, bytes the client
-    /// had to refuse, or nothing at all before the time limit).
+    /// TCP close; `waiting` (FAILED where the RFC says MUST) when the server
+    /// went on as if nothing were wrong (data echoed, bytes the client had to
+    /// refuse, nothing at all before the time limit) or reset TCP without a
+    /// close frame.
     Fails {
         /// The codes the RFC names.
         codes: &'static [u16],

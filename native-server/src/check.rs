@@ -97,44 +97,68 @@ impl Checker {
         }
         let (tx, rx) = mpsc::channel(4);
         let (time_limit, jobs) = (limits.time_limit, limits.jobs);
-        let total = selected.len();
-        let url = url.clone();
+        let run = Run { url: url.clone(), target, settings, selected, time_limit, jobs };
         tokio::spawn(async move {
             let _permit = permit;
-            let started = Instant::now();
-            // Not a WebSocket server there: one line, as the command says it.
-            if let Err(e) = wscope_check::run::probe(&target, &settings).await {
-                let _ = tx.send(Report::Note(error(format!("{url}: no WebSocket server there: {e}")))).await;
-                let _ = tx.send(Report::Done).await;
-                return;
+            let watch = tx.clone();
+            // The page gone (its session over): the run stops at once, the
+            // cases in flight are dropped, and the permit is free again.
+            tokio::select! {
+                () = run.go(tx) => {}
+                () = watch.closed() => {}
             }
-            let _ = tx.send(Report::Note(json!({ "type": "start", "target": url, "total": total }))).await;
-            let mut done = run_all(selected, Arc::new(target), Arc::new(settings), jobs);
-            let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-            let stopped = loop {
-                let next = tokio::select! {
-                    next = done.recv() => next,
-                    () = tokio::time::sleep(time_limit.saturating_sub(started.elapsed())) => {
-                        break Some(format!("the run's time limit ({} s) was reached", time_limit.as_secs()));
-                    }
-                };
-                let Some((case, outcome)) = next else { break None };
-                let n = counts.entry(outcome.verdict.to_string()).or_default();
-                *n = n.saturating_add(1);
-                let note = json!({ "type": "case", "case": report::case_json(&case, &outcome) });
-                // The page is gone: dropping `done` stops the run.
-                if tx.send(Report::Note(note)).await.is_err() {
-                    return;
-                }
-            };
-            drop(done);
-            let millis = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-            let end = json!({ "type": "end", "summary": counts, "millis": millis, "stopped": stopped });
-            let _ = tx.send(Report::Note(end)).await;
-            let _ = tx.send(Report::Done).await;
         });
         self.running = Some(rx);
         Ok(())
+    }
+}
+
+/// One run, as the page asked for it.
+struct Run {
+    url: String,
+    target: Target,
+    settings: Settings,
+    selected: Vec<wscope_check::Case>,
+    time_limit: std::time::Duration,
+    jobs: usize,
+}
+
+impl Run {
+    /// Probes the target, runs every case, and reports each as it ends.
+    async fn go(self, tx: mpsc::Sender<Report>) {
+        let Run { url, target, settings, selected, time_limit, jobs } = self;
+        let started = Instant::now();
+        let total = selected.len();
+        // Not a WebSocket server there: one line, as the command says it.
+        if let Err(e) = wscope_check::run::probe(&target, &settings).await {
+            let _ = tx.send(Report::Note(error(format!("{url}: no WebSocket server there: {e}")))).await;
+            let _ = tx.send(Report::Done).await;
+            return;
+        }
+        let _ = tx.send(Report::Note(json!({ "type": "start", "target": url, "total": total }))).await;
+        let mut done = run_all(selected, Arc::new(target), Arc::new(settings), jobs);
+        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+        let stopped = loop {
+            let next = tokio::select! {
+                next = done.recv() => next,
+                () = tokio::time::sleep(time_limit.saturating_sub(started.elapsed())) => {
+                    break Some(format!("the run's time limit ({} s) was reached", time_limit.as_secs()));
+                }
+            };
+            let Some((case, outcome)) = next else { break None };
+            let n = counts.entry(outcome.verdict.to_string()).or_default();
+            *n = n.saturating_add(1);
+            let note = json!({ "type": "case", "case": report::case_json(&case, &outcome) });
+            if tx.send(Report::Note(note)).await.is_err() {
+                return;
+            }
+        };
+        // Dropping the receiver stops the cases still running.
+        drop(done);
+        let millis = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let end = json!({ "type": "end", "summary": counts, "millis": millis, "stopped": stopped });
+        let _ = tx.send(Report::Note(end)).await;
+        let _ = tx.send(Report::Done).await;
     }
 }
 

@@ -106,3 +106,30 @@ async fn published_reports_are_served_by_number_only() {
     server.shutdown().await;
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+async fn a_page_that_leaves_frees_the_server_for_the_next_run() {
+    // 17.3 (a head that never ends) lasts as long as the server waits for
+    // heads: a minute here, far past the tests' 10 s bound.
+    let server = start(|c| c.handshake_timeout = std::time::Duration::from_secs(60)).await;
+    let addr = server.local_addr();
+    let mut first = ws_connect(addr, "/check").await;
+    assert_eq!(ask(&mut first, r#"{"target": 0, "cases": "17.3"}"#).await["type"], "start");
+    drop(first);
+    // The run stops with its page: another page gets the server (asked again
+    // until the first run has noticed, within the tests' bound).
+    crate::support::within("the server to be free again", async {
+        loop {
+            let mut next = ws_connect(addr, "/check").await;
+            let n = ask(&mut next, r#"{"target": 0, "cases": "1.1.1"}"#).await;
+            if n["type"] == "start" {
+                assert_eq!(note(&mut next).await["case"]["verdict"], "OK");
+                return;
+            }
+            assert!(n["message"].as_str().unwrap().contains("another check is running"), "{n}");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    })
+    .await;
+    server.shutdown().await;
+}

@@ -250,6 +250,8 @@ export function setupCheck() {
   // ---- a report from a file, or one the server publishes: one case per
   // line, as wscope-check writes it.
   const openReport = async (name, body, size, whole) => {
+    // A live run would add its cases to this report: it ends here.
+    if (sock) stopRun();
     fresh(name);
     status.textContent = `Reading ${name}…`;
     try {
@@ -297,22 +299,41 @@ export function setupCheck() {
       if (t.endsWith(',')) t = t.slice(0, -1);
       if (t.startsWith('{') && !t.endsWith('}')) {
         // The head, left open for the cases: {"target": …, "tool": …,
-        const head = JSON.parse(`${t}}`);
+        let head = null;
+        try {
+          head = JSON.parse(`${t}}`);
+        } catch {
+          return; // not wscope-check's layout (pretty-printed?): see below
+        }
         if (head.tool !== 'wscope-check') throw new Error('its head does not name wscope-check');
         report.target = head.target;
       } else if (t.startsWith('{') && t.endsWith('}')) {
-        const c = JSON.parse(t);
-        if (c.id && c.verdict) addCase(c);
+        let c = null;
+        try {
+          c = JSON.parse(t);
+        } catch {
+          return;
+        }
+        if (c && c.id && c.verdict) addCase(c);
       }
       lines += 1;
     };
     for (;;) {
       const { value, done } = await reader.read();
       if (done) break;
-      rest += value;
-      const parts = rest.split('\n');
-      rest = parts.pop();
-      parts.forEach(line);
+      // Only the new text is searched for line ends: linear in the file.
+      const end = value.lastIndexOf('\n');
+      if (end < 0) {
+        rest += value;
+      } else {
+        const text = rest + value.slice(0, end);
+        rest = value.slice(end + 1);
+        text.split('\n').forEach(line);
+      }
+      if (rest.length > RECORD_BUDGET) {
+        await reader.cancel();
+        throw new Error(`a line longer than ${fmtInt(RECORD_BUDGET)} characters`);
+      }
     }
     line(rest);
     if (!report.cases.length && whole && size < 64 * 2 ** 20) {
@@ -324,7 +345,16 @@ export function setupCheck() {
     if (!report.cases.length) throw new Error(`no case found in ${plural(lines, 'line')}`);
   }
 
-  // ---- a run made by the server now.
+  // ---- a run made by the server now. Each handler belongs to its own
+  // socket: one that was stopped can no longer touch the next run.
+  /** Ends the live run (if any) without a word from it. */
+  const stopRun = () => {
+    const ws = sock;
+    sock = null;
+    runBtn.disabled = false;
+    stopBtn.hidden = true;
+    if (ws && ws.readyState < 2) ws.close(1000);
+  };
   runBtn.addEventListener('click', () => {
     if (sock) return;
     const choice = SELECTIONS[$('#chk-cases').value] ?? SELECTIONS.quick;
@@ -336,16 +366,16 @@ export function setupCheck() {
     runBtn.disabled = true;
     stopBtn.hidden = false;
     const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    sock = new WebSocket(`${scheme}//${location.host}/check`);
+    const ws = new WebSocket(`${scheme}//${location.host}/check`);
+    sock = ws;
     const finish = (text) => {
+      if (sock !== ws) return;
       status.textContent = text;
-      runBtn.disabled = false;
-      stopBtn.hidden = true;
-      if (sock && sock.readyState < 2) sock.close(1000);
-      sock = null;
+      stopRun();
     };
-    sock.onopen = () => sock.send(JSON.stringify({ target: Number(targetSel.value), ...choice }));
-    sock.onmessage = (ev) => {
+    ws.onopen = () => ws.send(JSON.stringify({ target: Number(targetSel.value), ...choice }));
+    ws.onmessage = (ev) => {
+      if (sock !== ws) return;
       let note;
       try {
         note = JSON.parse(ev.data);
@@ -371,18 +401,12 @@ export function setupCheck() {
         finish(`Refused: ${note.message}`);
       }
     };
-    sock.onclose = () => {
-      if (sock) finish(report.cases.length ? `The connection to /check ended after ${plural(report.cases.length, 'case')}.` : 'The connection to /check ended.');
-    };
+    ws.onclose = () => finish(report.cases.length ? `The connection to /check ended after ${plural(report.cases.length, 'case')}.` : 'The connection to /check ended.');
   });
   stopBtn.addEventListener('click', () => {
-    if (sock) {
-      sock.close(1000);
-      status.textContent = `Stopped after ${plural(report?.cases.length ?? 0, 'case')}.`;
-      runBtn.disabled = false;
-      stopBtn.hidden = true;
-      sock = null;
-      render();
-    }
+    if (!sock) return;
+    stopRun();
+    status.textContent = `Stopped after ${plural(report?.cases.length ?? 0, 'case')}.`;
+    render();
   });
 }

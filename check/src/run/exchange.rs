@@ -174,7 +174,10 @@ impl Session<'_> {
                 let _ = self.wr.shutdown().await;
             }
             Action::Bomb(zeros) => {
-                let Some(bomb) = deflate.and_then(|d| bomb(d, *zeros)) else { return false };
+                // Seconds of compressing: off the runtime's threads.
+                let (Some(params), zeros) = (deflate, *zeros) else { return false };
+                let made = tokio::task::spawn_blocking(move || bomb(params, zeros)).await;
+                let Ok(Some(bomb)) = made else { return false };
                 return self.write(&bomb.encode(super::mask_key())).await;
             }
             Action::Raw(_) | Action::Batch(_) | Action::Fragments(_) => {
@@ -372,7 +375,12 @@ impl Session<'_> {
             tokio::select! {
                 biased;
                 written = self.wr.write(rest) => match written {
-                    Ok(0) | Err(_) => return false,
+                    Ok(0) => return false,
+                    Err(e) => {
+                        // The reset may show here first; reads then see an end.
+                        self.ex.reset |= e.kind() == std::io::ErrorKind::ConnectionReset;
+                        return false;
+                    }
                     Ok(n) => {
                         self.log.push(true, rest.get(..n).unwrap_or_default());
                         at = at.saturating_add(n);

@@ -116,7 +116,7 @@ pub(crate) async fn send(
         Ok(Decoded::Complete { value, .. }) => Some(value),
         _ => None,
     };
-    let _ = wr.flush().await;
+    let _ = tokio::time::timeout_at(deadline.into(), wr.flush()).await;
     (rd.unsplit(wr), Answer { head, bytes, end, after: started.elapsed() })
 }
 
@@ -152,7 +152,9 @@ pub(crate) async fn slow(
                 Ok(Ok(n)) => {
                     let got = chunk.get(..n).unwrap_or_default();
                     log.push(false, got);
-                    bytes.extend_from_slice(got);
+                    // Only a head is wanted: the rest is logged (bounded), not kept.
+                    let room = super::HEAD_LIMIT.saturating_sub(bytes.len());
+                    bytes.extend_from_slice(got.get(..room.min(got.len())).unwrap_or_default());
                 }
                 Err(_) if until >= deadline => break 'outer End::Open,
                 Err(_) => break,

@@ -135,7 +135,7 @@ pub(crate) fn exchange(judge: Judge, case: &Case, ex: &Exchange) -> (Verdict, St
                     (false, false) => (Verdict::NonStrict, format!("{close}, then {end}: failing closes TCP (7.1.7)")),
                 },
                 Some(_) => (Verdict::NonStrict, format!("{close}; the RFC names {}", names(codes))),
-                None if ex.reset => (Verdict::Failed, format!("{close}, then {end}")),
+                None if ex.reset => (waiting, format!("{close}, then {end}: nothing said why")),
                 None if ex.server_dropped => {
                     (Verdict::NonStrict, format!("{close}, then {end}: a close frame should say why (7.1.7)"))
                 }

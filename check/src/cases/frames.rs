@@ -3,10 +3,10 @@
 //! and a 64-bit length with its most significant bit set (section 5.2: it
 //! MUST be 0).
 
+use super::own_case as case;
 use crate::Verdict;
-use crate::case::{Action, Case, CloseExpectation, Rule};
-use crate::own::{Judge, Opening, Own};
-use std::time::Duration;
+use crate::case::{Action, Case};
+use crate::own::Judge;
 use wscope_core::frame::{FrameHeader, LengthForm, OpCode};
 
 /// A frame header and payload as given: `mask` or none, `declared` as the
@@ -31,28 +31,6 @@ fn raw(opcode: OpCode, mask: Option<[u8; 4]>, payload: &[u8], declared: Option<u
 /// followed by 16 bytes of its payload.
 pub(super) fn huge(declared: u64) -> Action {
     Action::Raw(raw(OpCode::Binary, Some([0x37, 0xfa, 0x21, 0x3d]), &[0x5a; 16], Some(declared)))
-}
-
-pub(super) fn case(
-    id: &str,
-    section: &'static str,
-    description: &str,
-    expectation: &str,
-    actions: Vec<Action>,
-    judge: Judge,
-) -> Case {
-    Case {
-        id: id.into(),
-        description: description.into(),
-        expectation: expectation.into(),
-        actions,
-        expected: vec![(Verdict::Ok, Vec::new())],
-        close: CloseExpectation::server_fails(1002),
-        time_limit: Duration::from_secs(5),
-        rule: Rule::Plain,
-        offer: None,
-        own: Some(Own { section, opening: Opening::Standard, judge, check_alive: true }),
-    }
 }
 
 pub(super) fn cases() -> Vec<Case> {

@@ -5,7 +5,8 @@
 //! these, so carrying them is OK and refusing them with a close code that
 //! says "a limit" is OK too; only a server that stops answering fails.
 
-use super::frames::{case, huge};
+use super::frames::huge;
+use super::own_case as case;
 use crate::Verdict;
 use crate::case::{Action, Case, Seen};
 use crate::own::{Judge, Opening};
@@ -79,12 +80,10 @@ pub(super) fn cases() -> Vec<Case> {
             }
             "17.4" => {
                 c.expected = vec![(Verdict::Ok, vec![Seen::Text(vec![b'*'; FRAGMENTS])])];
-                c.close = crate::case::CloseExpectation::normal();
                 c.time_limit = Duration::from_secs(20);
             }
             "17.5" => {
                 c.expected = vec![(Verdict::Ok, (0..PINGS).map(|i| Seen::Pong(ping(i))).collect())];
-                c.close = crate::case::CloseExpectation::normal();
                 c.time_limit = Duration::from_secs(10);
             }
             _ => {}

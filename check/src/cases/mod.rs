@@ -22,7 +22,39 @@ mod reserved;
 mod tcp_close;
 mod utf8;
 
-use crate::case::Case;
+use crate::Verdict;
+use crate::case::{Action, Case, CloseExpectation, Rule};
+use crate::own::{Judge, Opening, Own};
+use std::time::Duration;
+
+/// One of wscope's own cases opening with the core's handshake (groups
+/// 15-17): 5 s, the server probed afterwards, and the close it expects
+/// following from its judge (a server that must fail names its code; any
+/// other case ends with the client's close).
+fn own_case(
+    id: &str,
+    section: &'static str,
+    description: &str,
+    expectation: &str,
+    actions: Vec<Action>,
+    judge: Judge,
+) -> Case {
+    Case {
+        id: id.into(),
+        description: description.into(),
+        expectation: expectation.into(),
+        actions,
+        expected: vec![(Verdict::Ok, Vec::new())],
+        close: match judge {
+            Judge::Fails { codes, .. } => CloseExpectation::server_fails(codes.first().copied().unwrap_or(1002)),
+            _ => CloseExpectation::normal(),
+        },
+        time_limit: Duration::from_secs(5),
+        rule: Rule::Plain,
+        offer: None,
+        own: Some(Own { section, opening: Opening::Standard, judge, check_alive: true }),
+    }
+}
 
 /// Every case, in id order.
 pub fn all() -> Vec<Case> {

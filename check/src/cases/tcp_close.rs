@@ -5,10 +5,12 @@
 //! it survives a client that vanishes without a close frame.
 
 use crate::Verdict;
-use crate::case::{Action, Case, CloseExpectation, Rule};
-use crate::own::{Judge, Opening, Own};
+use crate::case::{Action, Case};
+use crate::own::Judge;
 use std::time::Duration;
 
+/// An own case that may take 10 s (a server waiting for the client's close
+/// first); only 15.5 is about the server surviving, so only it probes.
 fn case(
     id: &str,
     section: &'static str,
@@ -17,21 +19,12 @@ fn case(
     actions: Vec<Action>,
     judge: Judge,
 ) -> Case {
-    Case {
-        id: id.into(),
-        description: description.into(),
-        expectation: expectation.into(),
-        actions,
-        expected: vec![(Verdict::Ok, Vec::new())],
-        close: match judge {
-            Judge::Fails { codes, .. } => CloseExpectation::server_fails(codes.first().copied().unwrap_or(1002)),
-            _ => CloseExpectation::normal(),
-        },
-        time_limit: Duration::from_secs(10),
-        rule: Rule::Plain,
-        offer: None,
-        own: Some(Own { section, opening: Opening::Standard, judge, check_alive: matches!(judge, Judge::Survive) }),
+    let mut c = super::own_case(id, section, description, expectation, actions, judge);
+    c.time_limit = Duration::from_secs(10);
+    if let Some(own) = c.own.as_mut() {
+        own.check_alive = matches!(judge, Judge::Survive);
     }
+    c
 }
 
 /// `n` binary frames of 16 KiB.

@@ -106,27 +106,13 @@ async fn run_standard(target: &Target, case: &Case, settings: &Settings) -> Outc
     let started = Instant::now();
     let deadline = started.checked_add(case.time_limit.max(settings.timeout)).unwrap_or(started);
     let mut log = Log::new(started, settings.record_limit);
-    let failed = |e: ConnectError, log: Log| Outcome {
-        id: case.id.clone(),
-        verdict: Verdict::Failed,
-        reason: e.to_string(),
-        close: None,
-        close_reason: "no WebSocket was opened".into(),
-        seen: Vec::new(),
-        client_close: None,
-        server_close: None,
-        duration: started.elapsed(),
-        records: log.records,
-        dropped_bytes: log.dropped,
-        no_websocket: Some(e),
-    };
     let mut stream = match connect::connect(target, settings.tls.as_ref(), deadline).await {
         Ok(s) => s,
-        Err(e) => return failed(e, log),
+        Err(e) => return unreachable(case, e, started, log),
     };
     let (deflate, rest) = match handshake(&mut stream, target, case, deadline, &mut log).await {
         Ok(done) => done,
-        Err(e) => return failed(e, log),
+        Err(e) => return unreachable(case, e, started, log),
     };
     let ex = exchange::exchange(stream, case, deflate, rest, deadline, &mut log).await;
     let (mut verdict, mut reason, close, close_reason) = judge::judge(case, &ex);

@@ -135,8 +135,9 @@ impl Action {
         }
     }
 
-    /// The frame's bytes on the wire, masked with `key` (none for a pause).
-    pub fn encode(&self, key: [u8; 4]) -> Vec<u8> {
+    /// The frame's bytes on the wire, masked with `key` when there is one
+    /// (a client's frames; a server's are not masked), none for a pause.
+    pub fn encode(&self, key: Option<[u8; 4]>) -> Vec<u8> {
         let close;
         let (fin, rsv, opcode, payload) = match self {
             Action::Frame { fin, rsv, opcode, payload, .. } => (*fin, *rsv, *opcode, payload),
@@ -174,7 +175,7 @@ impl Action {
             fin,
             rsv: [rsv & 1 != 0, rsv & 2 != 0, rsv & 4 != 0],
             opcode: OpCode::from_bits(opcode),
-            mask: Some(key),
+            mask: key,
             payload_len: len,
             length_form: LengthForm::minimal(len),
         };

@@ -1,4 +1,5 @@
-//! `wscope-check`: a conformance checker for any WebSocket server.
+//! `wscope-check`: a conformance checker for any WebSocket server, and
+//! (with [`serve`]) for any client.
 //!
 //! Each case opens a connection to the server under test, performs the
 //! client's opening handshake with the core's `ClientHandshake`, writes the
@@ -14,12 +15,15 @@
 //! - [`own`]: what wscope's own cases (groups 14 and up) add.
 //! - [`run`]: one case against one server, over TCP or TLS.
 //! - [`report`]: the JSON report and the summary table.
+//! - [`serve`]: the other half: a server that tests clients, speaking
+//!   Autobahn's fuzzingserver protocol.
 
 pub mod case;
 pub mod cases;
 pub mod own;
 pub mod report;
 pub mod run;
+pub mod serve;
 pub mod verdict;
 
 pub use case::Case;

@@ -1,5 +1,7 @@
 //! `wscope-check URL`: runs the conformance cases against the WebSocket
-//! server at URL and reports, as Autobahn|Testsuite's fuzzingclient does.
+//! server at URL and reports, as Autobahn|Testsuite's fuzzingclient does;
+//! `wscope-check --serve ADDR` tests the clients that connect to it, as its
+//! fuzzingserver does.
 
 mod progress;
 
@@ -12,7 +14,12 @@ use wscope_check::{Case, Outcome, Settings, Target, Verdict, cases, report, run_
 
 /// Tests a WebSocket server against RFC 6455 and RFC 7692, case by case
 /// (Autobahn|Testsuite's case ids and verdicts, and wscope's own cases),
-/// and reports each verdict with the exact bytes each way.
+/// and reports each verdict with the exact bytes each way. With --serve it
+/// tests clients instead: it listens at ADDR and speaks Autobahn's
+/// fuzzingserver protocol (/getCaseCount, /runCase?case=N&agent=NAME,
+/// /getCaseInfo, /getCaseStatus, /updateReports?agent=NAME), so the client
+/// drivers libraries ship for Autobahn run against it unchanged; it stops
+/// on Ctrl-C, SIGTERM, or /updateReports?agent=NAME&shutdownOnComplete=true.
 ///
 /// Exit status: 0 when no case FAILED (with --strict: and none was
 /// NON-STRICT), 1 otherwise, 2 when the checker could not run (a bad
@@ -22,7 +29,19 @@ use wscope_check::{Case, Outcome, Settings, Target, Verdict, cases, report, run_
 struct Args {
     /// The server to test: ws://host[:port]/path or wss://… (the path and
     /// query are requested as given).
-    url: String,
+    #[arg(required_unless_present_any = ["serve", "list"])]
+    url: Option<String>,
+    /// Tests clients instead: listens at ADDR (e.g. 127.0.0.1:9001) as
+    /// Autobahn's fuzzingserver does.
+    #[arg(long, value_name = "ADDR", conflicts_with_all = ["url", "jobs", "headers", "origin", "protocols", "ca", "insecure"])]
+    serve: Option<std::net::SocketAddr>,
+    /// With --serve: agents (client names) kept at most; a new one past it
+    /// is answered 503.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    max_agents: u16,
+    /// With --serve: connections handled at once; more are answered 503.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=10000))]
+    max_connections: u16,
     /// Cases to run: comma-separated patterns, `*` for any characters
     /// (e.g. '1.*,6.4.*'). Default: all.
     #[arg(long, default_value = "")]
@@ -77,7 +96,8 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
-    let selected = cases::select(cases::all(), &args.cases, &args.exclude);
+    let catalogue = if args.serve.is_some() { cases::for_clients() } else { cases::all() };
+    let selected = cases::select(catalogue, &args.cases, &args.exclude);
     if selected.is_empty() {
         return fail(format!("no case matches --cases {:?} --exclude {:?}", args.cases, args.exclude));
     }
@@ -87,7 +107,11 @@ async fn main() -> ExitCode {
         }
         return ExitCode::SUCCESS;
     }
-    let mut target = match Target::parse(&args.url) {
+    if let Some(addr) = args.serve {
+        return serve(addr, selected, &args).await;
+    }
+    let url = args.url.clone().unwrap_or_default();
+    let mut target = match Target::parse(&url) {
         Ok(t) => t,
         Err(e) => return fail(e),
     };
@@ -112,10 +136,10 @@ async fn main() -> ExitCode {
         return fail("--ca and --insecure are for wss:// URLs");
     }
     if let Err(e) = wscope_check::run::probe(&target, &settings).await {
-        return fail(format!("{}: no WebSocket server there: {e}", args.url));
+        return fail(format!("{url}: no WebSocket server there: {e}"));
     }
     let mut writer = match &args.report {
-        Some(path) => match report::Writer::create(path, &args.url) {
+        Some(path) => match report::Writer::create(path, &url) {
             Ok(w) => Some(w),
             Err(e) => return fail(format!("cannot write {}: {e}", path.display())),
         },
@@ -134,6 +158,67 @@ async fn main() -> ExitCode {
     let bad =
         results.iter().any(|(_, o)| o.verdict == Verdict::Failed || (args.strict && o.verdict == Verdict::NonStrict));
     if bad { ExitCode::from(1) } else { ExitCode::SUCCESS }
+}
+
+/// `--serve`: tests the clients that connect to `addr` until Ctrl-C,
+/// SIGTERM or an agent's `shutdownOnComplete`; then the report and the
+/// summary.
+async fn serve(addr: std::net::SocketAddr, selected: Vec<Case>, args: &Args) -> ExitCode {
+    use wscope_check::serve::{Board, ClientChecker, ServeOptions};
+    let listener = match tokio::net::TcpListener::bind(addr).await {
+        Ok(l) => l,
+        Err(e) => return fail(format!("cannot listen at {addr}: {e}")),
+    };
+    let url = listener.local_addr().map_or_else(|_| format!("ws://{addr}"), |a| format!("ws://{a}"));
+    let total = selected.len();
+    let board = match Board::new(Arc::new(selected), format!("clients of {url}"), args.report.clone(), args.max_agents.into()) {
+        Ok(b) => Arc::new(b),
+        Err(e) => return fail(format!("cannot write the report beside {:?}: {e}", args.report)),
+    };
+    let mut settings = Settings::new(Duration::from_secs(args.timeout));
+    settings.record_limit = args.record_limit;
+    let options = ServeOptions {
+        settings,
+        max_connections: args.max_connections.into(),
+        verbose: true,
+        ..ServeOptions::default()
+    };
+    let checker = ClientChecker::new(Arc::clone(&board), options);
+    eprintln!(
+        "wscope-check: testing clients at {url}: {total} cases; run the Autobahn client loop there \
+         (/getCaseCount, /runCase?case=N&agent=NAME, /updateReports?agent=NAME)"
+    );
+    println!("{url}");
+    tokio::select! {
+        () = Arc::clone(&checker).serve(listener) => {}
+        () = stopped() => eprintln!("wscope-check: stopping"),
+    }
+    match board.write_report() {
+        Ok(Some(path)) => println!("report: {}", path.display()),
+        Ok(None) => {}
+        Err(e) => return fail(format!("cannot write the report: {e}")),
+    }
+    print!("{}", board.summary());
+    let bad = board.results().values().flatten().any(|(_, o)| {
+        o.verdict == Verdict::Failed || (args.strict && o.verdict == Verdict::NonStrict)
+    });
+    if bad { ExitCode::from(1) } else { ExitCode::SUCCESS }
+}
+
+/// Ctrl-C or SIGTERM.
+async fn stopped() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = term => {}
+    }
 }
 
 /// Every case through [`run_all`]; each outcome goes to the progress line

@@ -62,7 +62,9 @@ fn case(id: String, corpus: &Corpus, offer: &str, size: (usize, usize, u64, usiz
     Case {
         id,
         description: format!(
-            "Offer {offer:?}; send {count} compressed {kind} messages of {len} bytes cut from {}, {split}, one at a time.",
+            "Send {count} compressed {kind} messages of {len} bytes cut from {}, {split}, one at a time; \
+             permessage-deflate as {offer:?} (the checker's offer as a client; as a server it asks of the client \
+             what this asks of a server).",
             corpus.name
         ),
         expectation: format!(

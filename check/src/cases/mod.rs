@@ -74,6 +74,48 @@ pub fn all() -> Vec<Case> {
     all
 }
 
+/// The cases that test a client (`wscope-check --serve`): Autobahn's 517
+/// with the same frames, written by the checker as a server (unmasked), and
+/// the same expectations of the side under test, their texts naming it the
+/// client.
+pub fn for_clients() -> Vec<Case> {
+    all()
+        .into_iter()
+        .filter(|c| c.own.is_none())
+        .map(|mut c| {
+            c.description = swap_roles(&c.description);
+            c.expectation = swap_roles(&c.expectation);
+            c
+        })
+        .collect()
+}
+
+/// `text` with the words "server" and "client" swapped (as whole words:
+/// `client_max_window_bits` stays).
+fn swap_roles(text: &str) -> String {
+    const SWAPS: [(&str, &str); 4] = [("server", "client"), ("client", "server"), ("Server", "Client"), ("Client", "Server")];
+    let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        let before = out.chars().next_back();
+        let swap = SWAPS.iter().find(|(from, _)| {
+            rest.strip_prefix(from).is_some_and(|after| !word(before) && !word(after.chars().next()))
+        });
+        match swap {
+            Some((from, to)) => {
+                out.push_str(to);
+                rest = rest.get(from.len()..).unwrap_or_default();
+            }
+            None => {
+                out.push(c);
+                rest = rest.get(c.len_utf8()..).unwrap_or_default();
+            }
+        }
+    }
+    out
+}
+
 /// Whether `id` matches `pattern`: `*` stands for any characters, anything
 /// else for itself (`1.*` selects group 1; `1.1.1` only that case, not
 /// 1.1.10 as Autobahn's prefix matching would).
@@ -144,6 +186,18 @@ mod tests {
         assert_eq!(ids, ["2.1", "2.10", "2.11"]);
         let groups: Vec<String> = select(all(), "1.1.8,2.10", "").iter().map(Case::group).collect();
         assert_eq!(groups, ["1.1", "2"]);
+    }
+
+    #[test]
+    fn client_cases_name_the_client() {
+        assert_eq!(
+            swap_roles("The server fails; client_max_window_bits; Client, servers"),
+            "The client fails; client_max_window_bits; Server, servers"
+        );
+        let clients = for_clients();
+        assert_eq!(clients.len(), 517);
+        let c = clients.iter().find(|c| c.id == "2.5").unwrap_or_else(|| unreachable!());
+        assert!(c.expectation.contains("The client fails"), "{}", c.expectation);
     }
 
     #[test]

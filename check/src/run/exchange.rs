@@ -6,7 +6,7 @@ use super::log::Log;
 use crate::case::{Action, Case, Echoes, Seen};
 use std::time::Instant;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
-use wscope_core::CloseCode;
+use wscope_core::{CloseCode, Role};
 use wscope_core::connection::{Config, Connection, Event, Message};
 use wscope_core::deflate::{DeflateParams, MessageDeflater, TRAILER};
 use wscope_core::rules::DataKind;
@@ -15,24 +15,39 @@ use wscope_core::rules::DataKind;
 /// case there.
 pub const MAX_EVENTS: usize = 10_000;
 
-/// How the exchange went, before it is judged.
+/// How the exchange went, before it is judged. "My" is the checker's side
+/// (the client when it tests a server, the server when it tests a client),
+/// "the peer" the side under test.
 #[derive(Default)]
 pub(crate) struct Exchange {
     pub(crate) seen: Vec<Seen>,
-    pub(crate) client_close: Option<Option<u16>>,
-    pub(crate) server_close: Option<Option<u16>>,
-    /// The client's close went out before the server's arrived.
-    pub(crate) client_closed_first: bool,
-    /// The server closed TCP (read returned 0 or an error).
-    pub(crate) server_dropped: bool,
-    /// The server's TCP ended with a reset rather than a FIN.
+    /// The checker's close frame, with its code.
+    pub(crate) my_close: Option<Option<u16>>,
+    /// The peer's close frame, with its code.
+    pub(crate) peer_close: Option<Option<u16>>,
+    /// The checker's close went out before the peer's arrived.
+    pub(crate) i_closed_first: bool,
+    /// The peer closed TCP (read returned 0 or an error).
+    pub(crate) peer_dropped: bool,
+    /// The peer's TCP ended with a reset rather than a FIN.
     pub(crate) reset: bool,
-    /// The time limit ran out; the client dropped the connection.
+    /// The time limit ran out; the checker dropped the connection.
     pub(crate) timed_out: bool,
-    /// The server's bytes broke a rule (the client failed the connection).
-    pub(crate) server_violation: Option<String>,
-    /// The server sent more than [`MAX_EVENTS`] events.
+    /// The peer's bytes broke a rule (the checker failed the connection).
+    pub(crate) peer_violation: Option<String>,
+    /// The peer sent more than [`MAX_EVENTS`] events.
     pub(crate) flooded: bool,
+}
+
+impl Exchange {
+    /// The close codes as the client and the server sent them, for the
+    /// checker in `role`.
+    pub(crate) fn closes(&self, role: Role) -> (Option<Option<u16>>, Option<Option<u16>>) {
+        match role {
+            Role::Client => (self.my_close, self.peer_close),
+            Role::Server => (self.peer_close, self.my_close),
+        }
+    }
 }
 
 /// What one read brought.
@@ -59,19 +74,23 @@ struct Session<'a> {
     goodbye: Vec<u8>,
     /// The client answers no close frame ([`Action::Silent`]).
     silent: bool,
+    /// The checker's side.
+    role: Role,
 }
 
-/// Runs the case's actions over `stream`, then reads until the connection
-/// ends; `rest` is what came after the 101.
+/// Runs the case's actions over `stream` as the checker in `role`, then
+/// reads until the connection ends; `rest` is what came after the opening
+/// handshake.
 pub(crate) async fn exchange(
     stream: Box<dyn Stream>,
+    role: Role,
     case: &Case,
     deflate: Option<DeflateParams>,
     rest: Vec<u8>,
     deadline: Instant,
     log: &mut Log,
 ) -> Exchange {
-    // Every message compressed, at the fastest level: the server must inflate
+    // Every message compressed, at the fastest level: the peer must inflate
     // whatever comes, and the checker should not be the bottleneck.
     let config = Config {
         auto_pong: false,
@@ -85,7 +104,10 @@ pub(crate) async fn exchange(
     let mut s = Session {
         rd,
         wr,
-        conn: Connection::client(config, Box::new(super::mask_key)),
+        conn: match role {
+            Role::Client => Connection::client(config, Box::new(super::mask_key)),
+            Role::Server => Connection::server(config),
+        },
         log,
         ex: Exchange::default(),
         chunk: vec![0u8; 64 * 1024],
@@ -94,6 +116,7 @@ pub(crate) async fn exchange(
         held: Vec::new(),
         goodbye: Vec::new(),
         silent: false,
+        role,
     };
     s.conn.receive_data(&rest);
     s.settle().await;
@@ -117,9 +140,14 @@ pub(crate) async fn exchange(
 }
 
 impl Session<'_> {
+    /// A fresh masking key for the checker's frames, when it is the client.
+    fn mask(&self) -> Option<[u8; 4]> {
+        (self.role == Role::Client).then(super::mask_key)
+    }
+
     /// The connection is open: no close frame either way, TCP up.
     fn open(&self) -> bool {
-        !self.over && self.ex.client_close.is_none() && self.ex.server_close.is_none()
+        !self.over && self.ex.my_close.is_none() && self.ex.peer_close.is_none()
     }
 
     /// One action; false when the actions stop here.
@@ -154,7 +182,7 @@ impl Session<'_> {
             }
             Action::Echoes(echoes) => return self.echoes(echoes).await,
             Action::Held { frame, first } => {
-                let bytes = action.encode(super::mask_key());
+                let bytes = action.encode(self.mask());
                 let payload = match frame.as_ref() {
                     Action::Frame { payload, .. } => payload.len(),
                     _ => 0,
@@ -176,29 +204,30 @@ impl Session<'_> {
             Action::Bomb(zeros) => {
                 // Seconds of compressing: off the runtime's threads.
                 let (Some(params), zeros) = (deflate, *zeros) else { return false };
-                let made = tokio::task::spawn_blocking(move || bomb(params, zeros)).await;
+                let role = self.role;
+                let made = tokio::task::spawn_blocking(move || bomb(params, role, zeros)).await;
                 let Ok(Some(bomb)) = made else { return false };
-                return self.write(&bomb.encode(super::mask_key())).await;
+                return self.write(&bomb.encode(self.mask())).await;
             }
             Action::Raw(_) | Action::Batch(_) | Action::Fragments(_) => {
                 if let Action::Batch(all) = action {
                     for a in all {
                         match a {
-                            Action::Close(code) => self.client_closes(*code),
-                            Action::CloseRaw(p) => self.client_closes(close_code(p)),
+                            Action::Close(code) => self.i_close(*code),
+                            Action::CloseRaw(p) => self.i_close(close_code(p)),
                             _ => {}
                         }
                     }
                 }
-                return self.write(&action.encode(super::mask_key())).await;
+                return self.write(&action.encode(self.mask())).await;
             }
             Action::Close(_) | Action::CloseRaw(_) | Action::Frame { .. } => {
                 match action {
-                    Action::Close(code) => self.client_closes(*code),
-                    Action::CloseRaw(payload) => self.client_closes(close_code(payload)),
+                    Action::Close(code) => self.i_close(*code),
+                    Action::CloseRaw(payload) => self.i_close(close_code(payload)),
                     _ => {}
                 }
-                let bytes = action.encode(super::mask_key());
+                let bytes = action.encode(self.mask());
                 let piece = action.chop().unwrap_or(bytes.len()).max(1);
                 for part in bytes.chunks(piece) {
                     if !self.write(part).await {
@@ -210,10 +239,10 @@ impl Session<'_> {
         true
     }
 
-    fn client_closes(&mut self, code: Option<u16>) {
-        if self.ex.client_close.is_none() {
-            self.ex.client_close = Some(code);
-            self.ex.client_closed_first = self.ex.server_close.is_none();
+    fn i_close(&mut self, code: Option<u16>) {
+        if self.ex.my_close.is_none() {
+            self.ex.my_close = Some(code);
+            self.ex.i_closed_first = self.ex.peer_close.is_none();
         }
     }
 
@@ -266,8 +295,8 @@ impl Session<'_> {
             if self.over {
                 return;
             }
-            if self.ex.client_close.is_none()
-                && self.ex.server_close.is_none()
+            if self.ex.my_close.is_none()
+                && self.ex.peer_close.is_none()
                 && case.close.closed_by_client
                 && !self.silent
             {
@@ -275,7 +304,7 @@ impl Session<'_> {
                 if matched {
                     let code = case.close.codes.first().copied().map(CloseCode);
                     let _ = self.conn.send(Message::Close(code, ""));
-                    self.client_closes(code.map(|c| c.0));
+                    self.i_close(code.map(|c| c.0));
                     self.settle().await;
                     continue;
                 }
@@ -289,7 +318,7 @@ impl Session<'_> {
     }
 
     fn end_tcp(&mut self) {
-        self.ex.server_dropped = true;
+        self.ex.peer_dropped = true;
         self.over = true;
     }
 
@@ -298,11 +327,11 @@ impl Session<'_> {
     fn time_out(&mut self) {
         self.ex.timed_out = true;
         self.over = true;
-        if self.ex.client_close.is_none()
+        if self.ex.my_close.is_none()
             && !self.silent
             && self.conn.send(Message::Close(Some(CloseCode(1001)), "")).is_ok()
         {
-            self.client_closes(Some(1001));
+            self.i_close(Some(1001));
             self.goodbye = self.conn.take_output();
         }
     }
@@ -318,20 +347,20 @@ impl Session<'_> {
                 Event::Ping(p) => self.ex.seen.push(Seen::Ping(p)),
                 Event::Pong(p) => self.ex.seen.push(Seen::Pong(p)),
                 Event::Close(frame) => {
-                    self.ex.server_close = Some(frame.code.map(|c| c.0));
-                    if self.ex.client_close.is_none() && !self.silent {
+                    self.ex.peer_close = Some(frame.code.map(|c| c.0));
+                    if self.ex.my_close.is_none() && !self.silent {
                         // Answer with the same code, as Autobahn's client does.
                         let code = frame.code.filter(|c| c.is_sendable());
                         let _ = self.conn.send(Message::Close(code, ""));
-                        self.ex.client_close = Some(code.map(|c| c.0));
+                        self.ex.my_close = Some(code.map(|c| c.0));
                     }
                 }
                 Event::Failed(e) => {
                     // The core writes the close frame that fails the
-                    // connection: the client closed it, not the server.
-                    self.client_closes(Some(e.close_code().0));
+                    // connection: the checker closed it, not the peer.
+                    self.i_close(Some(e.close_code().0));
                     self.ex.seen.push(Seen::Violation(e.to_string()));
-                    self.ex.server_violation = Some(e.to_string());
+                    self.ex.peer_violation = Some(e.to_string());
                 }
             }
         }
@@ -343,7 +372,12 @@ impl Session<'_> {
         if !out.is_empty() && !self.write(&out).await {
             self.end_tcp();
         }
-        if self.ex.server_violation.is_some() {
+        if self.ex.peer_violation.is_some() {
+            self.over = true;
+        }
+        // Section 7.1.1: after the closing handshake the server closes TCP
+        // first.
+        if self.role == Role::Server && self.ex.my_close.is_some() && self.ex.peer_close.is_some() {
             self.over = true;
         }
     }
@@ -414,11 +448,11 @@ fn close_code(payload: &[u8]) -> Option<u16> {
     payload.get(..2).and_then(|c| <[u8; 2]>::try_from(c).ok()).map(u16::from_be_bytes)
 }
 
-/// A binary message of `zeros` zero bytes compressed as the client must
-/// under `params`, made a MiB at a time (the message is never held whole):
-/// pieces joined by the empty stored block each sync flush ends with.
-fn bomb(params: DeflateParams, zeros: usize) -> Option<Action> {
-    let sender = params.of(wscope_core::Role::Client);
+/// A binary message of `zeros` zero bytes compressed as `role` must under
+/// `params`, made a MiB at a time (the message is never held whole): pieces
+/// joined by the empty stored block each sync flush ends with.
+fn bomb(params: DeflateParams, role: Role, zeros: usize) -> Option<Action> {
+    let sender = params.of(role);
     let mut deflater = MessageDeflater::new(sender.max_window_bits, sender.no_context_takeover, 1);
     let piece = vec![0u8; 1 << 20];
     let mut payload = Vec::new();

@@ -3,9 +3,15 @@
 use super::exchange::{Exchange, MAX_EVENTS};
 use crate::case::{Case, Rule, Seen};
 use crate::verdict::{CloseBehavior, Verdict};
+use wscope_core::Role;
 
-/// The verdict on the events, and on the close; each with its reason.
-pub(crate) fn judge(case: &Case, ex: &Exchange) -> (Verdict, String, CloseBehavior, String) {
+/// The verdict on the events, and on the close; each with its reason, for
+/// the checker in `role`.
+pub(crate) fn judge(case: &Case, ex: &Exchange, role: Role) -> (Verdict, String, CloseBehavior, String) {
+    let peer = match role {
+        Role::Client => "server",
+        Role::Server => "client",
+    };
     let (verdict, reason) = match case.expected.iter().find(|(_, events)| *events == ex.seen) {
         Some((v, _)) => (*v, "the events match the expectation".to_owned()),
         None => {
@@ -20,11 +26,11 @@ pub(crate) fn judge(case: &Case, ex: &Exchange) -> (Verdict, String, CloseBehavi
             (Verdict::Failed, why)
         }
     };
-    let clean = ex.client_close.is_some() && ex.server_close.is_some();
+    let clean = ex.my_close.is_some() && ex.peer_close.is_some();
     let expect = &case.close;
-    let wrong_endpoint = ex.client_closed_first != expect.closed_by_client;
+    let wrong_endpoint = ex.i_closed_first != expect.closed_by_client;
     // In Autobahn's order: who closed, whether cleanly, with what code, and
-    // who dropped TCP.
+    // who dropped TCP (only a server must drop it first, section 7.1.1).
     let (close, close_reason) = if wrong_endpoint {
         (CloseBehavior::Failed, "the connection was closed by the wrong endpoint".to_owned())
     } else if expect.require_clean && !clean {
@@ -36,19 +42,25 @@ pub(crate) fn judge(case: &Case, ex: &Exchange) -> (Verdict, String, CloseBehavi
                 "the connection ended without both close frames".to_owned()
             },
         )
-    } else if let Some(Some(code)) = ex.server_close.filter(|c| c.is_some_and(|c| !expect.codes.contains(&c))) {
-        (CloseBehavior::WrongCode, format!("the server closed with {code}; expected {:?} or no code", expect.codes))
+    } else if let Some(Some(code)) = ex.peer_close.filter(|c| c.is_some_and(|c| !expect.codes.contains(&c))) {
+        (CloseBehavior::WrongCode, format!("the {peer} closed with {code}; expected {:?} or no code", expect.codes))
+    } else if role == Role::Server {
+        let why = match &ex.peer_violation {
+            Some(v) => format!("the client broke a rule ({v}): the checker failed the connection"),
+            None => "the connection was closed properly".to_owned(),
+        };
+        (CloseBehavior::Ok, why)
     } else if ex.timed_out {
         (CloseBehavior::FailedByClient, "the server did not close TCP: the client dropped it (section 7.1.1)".into())
-    } else if let Some(v) = &ex.server_violation {
+    } else if let Some(v) = &ex.peer_violation {
         (CloseBehavior::FailedByClient, format!("the server broke a rule ({v}): the client failed the connection"))
     } else {
         (CloseBehavior::Ok, "the connection was closed properly".to_owned())
     };
-    // The UTF-8 cases: a server that did not fail the connection itself did
+    // The UTF-8 cases: a peer that did not fail the connection itself did
     // not notice the invalid text.
     let (verdict, reason) = if wrong_endpoint && expect.wrong_endpoint_fatal {
-        (Verdict::Failed, format!("the server did not fail the connection itself; {reason}"))
+        (Verdict::Failed, format!("the {peer} did not fail the connection itself; {reason}"))
     } else {
         (verdict, reason)
     };

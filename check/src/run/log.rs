@@ -1,6 +1,7 @@
 //! Every byte each way, in the tap's format, up to a bound per case.
 
 use std::time::Instant;
+use wscope_core::Role;
 
 /// Bytes that crossed the connection, in the tap's format: `from_client`,
 /// microseconds since the connection was made, the bytes.
@@ -16,6 +17,8 @@ pub struct Record {
 
 /// Every byte each way, up to `limit` bytes kept; the rest counted.
 pub(crate) struct Log {
+    /// The checker is the client (it tests a server).
+    pub(crate) mine_is_client: bool,
     pub(crate) started: Instant,
     pub(crate) records: Vec<Record>,
     pub(crate) limit: usize,
@@ -24,11 +27,19 @@ pub(crate) struct Log {
 }
 
 impl Log {
+    /// A log of a checker that tests a server.
     pub(crate) fn new(started: Instant, limit: usize) -> Log {
-        Log { started, records: Vec::new(), limit, kept: 0, dropped: 0 }
+        Log::of(Role::Client, started, limit)
     }
 
-    pub(crate) fn push(&mut self, from_client: bool, bytes: &[u8]) {
+    /// A log of a checker in `role`.
+    pub(crate) fn of(role: Role, started: Instant, limit: usize) -> Log {
+        Log { mine_is_client: role == Role::Client, started, records: Vec::new(), limit, kept: 0, dropped: 0 }
+    }
+
+    /// Bytes the checker wrote (`mine`) or read.
+    pub(crate) fn push(&mut self, mine: bool, bytes: &[u8]) {
+        let from_client = mine == self.mine_is_client;
         let take = bytes.len().min(self.limit.saturating_sub(self.kept));
         if let Some(kept) = bytes.get(..take).filter(|k| !k.is_empty()) {
             self.records.push(Record { from_client, micros: micros(self.started), bytes: kept.to_vec() });

@@ -2,6 +2,7 @@
 //! opening handshake, the case's frames, what comes back, the closing
 //! handshake, and a verdict on each.
 
+mod as_server;
 mod batch;
 mod connect;
 mod exchange;
@@ -11,6 +12,7 @@ mod opening;
 mod own;
 mod target;
 
+pub use as_server::run_case_as_server;
 pub use batch::run_all;
 pub use connect::{ConnectError, Stream, tls_config};
 pub use exchange::MAX_EVENTS;
@@ -24,7 +26,7 @@ use log::Log;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use wscope_core::Decoded;
+use wscope_core::{Decoded, Role};
 use wscope_core::deflate::DeflateParams;
 use wscope_core::handshake::{ClientHandshake, HandshakeLimits, ResponseError};
 
@@ -114,8 +116,8 @@ async fn run_standard(target: &Target, case: &Case, settings: &Settings) -> Outc
         Ok(done) => done,
         Err(e) => return unreachable(case, e, started, log),
     };
-    let ex = exchange::exchange(stream, case, deflate, rest, deadline, &mut log).await;
-    let (mut verdict, mut reason, close, close_reason) = judge::judge(case, &ex);
+    let ex = exchange::exchange(stream, Role::Client, case, deflate, rest, deadline, &mut log).await;
+    let (mut verdict, mut reason, close, close_reason) = judge::judge(case, &ex, Role::Client);
     let mut close = Some(close);
     if let Some(o) = &case.own {
         (verdict, reason) = own::exchange(o.judge, case, &ex);
@@ -128,8 +130,8 @@ async fn run_standard(target: &Target, case: &Case, settings: &Settings) -> Outc
         close,
         close_reason,
         seen: ex.seen,
-        client_close: ex.client_close,
-        server_close: ex.server_close,
+        client_close: ex.my_close,
+        server_close: ex.peer_close,
         duration: started.elapsed(),
         records: log.records,
         dropped_bytes: log.dropped,
@@ -215,7 +217,7 @@ pub async fn probe(target: &Target, settings: &Settings) -> Result<(), ConnectEr
     };
     handshake(&mut stream, target, &plain, deadline, &mut log).await?;
     // Going away (1001), masked, then the client is gone.
-    let goodbye = crate::case::Action::Close(Some(1001)).encode(mask_key());
+    let goodbye = crate::case::Action::Close(Some(1001)).encode(Some(mask_key()));
     let _ = tokio::time::timeout_at(deadline.into(), stream.write_all(&goodbye)).await;
     Ok(())
 }
@@ -293,11 +295,11 @@ async fn run_edited(target: &Target, case: &Case, edit: &Edit, settings: &Settin
     });
     let Some((deflate, rest)) = accepted else { return answered(case, verdict, reason, started, log) };
     // A WebSocket is open: close it properly.
-    let ex = exchange::exchange(stream, case, deflate, rest, deadline, &mut log).await;
-    let (_, _, close, close_reason) = judge::judge(case, &ex);
+    let ex = exchange::exchange(stream, Role::Client, case, deflate, rest, deadline, &mut log).await;
+    let (_, _, close, close_reason) = judge::judge(case, &ex, Role::Client);
     let mut o = answered(case, verdict, reason, started, log);
     (o.close, o.close_reason, o.seen, o.client_close, o.server_close) =
-        (Some(close), close_reason, ex.seen, ex.client_close, ex.server_close);
+        (Some(close), close_reason, ex.seen, ex.my_close, ex.peer_close);
     o
 }
 

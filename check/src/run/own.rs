@@ -85,7 +85,7 @@ pub(crate) fn slow(a: &Answer) -> (Verdict, String) {
 
 /// How the server's side of TCP ended, in words.
 fn tcp_end(ex: &Exchange) -> &'static str {
-    match (ex.reset, ex.server_dropped, ex.timed_out) {
+    match (ex.reset, ex.peer_dropped, ex.timed_out) {
         (true, _, _) => "a reset",
         (false, true, _) => "a FIN",
         (false, false, true) => "no TCP close before the time limit",
@@ -96,14 +96,14 @@ fn tcp_end(ex: &Exchange) -> &'static str {
 /// The verdict on an exchange of a case whose judge is its own.
 pub(crate) fn exchange(judge: Judge, case: &Case, ex: &Exchange) -> (Verdict, String) {
     let end = tcp_end(ex);
-    let close = match ex.server_close {
+    let close = match ex.peer_close {
         Some(Some(code)) => format!("a close frame with {code}"),
         Some(None) => "a close frame without a code".into(),
         None => "no close frame".into(),
     };
-    let fin = ex.server_dropped && !ex.reset;
+    let fin = ex.peer_dropped && !ex.reset;
     match judge {
-        Judge::CloseThenFin => match (ex.server_close.is_some(), ex.reset, fin) {
+        Judge::CloseThenFin => match (ex.peer_close.is_some(), ex.reset, fin) {
             (false, _, _) => {
                 (Verdict::Failed, format!("{close}, then {end}: a close MUST be answered (section 5.5.1)"))
             }
@@ -123,10 +123,10 @@ pub(crate) fn exchange(judge: Judge, case: &Case, ex: &Exchange) -> (Verdict, St
             // Data back, or bytes the client had to fail the connection on
             // (an echo too big, invalid, …): the server went on as if nothing
             // were wrong.
-            if data || ex.server_violation.is_some() {
+            if data || ex.peer_violation.is_some() {
                 return (waiting, format!("the server accepted it: received {}; {close}", list(&ex.seen)));
             }
-            match ex.server_close {
+            match ex.peer_close {
                 Some(code) if code.is_none_or(|c| codes.contains(&c)) => match (ex.reset, fin) {
                     (true, _) => {
                         (Verdict::NonStrict, format!("{close}, then {end}: a reset can destroy the close frame"))
@@ -136,7 +136,7 @@ pub(crate) fn exchange(judge: Judge, case: &Case, ex: &Exchange) -> (Verdict, St
                 },
                 Some(_) => (Verdict::NonStrict, format!("{close}; the RFC names {}", names(codes))),
                 None if ex.reset => (waiting, format!("{close}, then {end}: nothing said why")),
-                None if ex.server_dropped => {
+                None if ex.peer_dropped => {
                     (Verdict::NonStrict, format!("{close}, then {end}: a close frame should say why (7.1.7)"))
                 }
                 None => (waiting, format!("the server neither failed the connection nor answered: {end}")),
@@ -144,9 +144,9 @@ pub(crate) fn exchange(judge: Judge, case: &Case, ex: &Exchange) -> (Verdict, St
         }
         Judge::Carry { codes } => {
             let carried = case.expected.first().is_some_and(|(_, e)| *e == ex.seen);
-            match ex.server_close {
+            match ex.peer_close {
                 _ if carried => (Verdict::Ok, format!("carried: {}", list(&ex.seen))),
-                Some(Some(c)) if codes.contains(&c) && !ex.client_closed_first => {
+                Some(Some(c)) if codes.contains(&c) && !ex.i_closed_first => {
                     (Verdict::Ok, format!("refused with {c} (a limit)"))
                 }
                 _ if ex.timed_out => {

@@ -1,0 +1,241 @@
+//! The client checker (`wscope-check --serve ADDR`): a server that speaks
+//! Autobahn|Testsuite's fuzzingserver protocol, so the client drivers that
+//! libraries already ship run against it unchanged:
+//!
+//! - `/getCaseCount`: one text message, the number of cases N;
+//! - `/runCase?case=I&agent=NAME` (I = 1..N): case I for NAME, the client
+//!   echoing every message until the checker closes;
+//! - `/getCaseInfo?case=I`: `{"id": "1.1.1", "description": "…"}`;
+//! - `/getCaseStatus?case=I&agent=NAME`: `{"behavior": "OK"}` once the case
+//!   has a result;
+//! - `/updateReports?agent=NAME`: the report written again (`--report`) and
+//!   the summary printed; `&shutdownOnComplete=true` also stops the checker.
+//!
+//! Each is a WebSocket connection (the command endpoints send their answer
+//! and close). Anything else gets an HTTP answer that says what is wrong: an
+//! unknown path 404, a bad or missing parameter 400, a request the core
+//! refuses its status, a head that does not arrive in time 408; connections
+//! past the limit 503. A case that never ends is cut at its time limit.
+
+pub mod board;
+mod http;
+
+use crate::case::Case;
+use crate::run::{Settings, Stream, run_case_as_server};
+pub use board::Board;
+use http::{answer, write_briefly};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, Semaphore};
+use wscope_core::handshake::HandshakeLimits;
+
+/// How the client checker serves.
+#[derive(Clone, Debug)]
+pub struct ServeOptions {
+    /// How each case runs (the least time it may take, bytes kept).
+    pub settings: Settings,
+    /// Connections handled at once; more are answered 503.
+    pub max_connections: usize,
+    /// Time for a request head to arrive.
+    pub head_timeout: Duration,
+    /// Longest a `/getCaseStatus` waits for its result.
+    pub status_wait: Duration,
+    /// Print a line per case to stderr.
+    pub verbose: bool,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        ServeOptions {
+            settings: Settings::new(Duration::from_secs(5)),
+            max_connections: 64,
+            head_timeout: Duration::from_secs(10),
+            status_wait: Duration::from_secs(600),
+            verbose: false,
+        }
+    }
+}
+
+/// The checker's state while it serves.
+#[derive(Debug)]
+pub struct ClientChecker {
+    board: Arc<Board>,
+    options: ServeOptions,
+    slots: Arc<Semaphore>,
+    stop: Notify,
+}
+
+impl ClientChecker {
+    /// A checker keeping its results on `board`.
+    pub fn new(board: Arc<Board>, options: ServeOptions) -> Arc<ClientChecker> {
+        let slots = Arc::new(Semaphore::new(options.max_connections.max(1)));
+        Arc::new(ClientChecker { board, options, slots, stop: Notify::new() })
+    }
+
+    /// The results.
+    pub fn board(&self) -> &Board {
+        &self.board
+    }
+
+    /// Serves on `listener` until an agent asks `/updateReports` with
+    /// `shutdownOnComplete=true` (or the future is dropped).
+    pub async fn serve(self: Arc<Self>, listener: TcpListener) {
+        let stopped = self.stop.notified();
+        tokio::pin!(stopped);
+        loop {
+            let accepted = tokio::select! {
+                () = &mut stopped => return,
+                accepted = listener.accept() => accepted,
+            };
+            let Ok((tcp, _)) = accepted else {
+                // Out of descriptors, most likely: a moment, then on.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            };
+            let _ = tcp.set_nodelay(true);
+            let mut stream: Box<dyn Stream> = Box::new(tcp);
+            let me = Arc::clone(&self);
+            match Arc::clone(&self.slots).try_acquire_owned() {
+                Ok(slot) => {
+                    tokio::spawn(async move {
+                        me.handle(stream).await;
+                        drop(slot);
+                    });
+                }
+                Err(_) => {
+                    tokio::spawn(async move {
+                        let body = format!("the checker handles {} connections at once\n", me.options.max_connections);
+                        let _ = write_briefly(&mut stream, &answer(503, "Service Unavailable", &body)).await;
+                    });
+                }
+            }
+        }
+    }
+
+    /// One connection: its request, then the endpoint it names.
+    async fn handle(&self, mut stream: Box<dyn Stream>) {
+        let started = Instant::now();
+        let deadline = started.checked_add(self.options.head_timeout).unwrap_or(started);
+        let limits = HandshakeLimits::default();
+        let Some(incoming) = http::read_request(&mut stream, &limits, deadline).await else { return };
+        let request = &incoming.request;
+        let params = match http::params(request.query()) {
+            Ok(p) => p,
+            Err(e) => return refuse(stream, 400, "Bad Request", &e).await,
+        };
+        let total = self.board.cases().len();
+        let number = match params.case.as_deref().map(str::parse::<usize>) {
+            None => None,
+            Some(Ok(n)) if (1..=total).contains(&n) => Some(n),
+            Some(_) => {
+                let why = format!("case must be a number from 1 to {total}, not {:?}", params.case.unwrap_or_default());
+                return refuse(stream, 400, "Bad Request", &why).await;
+            }
+        };
+        let case = number.and_then(|n| self.board.cases().get(n.wrapping_sub(1)));
+        let agent = params.agent.as_deref().filter(|a| !a.is_empty());
+        if let Some(a) = agent.filter(|a| a.len() > 128 || a.chars().any(char::is_control)) {
+            let why = format!("an agent name is at most 128 bytes without control characters, not {a:?}");
+            return refuse(stream, 400, "Bad Request", &why).await;
+        }
+        match request.path() {
+            "/getCaseCount" => http::command(stream, request, Some(&total.to_string())).await,
+            "/getCaseInfo" => {
+                let Some(case) = case else { return refuse(stream, 400, "Bad Request", "need case=N").await };
+                let info = serde_json::json!({ "id": case.id, "description": case.description }).to_string();
+                http::command(stream, request, Some(&info)).await;
+            }
+            "/getCaseStatus" => {
+                let (Some(n), Some(case), Some(agent)) = (number, case, agent) else {
+                    return refuse(stream, 400, "Bad Request", "need case=N and agent=NAME").await;
+                };
+                let wait = case.time_limit.saturating_add(self.options.settings.timeout).min(self.options.status_wait);
+                let until = Instant::now().checked_add(wait).unwrap_or_else(Instant::now);
+                let verdict = loop {
+                    if let Some(v) = self.board.verdict(agent, n) {
+                        break v.to_string();
+                    }
+                    let left = until.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        break "MISSING".to_owned();
+                    }
+                    self.board.changed(left).await;
+                };
+                let status = serde_json::json!({ "behavior": verdict }).to_string();
+                http::command(stream, request, Some(&status)).await;
+            }
+            "/updateReports" => {
+                let Some(agent) = agent else { return refuse(stream, 400, "Bad Request", "need agent=NAME").await };
+                self.update_reports(agent);
+                http::command(stream, request, None).await;
+                if params.shutdown {
+                    self.stop.notify_one();
+                }
+            }
+            "/runCase" => {
+                let (Some(n), Some(case), Some(agent)) = (number, case, agent) else {
+                    return refuse(stream, 400, "Bad Request", "need case=N and agent=NAME").await;
+                };
+                if let Err(e) = self.board.admits(agent) {
+                    return refuse(stream, 503, "Service Unavailable", &e.to_string()).await;
+                }
+                self.run(stream, incoming, agent, n, case, started).await;
+            }
+            other => {
+                let why = format!(
+                    "no such endpoint {other:?}: this is wscope-check testing clients, with /getCaseCount, \
+                     /runCase?case=N&agent=NAME, /getCaseInfo?case=N, /getCaseStatus?case=N&agent=NAME and \
+                     /updateReports?agent=NAME"
+                );
+                refuse(stream, 404, "Not Found", &why).await;
+            }
+        }
+    }
+
+    async fn run(
+        &self,
+        stream: Box<dyn Stream>,
+        incoming: http::Incoming,
+        agent: &str,
+        n: usize,
+        case: &Case,
+        started: Instant,
+    ) {
+        let rest = incoming.bytes.get(incoming.head_len..).unwrap_or_default().to_vec();
+        let outcome = run_case_as_server(
+            stream,
+            &incoming.request,
+            &incoming.bytes,
+            rest,
+            case,
+            &self.options.settings,
+            started,
+        )
+        .await;
+        if self.options.verbose {
+            let total = self.board.cases().len();
+            let why = if outcome.verdict == crate::Verdict::Ok { String::new() } else { format!(": {}", outcome.reason) };
+            eprintln!("wscope-check: {agent} {n}/{total} {} {}{why}", case.id, outcome.verdict);
+        }
+        if let Err(e) = self.board.record(agent, n, outcome) {
+            eprintln!("wscope-check: {agent}: {e}");
+        }
+    }
+
+    /// Writes the report and prints the summary.
+    fn update_reports(&self, asked_by: &str) {
+        match self.board.write_report() {
+            Ok(Some(path)) => eprintln!("wscope-check: report {} (asked by {asked_by})", path.display()),
+            Ok(None) => {}
+            Err(e) => eprintln!("wscope-check: cannot write the report: {e}"),
+        }
+        if self.options.verbose {
+            eprint!("{}", self.board.summary());
+        }
+    }
+}
+
+async fn refuse(mut stream: Box<dyn Stream>, status: u16, reason: &str, why: &str) {
+    let _ = write_briefly(&mut stream, &answer(status, reason, &format!("{why}\n"))).await;
+}

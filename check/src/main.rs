@@ -171,7 +171,12 @@ async fn serve(addr: std::net::SocketAddr, selected: Vec<Case>, args: &Args) -> 
     };
     let url = listener.local_addr().map_or_else(|_| format!("ws://{addr}"), |a| format!("ws://{a}"));
     let total = selected.len();
-    let board = match Board::new(Arc::new(selected), format!("clients of {url}"), args.report.clone(), args.max_agents.into()) {
+    let board = match Board::new(
+        Arc::new(selected),
+        format!("clients of {url}"),
+        args.report.clone(),
+        args.max_agents.into(),
+    ) {
         Ok(b) => Arc::new(b),
         Err(e) => return fail(format!("cannot write the report beside {:?}: {e}", args.report)),
     };
@@ -199,9 +204,11 @@ async fn serve(addr: std::net::SocketAddr, selected: Vec<Case>, args: &Args) -> 
         Err(e) => return fail(format!("cannot write the report: {e}")),
     }
     print!("{}", board.summary());
-    let bad = board.results().values().flatten().any(|(_, o)| {
-        o.verdict == Verdict::Failed || (args.strict && o.verdict == Verdict::NonStrict)
-    });
+    let bad = board
+        .results()
+        .values()
+        .flatten()
+        .any(|(_, o)| o.verdict == Verdict::Failed || (args.strict && o.verdict == Verdict::NonStrict));
     if bad { ExitCode::from(1) } else { ExitCode::SUCCESS }
 }
 

@@ -1,8 +1,9 @@
 //! What wscope's own cases (groups 14 and up, the ones Autobahn lacks) add
-//! to a case: the RFC section they hold the server to, an opening handshake
-//! that may break the rules on purpose, and a judgement of their own with
-//! its verdict meanings written down (FAILED: a MUST broken; NON-STRICT:
-//! what the RFC allows or only recommends against).
+//! to a case: the RFC section they hold the peer to, an opening handshake
+//! that may break the rules on purpose (a request when testing servers, a
+//! 101 when testing clients), and a judgement of their own with its verdict
+//! meanings written down (FAILED: a MUST broken; NON-STRICT: what the RFC
+//! allows or only recommends against).
 
 use std::time::Duration;
 
@@ -36,6 +37,29 @@ pub enum Opening {
         /// Time between header lines.
         interval: Duration,
     },
+    /// Testing a client: the checker answers its request with the core's
+    /// 101 changed as [`AnswerEdit`] says.
+    Answer(AnswerEdit),
+}
+
+/// Changes to a valid 101 (the client checker's own cases, group 18).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AnswerEdit {
+    /// Another status line (e.g. "HTTP/1.1 200 OK").
+    pub status_line: Option<&'static str>,
+    /// Header fields left out (by name, any case).
+    pub drop: Vec<&'static str>,
+    /// Header fields whose value is replaced (by name, any case).
+    pub set: Vec<(&'static str, String)>,
+    /// Header fields added at the end.
+    pub add: Vec<(&'static str, String)>,
+    /// A `permessage-deflate` response the client's offer does not allow:
+    /// `client_max_window_bits=10` to an offer without that parameter, an
+    /// out-of-range `server_max_window_bits=7` to one with it (RFC 7692
+    /// 7.1.2.2 and 7.1.2.1).
+    pub deflate_not_offered: bool,
+    /// A text frame "Hello" written in the same write as the 101.
+    pub frame_behind: bool,
 }
 
 /// Changes to a valid opening handshake request.
@@ -132,4 +156,12 @@ pub enum Judge {
     /// The server must survive (only the alive check judges): OK when a new
     /// connection is served after the case.
     Survive,
+    /// Testing a client: the 101 breaks section 4.1 (or RFC 7692 7.1), and
+    /// the client MUST fail the connection; the checker sends a text message
+    /// behind it. OK: the client closes TCP without sending anything;
+    /// NON-STRICT: it sends a close frame first (the connection never
+    /// opened, so there is nothing to close); FAILED: it echoes the message
+    /// or sends anything else, or keeps the connection open past the time
+    /// limit.
+    ClientRefuses,
 }

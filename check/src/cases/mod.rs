@@ -7,6 +7,7 @@
 //! handshake, 15 the closing handshake at the TCP level, 16 frames
 //! Autobahn never sends, 17 limits and abuse.
 
+mod client;
 mod closing;
 mod corpora;
 mod deflate;
@@ -77,9 +78,9 @@ pub fn all() -> Vec<Case> {
 /// The cases that test a client (`wscope-check --serve`): Autobahn's 517
 /// with the same frames, written by the checker as a server (unmasked), and
 /// the same expectations of the side under test, their texts naming it the
-/// client.
+/// client; then wscope's own client cases (groups 18 and 19).
 pub fn for_clients() -> Vec<Case> {
-    all()
+    let mut cases: Vec<Case> = all()
         .into_iter()
         .filter(|c| c.own.is_none())
         .map(|mut c| {
@@ -87,13 +88,16 @@ pub fn for_clients() -> Vec<Case> {
             c.expectation = swap_roles(&c.expectation);
             c
         })
-        .collect()
+        .collect();
+    cases.extend(client::cases());
+    cases
 }
 
 /// `text` with the words "server" and "client" swapped (as whole words:
 /// `client_max_window_bits` stays).
 fn swap_roles(text: &str) -> String {
-    const SWAPS: [(&str, &str); 4] = [("server", "client"), ("client", "server"), ("Server", "Client"), ("Client", "Server")];
+    const SWAPS: [(&str, &str); 4] =
+        [("server", "client"), ("client", "server"), ("Server", "Client"), ("Client", "Server")];
     let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
@@ -195,9 +199,16 @@ mod tests {
             "The client fails; client_max_window_bits; Server, servers"
         );
         let clients = for_clients();
-        assert_eq!(clients.len(), 517);
-        let c = clients.iter().find(|c| c.id == "2.5").unwrap_or_else(|| unreachable!());
-        assert!(c.expectation.contains("The client fails"), "{}", c.expectation);
+        assert_eq!(clients.iter().filter(|c| c.own.is_none()).count(), 517);
+        assert!(clients.iter().any(|c| c.id == "2.5" && c.expectation.contains("The client fails")));
+        for (group, count) in [("18", 10), ("19", 3)] {
+            let own: Vec<&Case> = clients.iter().filter(|c| c.group() == group).collect();
+            assert_eq!(own.len(), count, "group {group}");
+            assert!(own.iter().all(|c| c.own.as_ref().is_some_and(|o| !o.section.is_empty() && !o.check_alive)));
+        }
+        let mut ids: Vec<&str> = clients.iter().map(|c| c.id.as_str()).collect();
+        ids.dedup();
+        assert_eq!(ids.len(), clients.len(), "ids are unique and in order");
     }
 
     #[test]

@@ -7,11 +7,14 @@
 
 use super::connect::Stream;
 use super::log::Log;
-use super::{Outcome, Settings, exchange, judge};
-use crate::case::Case;
+use super::{Outcome, Settings, exchange, judge, opening, own};
+use crate::case::{Action, Case};
+use crate::own::{Judge, Opening};
+use crate::verdict::Verdict;
 use std::time::Instant;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use wscope_core::Role;
+use wscope_core::connection::{Config, Connection, Event};
 use wscope_core::deflate::{DeflateParams, NAME, ServerDeflateConfig, negotiate, parse_params};
 use wscope_core::handshake::Request;
 use wscope_core::header_value::{Extension, parse_extensions};
@@ -34,44 +37,125 @@ pub async fn run_case_as_server(
     let agreed = accept_deflate(case, &request.extensions);
     let value = agreed.as_ref().map(|(_, v)| v.as_str());
     // The core writes only what it can stand behind: no subprotocol, and an
-    // extension value it produced itself.
-    let response = request.response(None, value).unwrap_or_default();
+    // extension value it produced itself; own cases then break it on purpose.
+    let mut response = request.response(None, value).unwrap_or_default();
+    let judge = case.own.as_ref().map(|o| o.judge);
+    if let Some(Opening::Answer(edit)) = case.own.as_ref().map(|o| &o.opening) {
+        let extra = if edit.deflate_not_offered {
+            vec![("Sec-WebSocket-Extensions", deflate_not_offered(request))]
+        } else {
+            Vec::new()
+        };
+        response = opening::edit_response(&response, edit, &extra);
+        if edit.frame_behind || judge == Some(Judge::ClientRefuses) {
+            response.extend(Action::frame(1, b"Hello".to_vec()).encode(None));
+        }
+    }
     log.push(true, &response);
     let wrote = tokio::time::timeout_at(deadline.into(), stream.write_all(&response)).await;
     if !matches!(wrote, Ok(Ok(()))) {
         let reason = "the client closed the connection before the 101 was written".to_owned();
-        return Outcome {
-            id: case.id.clone(),
-            verdict: crate::Verdict::Failed,
-            reason,
-            close: None,
-            close_reason: "no WebSocket was opened".into(),
-            seen: Vec::new(),
-            client_close: None,
-            server_close: None,
-            duration: started.elapsed(),
-            records: log.records,
-            dropped_bytes: log.dropped,
-            no_websocket: None,
-        };
+        return outcome(case, Verdict::Failed, reason, started, log);
+    }
+    if judge == Some(Judge::ClientRefuses) {
+        let (verdict, reason) = refused(stream, rest, deadline, &mut log).await;
+        return outcome(case, verdict, reason, started, log);
     }
     let deflate = agreed.map(|(p, _)| p);
     let ex = exchange::exchange(stream, Role::Server, case, deflate, rest, deadline, &mut log).await;
-    let (verdict, reason, close, close_reason) = judge::judge(case, &ex, Role::Server);
+    let (mut verdict, mut reason, close, close_reason) = judge::judge(case, &ex, Role::Server);
+    let mut close = Some(close);
+    // An own judge judges the close too.
+    if let Some(j @ Judge::Fails { .. }) = judge {
+        (verdict, reason) = own::exchange(j, case, &ex, Role::Server);
+        close = None;
+    }
     let (client_close, server_close) = ex.closes(Role::Server);
+    let mut o = outcome(case, verdict, reason, started, log);
+    (o.close, o.close_reason, o.seen, o.client_close, o.server_close) =
+        (close, close_reason, ex.seen, client_close, server_close);
+    o
+}
+
+/// An outcome judged before (or without) a WebSocket exchange.
+fn outcome(case: &Case, verdict: Verdict, reason: String, started: Instant, log: Log) -> Outcome {
     Outcome {
         id: case.id.clone(),
         verdict,
         reason,
-        close: Some(close),
-        close_reason,
-        seen: ex.seen,
-        client_close,
-        server_close,
+        close: None,
+        close_reason: "no WebSocket was opened".into(),
+        seen: Vec::new(),
+        client_close: None,
+        server_close: None,
         duration: started.elapsed(),
         records: log.records,
         dropped_bytes: log.dropped,
         no_websocket: None,
+    }
+}
+
+/// A permessage-deflate response `request`'s offer does not allow: a
+/// client window limit where it offered none (or no offer at all), else a
+/// server window out of range.
+fn deflate_not_offered(request: &Request) -> String {
+    let offered_window = request
+        .extensions
+        .iter()
+        .filter(|e| e.name.eq_ignore_ascii_case(NAME))
+        .filter_map(|e| parse_params(&e.params).ok())
+        .any(|o| o.client_max_window_bits.is_some());
+    if offered_window {
+        format!("{NAME}; server_max_window_bits=7")
+    } else {
+        format!("{NAME}; client_max_window_bits=10")
+    }
+}
+
+/// After a 101 the client must refuse (and a message behind it): what the
+/// client did, read through the core until its first frame, the end of TCP
+/// or `deadline`, judged as [`Judge::ClientRefuses`] says.
+async fn refused(stream: Box<dyn Stream>, rest: Vec<u8>, deadline: Instant, log: &mut Log) -> (Verdict, String) {
+    let (mut rd, _wr) = tokio::io::split(stream);
+    let mut conn = Connection::server(Config { auto_pong: false, auto_close: false, ..Config::default() });
+    conn.receive_data(&rest);
+    let mut chunk = vec![0u8; 16 * 1024];
+    let mut sent = !rest.is_empty();
+    loop {
+        if let Some(event) = conn.next_event() {
+            return match event {
+                Event::Close(frame) => {
+                    let code = frame.code.map_or_else(|| "no code".to_owned(), |c| c.0.to_string());
+                    (
+                        Verdict::NonStrict,
+                        format!(
+                            "the client sent a close frame ({code}): it failed the connection, but the connection never opened"
+                        ),
+                    )
+                }
+                Event::Text(_) | Event::Binary(_) => {
+                    (Verdict::Failed, "the client took the 101 and echoed the message".to_owned())
+                }
+                Event::Ping(_) | Event::Pong(_) => {
+                    (Verdict::Failed, "the client took the 101 and sent a ping or pong".to_owned())
+                }
+                Event::Failed(e) => (Verdict::Failed, format!("the client took the 101 and sent bytes: {e}")),
+            };
+        }
+        match tokio::time::timeout_at(deadline.into(), rd.read(&mut chunk)).await {
+            Ok(Ok(0)) => {
+                let how = if sent { "after bytes that are no frame" } else { "without sending anything" };
+                return (Verdict::Ok, format!("the client closed TCP {how}"));
+            }
+            Ok(Err(e)) => return (Verdict::Ok, format!("the client ended TCP ({e}) without sending anything")),
+            Ok(Ok(n)) => {
+                let got = chunk.get(..n).unwrap_or_default();
+                log.push(false, got);
+                conn.receive_data(got);
+                sent = true;
+            }
+            Err(_) => return (Verdict::Failed, "the client neither refused the 101 nor closed TCP in time".to_owned()),
+        }
     }
 }
 

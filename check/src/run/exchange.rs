@@ -6,10 +6,10 @@ use super::log::Log;
 use crate::case::{Action, Case, Echoes, Seen};
 use std::time::Instant;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
-use wscope_core::{CloseCode, Role};
 use wscope_core::connection::{Config, Connection, Event, Message};
 use wscope_core::deflate::{DeflateParams, MessageDeflater, TRAILER};
 use wscope_core::rules::DataKind;
+use wscope_core::{CloseCode, Role};
 
 /// Most events a case collects: a server that floods the client ends the
 /// case there.
@@ -295,10 +295,7 @@ impl Session<'_> {
             if self.over {
                 return;
             }
-            if self.ex.my_close.is_none()
-                && self.ex.peer_close.is_none()
-                && case.close.closed_by_client
-                && !self.silent
+            if self.ex.my_close.is_none() && self.ex.peer_close.is_none() && case.close.closed_by_client && !self.silent
             {
                 let matched = case.expected.iter().any(|(_, events)| *events == self.ex.seen);
                 if matched {

@@ -26,9 +26,9 @@ use log::Log;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use wscope_core::{Decoded, Role};
 use wscope_core::deflate::DeflateParams;
 use wscope_core::handshake::{ClientHandshake, HandshakeLimits, ResponseError};
+use wscope_core::{Decoded, Role};
 
 /// Bytes a case keeps as records by default (both ways together); past it
 /// the bytes are only counted (`Outcome::dropped_bytes`).
@@ -120,7 +120,7 @@ async fn run_standard(target: &Target, case: &Case, settings: &Settings) -> Outc
     let (mut verdict, mut reason, close, close_reason) = judge::judge(case, &ex, Role::Client);
     let mut close = Some(close);
     if let Some(o) = &case.own {
-        (verdict, reason) = own::exchange(o.judge, case, &ex);
+        (verdict, reason) = own::exchange(o.judge, case, &ex, Role::Client);
         close = None;
     }
     Outcome {

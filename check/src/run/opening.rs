@@ -1,10 +1,11 @@
 //! Opening handshakes that break the rules on purpose (group 14) and one
 //! that never ends (17.3): the request is the core's, edited; the answer is
-//! read as far as it goes, and how the connection ended is kept.
+//! read as far as it goes, and how the connection ended is kept. Testing a
+//! client, the 101 is the core's, edited (group 18).
 
 use super::connect::Stream;
 use super::log::Log;
-use crate::own::Edit;
+use crate::own::{AnswerEdit, Edit};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use wscope_core::Decoded;
@@ -68,6 +69,28 @@ pub(crate) fn edit_request(request: &[u8], edit: &Edit) -> Vec<u8> {
     }
     bytes.extend_from_slice(b"\r\n");
     bytes
+}
+
+/// The 101 `response` (the core's, valid) changed as `edit` says, with
+/// `extra` header fields added at the end.
+pub(crate) fn edit_response(response: &[u8], edit: &AnswerEdit, extra: &[(&str, String)]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(response);
+    let mut lines = text.split("\r\n").filter(|l| !l.is_empty());
+    let first = lines.next().unwrap_or_default();
+    let mut out = format!("{}\r\n", edit.status_line.unwrap_or(first));
+    for line in lines {
+        let (name, value) = line.split_once(':').map_or((line, ""), |(n, v)| (n, v.trim()));
+        if edit.drop.iter().any(|d| d.eq_ignore_ascii_case(name)) {
+            continue;
+        }
+        let value = edit.set.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map_or(value, |(_, v)| v.as_str());
+        out.push_str(&format!("{name}: {value}\r\n"));
+    }
+    for (name, value) in edit.add.iter().map(|(n, v)| (*n, v)).chain(extra.iter().map(|(n, v)| (*n, v))) {
+        out.push_str(&format!("{name}: {value}\r\n"));
+    }
+    out.push_str("\r\n");
+    out.into_bytes()
 }
 
 /// Writes `request` while reading the answer (a server may answer, and

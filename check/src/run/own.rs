@@ -6,6 +6,7 @@ use super::opening::{Answer, End};
 use crate::case::{Case, Seen};
 use crate::own::Judge;
 use crate::verdict::Verdict;
+use wscope_core::Role;
 use wscope_core::handshake::ResponseError;
 
 /// "answered 400 Bad Request" or how the connection ended without an answer.
@@ -83,25 +84,34 @@ pub(crate) fn slow(a: &Answer) -> (Verdict, String) {
     }
 }
 
-/// How the server's side of TCP ended, in words.
-fn tcp_end(ex: &Exchange) -> &'static str {
-    match (ex.reset, ex.peer_dropped, ex.timed_out) {
-        (true, _, _) => "a reset",
-        (false, true, _) => "a FIN",
-        (false, false, true) => "no TCP close before the time limit",
-        (false, false, false) => "the client ending the connection",
+/// How the peer's side of TCP ended, in words.
+fn tcp_end(ex: &Exchange, role: Role) -> &'static str {
+    match (ex.reset, ex.peer_dropped, ex.timed_out, role) {
+        (true, ..) => "a reset",
+        (false, true, ..) => "a FIN",
+        (false, false, true, _) => "no TCP close before the time limit",
+        (false, false, false, Role::Client) => "the client ending the connection",
+        (false, false, false, Role::Server) => "the checker closing TCP, as a server does",
     }
 }
 
-/// The verdict on an exchange of a case whose judge is its own.
-pub(crate) fn exchange(judge: Judge, case: &Case, ex: &Exchange) -> (Verdict, String) {
-    let end = tcp_end(ex);
+/// The verdict on an exchange of a case whose judge is its own, for the
+/// checker in `role`.
+pub(crate) fn exchange(judge: Judge, case: &Case, ex: &Exchange, role: Role) -> (Verdict, String) {
+    let end = tcp_end(ex, role);
+    let peer = match role {
+        Role::Client => "server",
+        Role::Server => "client",
+    };
     let close = match ex.peer_close {
         Some(Some(code)) => format!("a close frame with {code}"),
         Some(None) => "a close frame without a code".into(),
         None => "no close frame".into(),
     };
-    let fin = ex.peer_dropped && !ex.reset;
+    // A client leaves closing TCP to the server (7.1.1): after the closing
+    // handshake, the checker as a server does it.
+    let fin = (ex.peer_dropped && !ex.reset)
+        || (role == Role::Server && ex.my_close.is_some() && ex.peer_close.is_some() && !ex.reset);
     match judge {
         Judge::CloseThenFin => match (ex.peer_close.is_some(), ex.reset, fin) {
             (false, _, _) => {
@@ -118,13 +128,13 @@ pub(crate) fn exchange(judge: Judge, case: &Case, ex: &Exchange) -> (Verdict, St
         Judge::Fails { codes, waiting } => {
             let data = ex.seen.iter().any(|s| matches!(s, Seen::Text(_) | Seen::Binary(_)));
             if ex.seen.contains(&Seen::NoDeflate) {
-                return (Verdict::Unimplemented, "the server did not agree to permessage-deflate".into());
+                return (Verdict::Unimplemented, format!("the {peer} did not agree to permessage-deflate"));
             }
             // Data back, or bytes the client had to fail the connection on
             // (an echo too big, invalid, …): the server went on as if nothing
             // were wrong.
             if data || ex.peer_violation.is_some() {
-                return (waiting, format!("the server accepted it: received {}; {close}", list(&ex.seen)));
+                return (waiting, format!("the {peer} accepted it: received {}; {close}", list(&ex.seen)));
             }
             match ex.peer_close {
                 Some(code) if code.is_none_or(|c| codes.contains(&c)) => match (ex.reset, fin) {
@@ -139,7 +149,7 @@ pub(crate) fn exchange(judge: Judge, case: &Case, ex: &Exchange) -> (Verdict, St
                 None if ex.peer_dropped => {
                     (Verdict::NonStrict, format!("{close}, then {end}: a close frame should say why (7.1.7)"))
                 }
-                None => (waiting, format!("the server neither failed the connection nor answered: {end}")),
+                None => (waiting, format!("the {peer} neither failed the connection nor answered: {end}")),
             }
         }
         Judge::Carry { codes } => {
@@ -163,6 +173,7 @@ pub(crate) fn exchange(judge: Judge, case: &Case, ex: &Exchange) -> (Verdict, St
         | Judge::Accept
         | Judge::Decline
         | Judge::HeadLimit
-        | Judge::SlowHead => (Verdict::Ok, format!("{close}, then {end}")),
+        | Judge::SlowHead
+        | Judge::ClientRefuses => (Verdict::Ok, format!("{close}, then {end}")),
     }
 }

@@ -52,7 +52,12 @@ pub struct Board {
 impl Board {
     /// A board for `cases` (numbered from 1 in this order); with `report`,
     /// a spool beside it (an unnamed file, gone when the board is).
-    pub fn new(cases: Arc<Vec<Case>>, target: String, report: Option<PathBuf>, max_agents: usize) -> std::io::Result<Board> {
+    pub fn new(
+        cases: Arc<Vec<Case>>,
+        target: String,
+        report: Option<PathBuf>,
+        max_agents: usize,
+    ) -> std::io::Result<Board> {
         let spool = match &report {
             Some(path) => {
                 let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));

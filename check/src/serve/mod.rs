@@ -203,19 +203,13 @@ impl ClientChecker {
         started: Instant,
     ) {
         let rest = incoming.bytes.get(incoming.head_len..).unwrap_or_default().to_vec();
-        let outcome = run_case_as_server(
-            stream,
-            &incoming.request,
-            &incoming.bytes,
-            rest,
-            case,
-            &self.options.settings,
-            started,
-        )
-        .await;
+        let outcome =
+            run_case_as_server(stream, &incoming.request, &incoming.bytes, rest, case, &self.options.settings, started)
+                .await;
         if self.options.verbose {
             let total = self.board.cases().len();
-            let why = if outcome.verdict == crate::Verdict::Ok { String::new() } else { format!(": {}", outcome.reason) };
+            let why =
+                if outcome.verdict == crate::Verdict::Ok { String::new() } else { format!(": {}", outcome.reason) };
             eprintln!("wscope-check: {agent} {n}/{total} {} {}{why}", case.id, outcome.verdict);
         }
         if let Err(e) = self.board.record(agent, n, outcome) {

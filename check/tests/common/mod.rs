@@ -1,5 +1,6 @@
 //! Test servers shared by the tests and by `examples/broken-server.rs`
-//! (which runs the broken one on a port for Autobahn to check too).
+//! (which runs the broken one on a port for Autobahn to check too); test
+//! clients in [`clients`].
 #![allow(
     clippy::unwrap_used,
     clippy::indexing_slicing,
@@ -7,6 +8,8 @@
     clippy::cast_possible_truncation,
     dead_code
 )]
+
+pub(crate) mod clients;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;

@@ -9,7 +9,7 @@ use crate::io::Prefixed;
 use crate::linger::close_then_drain;
 use crate::shared::Shared;
 use crate::ws::{self, Upgrade, WsStream};
-use crate::{check, inject, statics, tap, tap_stream};
+use crate::{check, clients, inject, statics, tap, tap_stream};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -172,6 +172,9 @@ async fn open(mut stream: TcpStream, peer: SocketAddr, shared: &Arc<Shared>) -> 
         "/tap" => "/tap",
         "/inject" => "/inject",
         "/check" => "/check",
+        p if p.starts_with(clients::PREFIX) && p.get(clients::PREFIX.len()..).is_some_and(|r| r.starts_with('/')) => {
+            clients::PREFIX
+        }
         _ => {
             Box::pin(statics::serve(Prefixed::new(bytes, stream), shared)).await;
             return None;
@@ -181,6 +184,10 @@ async fn open(mut stream: TcpStream, peer: SocketAddr, shared: &Arc<Shared>) -> 
         Ok(r) => r,
         Err(e) => return refuse(stream, peer, &e).await,
     };
+    if path == clients::PREFIX {
+        Box::pin(clients::serve(stream, request, bytes, head_len, accepted, shared)).await;
+        return None;
+    }
     let tap = match (path, query_param(&request, "tap")) {
         ("/echo", Some(token)) => match shared.taps.attach(token, peer, &request.target) {
             Ok(tap) => Some(tap),

@@ -8,6 +8,7 @@
 
 mod accept;
 mod check;
+mod clients;
 pub mod config;
 mod deadline;
 mod inject;
@@ -60,6 +61,7 @@ impl Server {
             inject_permits: Arc::new(Semaphore::new(config.inject.max_concurrent)),
             deflate_permits: Arc::new(Semaphore::new(config.deflate_max_connections)),
             check_permit: Arc::new(Semaphore::new(1)),
+            clients: clients::checker(&config.check),
             shutdown: CancellationToken::new(),
             self_addr,
             config,

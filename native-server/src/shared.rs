@@ -20,5 +20,7 @@ pub(crate) struct Shared {
     pub(crate) deflate_permits: Arc<Semaphore>,
     /// One `/check` run at a time on the whole server.
     pub(crate) check_permit: Arc<Semaphore>,
+    /// The client checker behind `/clients/…`.
+    pub(crate) clients: Arc<wscope_check::serve::ClientChecker>,
     pub(crate) shutdown: CancellationToken,
 }

@@ -31,6 +31,7 @@ use std::time::Duration;
 use wscope_server::{Server, ServerConfig};
 
 mod check;
+mod clients;
 mod newcomer;
 mod sends;
 

@@ -1,12 +1,14 @@
 // The Check panel: a conformance report (wscope-check's JSON, from a file or
-// from a run the server makes now through /check) browsed by group, by case,
-// and down to the bytes each way, decoded by the wasm core (WireView): the
-// same decoder as the live panel, so every violation carries its RFC section.
+// from a run the server makes now through /check, or this browser's own run
+// against /clients, browsertest.js) browsed by group, by case, and down to
+// the bytes each way, decoded by the wasm core (WireView): the same decoder
+// as the live panel, so every violation carries its RFC section.
 
 import { WireView } from '../pkg/wscope_wasm.js';
 import { h, $, plural, fmtInt, rfcLink, hexPreview, empty } from './util.js';
 import { headRow, frameRow } from './wirerow.js';
 import { serverLimits } from './limits.js';
+import { setupBrowserTest } from './browsertest.js';
 
 const VERDICTS = ['OK', 'NON-STRICT', 'INFORMATIONAL', 'UNIMPLEMENTED', 'FAILED'];
 const SELECTIONS = {
@@ -20,6 +22,7 @@ const RECORD_BUDGET = 256 * 2 ** 20;
 /** Wire rows drawn at once in a case (more on request). */
 const ROWS_AT_ONCE = 200;
 const CHECKER_CLOCK = 'Time since the checker opened the TCP connection';
+const CLIENT_CLOCK = 'Time since the checker accepted the client’s TCP connection';
 
 const idKey = (id) => id.split('.').map(Number);
 const byId = (a, b) => {
@@ -71,6 +74,9 @@ export function setupCheck() {
   // (so what a person unfolded there stays unfolded).
   let detailFor = null;
   let detailEl = null;
+  // This browser's own run (browsertest.js), if one is going.
+  let browserRun = false;
+  let stopBrowser = () => {};
 
   const targets = serverLimits()?.check?.targets ?? [];
   const published = serverLimits()?.check?.reports ?? [];
@@ -84,14 +90,21 @@ export function setupCheck() {
   }
 
   const fresh = (target, total = null) => {
-    report = { target, cases: [], total };
+    report = { target, cases: [], total, role: 'server', agent: null, agents: [] };
     selectedGroup = null;
     selectedCase = null;
     detailFor = null;
     kept = 0;
   };
 
+  /** The cases shown: one agent's, when a client report holds several. */
+  const shownCases = () => (report.agent ? report.cases.filter((c) => c.agent === report.agent) : report.cases);
+
   const addCase = (c) => {
+    if (c.agent && !report.agents.includes(c.agent)) {
+      report.agents.push(c.agent);
+      report.agent ??= c.agent;
+    }
     const size = (c.records || []).reduce((n, r) => n + r.hex.length, 0);
     if (kept + size > RECORD_BUDGET) {
       c.records_dropped_by_page = true;
@@ -108,7 +121,7 @@ export function setupCheck() {
 
   const groups = () => {
     const g = new Map();
-    for (const c of report.cases) {
+    for (const c of shownCases()) {
       if (!g.has(c.group)) g.set(c.group, []);
       g.get(c.group).push(c);
     }
@@ -117,9 +130,21 @@ export function setupCheck() {
 
   const render = () => {
     if (!report) return;
-    const all = counts(report.cases);
+    const cases = shownCases();
+    const all = counts(cases);
     const line = VERDICTS.filter((v) => all[v]).map((v) => `${fmtInt(all[v])} ${v}`).join(' · ');
-    const head = h('p', { class: 'chk-head' }, h('strong', {}, report.target || 'a report'), ` — ${plural(report.cases.length, 'case')}${line ? `: ${line}` : ''}`);
+    const head = h('p', { class: 'chk-head' }, h('strong', {}, report.target || 'a report'), ` — ${plural(cases.length, 'case')}${line ? `: ${line}` : ''}`);
+    if (report.agents.length > 1) {
+      const pickAgent = h('select', { id: 'chk-agent', 'aria-label': 'The client whose results are shown' },
+        report.agents.map((a) => h('option', { value: a, selected: a === report.agent }, a)));
+      pickAgent.addEventListener('change', () => {
+        report.agent = pickAgent.value;
+        selectedGroup = null;
+        selectedCase = null;
+        render();
+      });
+      head.append(' · client ', pickAgent);
+    }
     const gs = groups();
     if (selectedGroup === null && gs.length) {
       const bad = gs.find(([, cs]) => cs.some((c) => c.verdict === 'FAILED'));
@@ -168,18 +193,25 @@ export function setupCheck() {
 
   /** One case: the verdict and why, then every byte each way, decoded. */
   function detail(c) {
+    const client = report.role === 'client';
+    const peer = client ? 'client' : 'server';
+    const events = (c.browser_events || []).map((e) => `${e.at} ms ${e.type}${e.detail ? ` (${e.detail})` : ''}`).join(' · ');
     const facts = h('dl', { class: 'chk-facts' },
       h('dt', {}, 'Sent'), h('dd', {}, c.description),
       h('dt', {}, 'Expected'), h('dd', {}, c.expectation),
       h('dt', {}, 'Verdict'), h('dd', {}, verdictChip(c.verdict), ' ', c.reason),
       c.close ? [h('dt', {}, 'Close'), h('dd', {}, verdictChip(c.close), ' ', c.close_reason)] : null,
-      c.section ? [h('dt', {}, 'Holds the server to'), h('dd', {}, sectionLink(c.section))] : null,
+      c.section ? [h('dt', {}, `Holds the ${peer} to`), h('dd', {}, sectionLink(c.section))] : null,
       'client_close' in c || 'server_close' in c
-        ? [h('dt', {}, 'Close codes'), h('dd', { class: 'mono' }, `checker ${closeText(c, 'client_close')} · server ${closeText(c, 'server_close')}`)]
+        ? [h('dt', {}, 'Close codes'), h('dd', { class: 'mono' }, client
+          ? `${c.browser_events ? 'browser' : 'client'} ${closeText(c, 'client_close')} · checker ${closeText(c, 'server_close')}`
+          : `checker ${closeText(c, 'client_close')} · server ${closeText(c, 'server_close')}`)]
         : null,
+      events ? [h('dt', {}, 'The browser said'), h('dd', { class: 'small' }, events)] : null,
       h('dt', {}, 'Took'), h('dd', {}, `${fmtInt(c.millis)} ms`));
     const wire = h('div', { class: 'chk-wire', role: 'log', 'aria-label': `Bytes of case ${c.id}` });
     const notes = [];
+    if (c.records_dropped) notes.push(h('p', { class: 'note small' }, 'The server keeps the bytes of each client’s latest case only: this case’s were not kept.'));
     if (c.records_dropped_by_page) notes.push(h('p', { class: 'note warn' }, 'This page kept no bytes for this case: the report is larger than it holds at once. Run wscope-check with --cases to make a smaller one.'));
     if (c.dropped_bytes) notes.push(h('p', { class: 'note small' }, `Only the first bytes were recorded: ${plural(c.dropped_bytes, 'more byte')} crossed (the record limit).`));
     const rows = wireRows(c);
@@ -206,6 +238,9 @@ export function setupCheck() {
   /** The case's records through the core, as rows drawn on demand. */
   function wireRows(c) {
     const view = new WireView();
+    const client = report.role === 'client';
+    const who = client ? (c.browser_events ? 'browser' : 'client') : 'checker';
+    const clock = client ? CLIENT_CLOCK : CHECKER_CLOCK;
     const rows = [];
     for (const r of c.records || []) {
       let rec;
@@ -221,7 +256,7 @@ export function setupCheck() {
           // Folded when frames follow: the frames are what the case is about.
           rows.push({
             el: () => {
-              const el = headRow(dir, item, rec.micros, CHECKER_CLOCK);
+              const el = headRow(dir, item, rec.micros, clock);
               const fold = el.querySelector('details');
               if (fold && rows.some((r) => r.frame)) fold.open = false;
               return el;
@@ -236,7 +271,7 @@ export function setupCheck() {
         } else if (item.type === 'frame') {
           const row = { dir, frame: item.frame, message: null, violations: item.frame.violations.length > 0 };
           row.el = () => {
-            const el = frameRow(dir, row.frame, rec.micros, row.message, 'checker', CHECKER_CLOCK);
+            const el = frameRow(dir, row.frame, rec.micros, row.message, who, clock);
             if (row.violations) el.classList.add('chk-violation');
             return el;
           };
@@ -252,6 +287,8 @@ export function setupCheck() {
   const openReport = async (name, body, size, whole) => {
     // A live run would add its cases to this report: it ends here.
     if (sock) stopRun();
+    stopBrowser();
+    browserRun = false;
     fresh(name);
     status.textContent = `Reading ${name}…`;
     try {
@@ -307,6 +344,7 @@ export function setupCheck() {
         }
         if (head.tool !== 'wscope-check') throw new Error('its head does not name wscope-check');
         report.target = head.target;
+        report.role = head.role ?? 'server';
       } else if (t.startsWith('{') && t.endsWith('}')) {
         let c = null;
         try {
@@ -340,6 +378,7 @@ export function setupCheck() {
       // Not one case per line: the whole file as JSON.
       const all = JSON.parse(await whole());
       report.target = all.target;
+      report.role = all.role ?? 'server';
       for (const c of all.cases || []) addCase(c);
     }
     if (!report.cases.length) throw new Error(`no case found in ${plural(lines, 'line')}`);
@@ -408,5 +447,31 @@ export function setupCheck() {
     stopRun();
     status.textContent = `Stopped after ${plural(report?.cases.length ?? 0, 'case')}.`;
     render();
+  });
+
+  // ---- the browser's own run (browsertest.js) shows its cases here.
+  stopBrowser = setupBrowserTest({
+    busy: () => sock !== null,
+    begin: (target, total) => {
+      fresh(target, total);
+      report.role = 'client';
+      browserRun = true;
+      runBtn.disabled = true;
+      out.replaceChildren(empty('Starting…'));
+      progress.hidden = false;
+      progress.max = Math.max(1, total);
+      progress.value = 0;
+    },
+    add: (c) => {
+      if (!browserRun) return;
+      addCase(c);
+      render();
+    },
+    end: (text) => {
+      if (browserRun) runBtn.disabled = !serverLimits();
+      browserRun = false;
+      status.textContent = text;
+      render();
+    },
   });
 }

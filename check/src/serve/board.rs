@@ -20,6 +20,10 @@ struct Agent {
     outcomes: BTreeMap<usize, Outcome>,
     /// Where each case's JSON line is in the spool: offset and length.
     lines: BTreeMap<usize, (u64, u64)>,
+    /// The latest case's JSON line, bytes and all (for `/getCaseReport`).
+    latest: Option<(usize, String)>,
+    /// When it last recorded a result (the board's clock).
+    touched: u64,
 }
 
 #[derive(Debug, Default)]
@@ -28,6 +32,8 @@ struct Inner {
     spool: Option<File>,
     /// The spool broke (disk full): the report stops growing.
     spool_error: Option<String>,
+    /// Counts results, to find the agent idle longest.
+    clock: u64,
 }
 
 /// Why a result was not taken.
@@ -45,6 +51,9 @@ pub struct Board {
     target: String,
     report: Option<PathBuf>,
     max_agents: usize,
+    /// At the agent limit, a new agent takes the place of the one idle
+    /// longest (a server open to many pages), instead of being refused.
+    evict: bool,
     inner: Mutex<Inner>,
     changed: Notify,
 }
@@ -66,7 +75,27 @@ impl Board {
             None => None,
         };
         let inner = Inner { spool, ..Inner::default() };
-        Ok(Board { cases, target, report, max_agents, inner: Mutex::new(inner), changed: Notify::new() })
+        Ok(Board { cases, target, report, max_agents, evict: false, inner: Mutex::new(inner), changed: Notify::new() })
+    }
+
+    /// A board without a report: results in memory only.
+    pub fn in_memory(cases: Arc<Vec<Case>>, target: String, max_agents: usize) -> Board {
+        Board {
+            cases,
+            target,
+            report: None,
+            max_agents,
+            evict: false,
+            inner: Mutex::new(Inner::default()),
+            changed: Notify::new(),
+        }
+    }
+
+    /// At the agent limit, a new agent replaces the one idle longest.
+    #[must_use]
+    pub fn evicting(mut self) -> Board {
+        self.evict = true;
+        self
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -82,7 +111,7 @@ impl Board {
     /// room for one more agent.
     pub fn admits(&self, agent: &str) -> Result<(), BoardError> {
         let inner = self.lock();
-        if inner.agents.contains_key(agent) || inner.agents.len() < self.max_agents {
+        if self.evict || inner.agents.contains_key(agent) || inner.agents.len() < self.max_agents {
             Ok(())
         } else {
             Err(BoardError::TooManyAgents(self.max_agents))
@@ -92,22 +121,27 @@ impl Board {
     /// Keeps `outcome` of case `number` for `agent` (a case run again
     /// replaces its earlier result); its bytes go to the spool only.
     pub fn record(&self, agent: &str, number: usize, mut outcome: Outcome) -> Result<(), BoardError> {
-        let line = match self.cases.get(number.wrapping_sub(1)) {
-            Some(case) if self.report.is_some() => {
-                let mut v = report::case_json(case, &outcome);
-                if let Some(map) = v.as_object_mut() {
-                    map.insert("agent".into(), json!(agent));
-                }
-                Some(v.to_string())
+        let line = self.cases.get(number.wrapping_sub(1)).map(|case| {
+            let mut v = report::case_json(case, &outcome);
+            if let Some(map) = v.as_object_mut() {
+                map.insert("agent".into(), json!(agent));
             }
-            _ => None,
-        };
+            v.to_string()
+        });
         outcome.records = Vec::new();
         let mut inner = self.lock();
         if !inner.agents.contains_key(agent) && inner.agents.len() >= self.max_agents {
-            return Err(BoardError::TooManyAgents(self.max_agents));
+            if !self.evict {
+                return Err(BoardError::TooManyAgents(self.max_agents));
+            }
+            let idlest = inner.agents.iter().min_by_key(|(_, a)| a.touched).map(|(name, _)| name.clone());
+            if let Some(name) = idlest {
+                inner.agents.remove(&name);
+            }
         }
-        let at = match (line, inner.spool.as_mut()) {
+        inner.clock = inner.clock.saturating_add(1);
+        let clock = inner.clock;
+        let at = match (line.as_ref(), inner.spool.as_mut()) {
             (Some(line), Some(spool)) => match append(spool, line.as_bytes()) {
                 Ok(at) => Some(at),
                 Err(e) => {
@@ -120,6 +154,8 @@ impl Board {
         };
         let entry = inner.agents.entry(agent.to_owned()).or_default();
         entry.outcomes.insert(number, outcome);
+        entry.touched = clock;
+        entry.latest = line.map(|l| (number, l));
         if let Some(at) = at {
             entry.lines.insert(number, at);
         }
@@ -131,6 +167,37 @@ impl Board {
     /// The verdict of case `number` for `agent`, once there is one.
     pub fn verdict(&self, agent: &str, number: usize) -> Option<crate::Verdict> {
         self.lock().agents.get(agent).and_then(|a| a.outcomes.get(&number)).map(|o| o.verdict)
+    }
+
+    /// Case `number`'s result for `agent` as the report writes it: with its
+    /// bytes when it is the agent's latest case or the report keeps it,
+    /// else without (and `"records_dropped": true`).
+    pub fn case_json(&self, agent: &str, number: usize) -> Option<String> {
+        let mut inner = self.lock();
+        let Inner { agents, spool, .. } = &mut *inner;
+        let a = agents.get(agent)?;
+        if let Some((n, line)) = &a.latest {
+            if *n == number {
+                return Some(line.clone());
+            }
+        }
+        if let (Some(&(offset, len)), Some(spool)) = (a.lines.get(&number), spool.as_mut()) {
+            let mut line = Vec::new();
+            let read = spool
+                .seek(SeekFrom::Start(offset))
+                .and_then(|_| Read::by_ref(spool).take(len).read_to_end(&mut line))
+                .and_then(|_| spool.seek(SeekFrom::End(0)));
+            if read.is_ok() {
+                return String::from_utf8(line).ok();
+            }
+        }
+        let case = self.cases.get(number.wrapping_sub(1))?;
+        let mut v = report::case_json(case, a.outcomes.get(&number)?);
+        if let Some(map) = v.as_object_mut() {
+            map.insert("agent".into(), json!(agent));
+            map.insert("records_dropped".into(), json!(true));
+        }
+        Some(v.to_string())
     }
 
     /// Waits until a result is recorded (any), or `limit` passes.
@@ -191,7 +258,7 @@ impl Board {
         write!(out, "{},\n\"cases\": [", head.strip_suffix('}').unwrap_or(&head))?;
         let mut first = true;
         let mut summary = serde_json::Map::new();
-        let Inner { agents, spool, spool_error } = &mut *inner;
+        let Inner { agents, spool, spool_error, .. } = &mut *inner;
         for (name, agent) in agents.iter() {
             let mut counts: BTreeMap<String, usize> = BTreeMap::new();
             for o in agent.outcomes.values() {

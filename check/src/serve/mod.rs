@@ -11,6 +11,14 @@
 //! - `/updateReports?agent=NAME`: the report written again (`--report`) and
 //!   the summary printed; `&shutdownOnComplete=true` also stops the checker.
 //!
+//! and two of wscope's own, for pages and tools that want more than a
+//! verdict:
+//!
+//! - `/getCaseList`: the ids of cases 1..N, a JSON array;
+//! - `/getCaseReport?case=I&agent=NAME`: the case's result as the report
+//!   writes it (verdict, reasons, closes, and every byte each way while it
+//!   is the agent's latest case), once there is one.
+//!
 //! Each is a WebSocket connection (the command endpoints send their answer
 //! and close). Anything else gets an HTTP answer that says what is wrong: an
 //! unknown path 404, a bad or missing parameter 400, a request the core
@@ -28,7 +36,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, Semaphore};
-use wscope_core::handshake::HandshakeLimits;
+use wscope_core::handshake::{HandshakeLimits, Request};
 
 /// How the client checker serves.
 #[derive(Clone, Debug)]
@@ -43,6 +51,9 @@ pub struct ServeOptions {
     pub status_wait: Duration,
     /// Print a line per case to stderr.
     pub verbose: bool,
+    /// A path prefix before the endpoints (e.g. "/clients" inside
+    /// wscope-server); empty for none.
+    pub prefix: String,
 }
 
 impl Default for ServeOptions {
@@ -53,6 +64,7 @@ impl Default for ServeOptions {
             head_timeout: Duration::from_secs(10),
             status_wait: Duration::from_secs(600),
             verbose: false,
+            prefix: String::new(),
         }
     }
 }
@@ -119,6 +131,39 @@ impl ClientChecker {
         let deadline = started.checked_add(self.options.head_timeout).unwrap_or(started);
         let limits = HandshakeLimits::default();
         let Some(incoming) = http::read_request(&mut stream, &limits, deadline).await else { return };
+        self.dispatch(stream, incoming.request, incoming.bytes, incoming.head_len, started).await;
+    }
+
+    /// Answers an upgrade request someone else has read (a server that
+    /// routes its own paths here): `bytes` is every byte read, the head the
+    /// first `head_len`, `started` when the connection was accepted. The
+    /// connection is this checker's until the endpoint is done with it; past
+    /// `max_connections` at once it is answered 503.
+    pub async fn serve_one(
+        &self,
+        mut stream: Box<dyn Stream>,
+        request: Request,
+        bytes: Vec<u8>,
+        head_len: usize,
+        started: Instant,
+    ) {
+        let Ok(_slot) = Arc::clone(&self.slots).try_acquire_owned() else {
+            let body = format!("the checker handles {} connections at once\n", self.options.max_connections);
+            let _ = write_briefly(&mut stream, &answer(503, "Service Unavailable", &body)).await;
+            return;
+        };
+        self.dispatch(stream, request, bytes, head_len, started).await;
+    }
+
+    async fn dispatch(
+        &self,
+        stream: Box<dyn Stream>,
+        request: Request,
+        bytes: Vec<u8>,
+        head_len: usize,
+        started: Instant,
+    ) {
+        let incoming = http::Incoming { request, bytes, head_len };
         let request = &incoming.request;
         let params = match http::params(request.query()) {
             Ok(p) => p,
@@ -139,31 +184,44 @@ impl ClientChecker {
             let why = format!("an agent name is at most 128 bytes without control characters, not {a:?}");
             return refuse(stream, 400, "Bad Request", &why).await;
         }
-        match request.path() {
+        let path = request.path();
+        let endpoint = path.strip_prefix(self.options.prefix.as_str()).unwrap_or(path);
+        match endpoint {
             "/getCaseCount" => http::command(stream, request, Some(&total.to_string())).await,
+            "/getCaseList" => {
+                let ids: Vec<&str> = self.board.cases().iter().map(|c| c.id.as_str()).collect();
+                http::command(stream, request, Some(&serde_json::json!(ids).to_string())).await;
+            }
             "/getCaseInfo" => {
                 let Some(case) = case else { return refuse(stream, 400, "Bad Request", "need case=N").await };
                 let info = serde_json::json!({ "id": case.id, "description": case.description }).to_string();
                 http::command(stream, request, Some(&info)).await;
             }
-            "/getCaseStatus" => {
+            "/getCaseStatus" | "/getCaseReport" => {
                 let (Some(n), Some(case), Some(agent)) = (number, case, agent) else {
                     return refuse(stream, 400, "Bad Request", "need case=N and agent=NAME").await;
                 };
                 let wait = case.time_limit.saturating_add(self.options.settings.timeout).min(self.options.status_wait);
                 let until = Instant::now().checked_add(wait).unwrap_or_else(Instant::now);
-                let verdict = loop {
+                let found = loop {
                     if let Some(v) = self.board.verdict(agent, n) {
-                        break v.to_string();
+                        break Some(v);
                     }
                     let left = until.saturating_duration_since(Instant::now());
                     if left.is_zero() {
-                        break "MISSING".to_owned();
+                        break None;
                     }
                     self.board.changed(left).await;
                 };
-                let status = serde_json::json!({ "behavior": verdict }).to_string();
-                http::command(stream, request, Some(&status)).await;
+                let answer = match (endpoint, found) {
+                    ("/getCaseReport", Some(_)) => self.board.case_json(agent, n).unwrap_or_default(),
+                    ("/getCaseReport", None) => serde_json::json!({ "id": case.id, "verdict": "MISSING" }).to_string(),
+                    (_, v) => {
+                        let behavior = v.map_or_else(|| "MISSING".to_owned(), |v| v.to_string());
+                        serde_json::json!({ "behavior": behavior }).to_string()
+                    }
+                };
+                http::command(stream, request, Some(&answer)).await;
             }
             "/updateReports" => {
                 let Some(agent) = agent else { return refuse(stream, 400, "Bad Request", "need agent=NAME").await };
@@ -184,9 +242,10 @@ impl ClientChecker {
             }
             other => {
                 let why = format!(
-                    "no such endpoint {other:?}: this is wscope-check testing clients, with /getCaseCount, \
-                     /runCase?case=N&agent=NAME, /getCaseInfo?case=N, /getCaseStatus?case=N&agent=NAME and \
-                     /updateReports?agent=NAME"
+                    "no such endpoint {other:?}: this is wscope-check testing clients, with {p}/getCaseCount, \
+                     {p}/runCase?case=N&agent=NAME, {p}/getCaseInfo?case=N, {p}/getCaseStatus?case=N&agent=NAME, \
+                     {p}/updateReports?agent=NAME, {p}/getCaseList and {p}/getCaseReport?case=N&agent=NAME",
+                    p = self.options.prefix
                 );
                 refuse(stream, 404, "Not Found", &why).await;
             }

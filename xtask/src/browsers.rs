@@ -1,6 +1,9 @@
 //! `docs/BROWSERS.md`: what each browser puts on the wire, from the e2e
 //! test `what_the_browser_sends` (tests/e2e/sends.rs), which writes
-//! `target/e2e/<browser>/sends.json` in each browser. Generated, never typed.
+//! `target/e2e/<browser>/sends.json` in each browser, and how each does as a
+//! client under wscope-check, from `the_browser_is_tested_as_a_client`
+//! (tests/e2e/clients.rs, `target/e2e/<browser>/clients.json`). Generated,
+//! never typed.
 
 use serde_json::Value;
 use std::path::Path;
@@ -58,6 +61,7 @@ pub(crate) fn write_doc(root: &Path) -> Result<String, String> {
         &runs.iter().map(|(name, v)| format!("{name} `{}`", s(&v["user_agent"]))).collect::<Vec<_>>().join("; "),
     );
     md.push_str(".\n");
+    md.push_str(&clients_table(root)?);
     let path = root.join("docs/BROWSERS.md");
     std::fs::write(&path, md).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     Ok(format!("{} written from both browsers' runs", path.display()))
@@ -109,4 +113,54 @@ fn group(n: u64) -> String {
         out.push(c);
     }
     out
+}
+
+/// The client checker's verdicts on each browser ("Test this browser", the
+/// quick selection): counts, then every case not OK in some browser.
+fn clients_table(root: &Path) -> Result<String, String> {
+    let mut runs = Vec::new();
+    for (key, name) in BROWSERS {
+        let path = root.join("target/e2e").join(key).join("clients.json");
+        let text = std::fs::read_to_string(&path).map_err(|e| format!("no {}: {e}", path.display()))?;
+        let v: Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        runs.push((name, v));
+    }
+    let mut md = String::from(
+        "\n## Each browser as a WebSocket client\n\n\
+         From the end-to-end test `the_browser_is_tested_as_a_client` (`tests/e2e/clients.rs`): the explorer's \\
+         \"Test this browser\" runs the browser's own `new WebSocket(...)` against `wscope-server`'s client checker \\
+         (`/clients/…`) on the quick selection (Autobahn's groups 1-8 and 10 from the server's side, wscope's own 18 \\
+         and 19); the page only echoes, the verdicts are the server's. CHECK.md says what each case sends.\n\n",
+    );
+    let verdicts = ["OK", "NON-STRICT", "INFORMATIONAL", "UNIMPLEMENTED", "FAILED"];
+    md.push_str("| | ");
+    md.push_str(&runs.iter().map(|(name, _)| (*name).to_owned()).collect::<Vec<_>>().join(" | "));
+    md.push_str(" |\n|---|");
+    md.push_str(&"---|".repeat(runs.len()));
+    md.push('\n');
+    let of = |v: &Value, id: &str| v["verdicts"][id].as_str().unwrap_or("—").to_owned();
+    for verdict in verdicts {
+        md.push_str(&format!("| {verdict} | "));
+        let counts: Vec<String> = runs
+            .iter()
+            .map(|(_, v)| {
+                let n = v["verdicts"].as_object().map_or(0, |m| m.values().filter(|x| *x == verdict).count());
+                n.to_string()
+            })
+            .collect();
+        md.push_str(&counts.join(" | "));
+        md.push_str(" |\n");
+    }
+    let mut ids: Vec<String> = runs
+        .iter()
+        .flat_map(|(_, v)| v["verdicts"].as_object().map(|m| m.keys().cloned().collect::<Vec<_>>()).unwrap_or_default())
+        .collect();
+    ids.sort_by_key(|id| id.split('.').map(|n| n.parse::<u32>().unwrap_or(u32::MAX)).collect::<Vec<_>>());
+    ids.dedup();
+    for id in ids.iter().filter(|id| runs.iter().any(|(_, v)| of(v, id) != "OK")) {
+        md.push_str(&format!("| {id} | "));
+        md.push_str(&runs.iter().map(|(_, v)| of(v, id)).collect::<Vec<_>>().join(" | "));
+        md.push_str(" |\n");
+    }
+    Ok(md)
 }

@@ -9,7 +9,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
 use wscope_core::connection::{Config, Connection, Event, Message};
 use wscope_core::deflate::{DeflateParams, MessageDeflater, TRAILER};
 use wscope_core::rules::DataKind;
-use wscope_core::{CloseCode, Role};
+use wscope_core::{CloseCode, Role, Violation};
 
 /// Most events a case collects: a server that floods the client ends the
 /// case there.
@@ -353,6 +353,12 @@ impl Session<'_> {
                     }
                 }
                 Event::Failed(e) => {
+                    // A close frame whose code no endpoint may send is still
+                    // the peer's close, with that code (Autobahn judges the
+                    // code as WRONG CODE).
+                    if let Violation::InvalidCloseCode { code } = e.violation {
+                        self.ex.peer_close.get_or_insert(Some(code));
+                    }
                     // The core writes the close frame that fails the
                     // connection: the checker closed it, not the peer.
                     self.i_close(Some(e.close_code().0));

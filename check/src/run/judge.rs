@@ -12,7 +12,16 @@ pub(crate) fn judge(case: &Case, ex: &Exchange, role: Role) -> (Verdict, String,
         Role::Client => "server",
         Role::Server => "client",
     };
-    let (verdict, reason) = match case.expected.iter().find(|(_, events)| *events == ex.seen) {
+    // A case that needs permessage-deflate is UNIMPLEMENTED once the peer
+    // did not agree to it, whatever the closing brings (as Autobahn judges).
+    let unimplemented = ex.seen.first() == Some(&Seen::NoDeflate)
+        && case.expected.iter().any(|(v, e)| *v == Verdict::Unimplemented && *e == [Seen::NoDeflate]);
+    let matched = if unimplemented {
+        Some(&(Verdict::Unimplemented, vec![Seen::NoDeflate]))
+    } else {
+        case.expected.iter().find(|(_, events)| *events == ex.seen)
+    };
+    let (verdict, reason) = match matched {
         Some((Verdict::Ok, _)) => (Verdict::Ok, "the events match the expectation".to_owned()),
         // Which of the outcomes the case allows, in the case's words.
         Some((v, _)) => (*v, format!("received {}: an outcome this case counts as {v}", list(&ex.seen))),

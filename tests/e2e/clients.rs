@@ -79,8 +79,25 @@ async fn the_browser_is_tested_as_a_client() {
     let png = c.screenshot().await.unwrap();
     std::fs::write(repo().join("target/e2e").join(browser_key()).join("6c-check-browser.png"), png).unwrap();
 
+    // Why each case not OK got its verdict, as the page says it.
+    let mut reasons = serde_json::Map::new();
+    for (id, verdict) in &verdicts {
+        if verdict.as_str() == Some("OK") {
+            continue;
+        }
+        let group = id.rsplit_once('.').map_or(id.as_str(), |(g, _)| g);
+        let script = format!(
+            "document.querySelector('.chk-groups tr[data-group=\"{group}\"] button').click(); \
+             document.querySelector('.chk-case[data-id=\"{id}\"]').click(); \
+             const dt = [...document.querySelectorAll('#chk-detail .chk-facts dt')].find((d) => d.textContent === 'Verdict'); \
+             return dt ? dt.nextElementSibling.textContent : null;"
+        );
+        let reason = c.execute(&script, vec![]).await.unwrap();
+        reasons.insert(id.clone(), reason);
+    }
     let user_agent = c.execute("return navigator.userAgent;", vec![]).await.unwrap();
-    let record = serde_json::json!({ "user_agent": user_agent, "summary": done, "verdicts": verdicts });
+    let record =
+        serde_json::json!({ "user_agent": user_agent, "summary": done, "verdicts": verdicts, "reasons": reasons });
     let dir = repo().join("target").join("e2e").join(browser_key());
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("clients.json"), serde_json::to_string_pretty(&record).unwrap()).unwrap();

@@ -127,9 +127,9 @@ fn clients_table(root: &Path) -> Result<String, String> {
     }
     let mut md = String::from(
         "\n## Each browser as a WebSocket client\n\n\
-         From the end-to-end test `the_browser_is_tested_as_a_client` (`tests/e2e/clients.rs`): the explorer's \\
-         \"Test this browser\" runs the browser's own `new WebSocket(...)` against `wscope-server`'s client checker \\
-         (`/clients/…`) on the quick selection (Autobahn's groups 1-8 and 10 from the server's side, wscope's own 18 \\
+         From the end-to-end test `the_browser_is_tested_as_a_client` (`tests/e2e/clients.rs`): the explorer's \
+         \"Test this browser\" runs the browser's own `new WebSocket(...)` against `wscope-server`'s client checker \
+         (`/clients/…`) on the quick selection (Autobahn's groups 1-8 and 10 from the server's side, wscope's own 18 \
          and 19); the page only echoes, the verdicts are the server's. CHECK.md says what each case sends.\n\n",
     );
     let verdicts = ["OK", "NON-STRICT", "INFORMATIONAL", "UNIMPLEMENTED", "FAILED"];
@@ -161,6 +161,15 @@ fn clients_table(root: &Path) -> Result<String, String> {
         md.push_str(&format!("| {id} | "));
         md.push_str(&runs.iter().map(|(_, v)| of(v, id)).collect::<Vec<_>>().join(" | "));
         md.push_str(" |\n");
+    }
+    md.push_str("\nEvery FAILED case, in the checker's words:\n\n");
+    for id in &ids {
+        for (name, v) in &runs {
+            if of(v, id) == "FAILED" {
+                let why = v["reasons"][id.as_str()].as_str().unwrap_or("").trim_start_matches("FAILED").trim();
+                md.push_str(&format!("- {id}, {name}: {why}\n"));
+            }
+        }
     }
     Ok(md)
 }

@@ -39,6 +39,8 @@ COMMANDS:
                     the Python websockets client (permessage-deflate)
                     against the server.
                     Ends with 'summary: N passed, M failed'.
+    browsers-doc    Write docs/BROWSERS.md again from the last end-to-end runs
+                    in both browsers (target/e2e/; `test` does it too).
     setup           Install everything the project can need (idempotent):
                     the wasm32 target, rustfmt, clippy, wasm-bindgen-cli,
                     wasm-pack, binaryen, Chromium and chromedriver, Firefox
@@ -72,6 +74,10 @@ fn main() -> ExitCode {
         Some("fuzz") => fuzz(&root, args.get(1).map(String::as_str)),
         Some("bench") => bench::bench(&root, args.get(1..).unwrap_or_default()),
         Some("soak") => soak::soak(&root, args.get(1..).unwrap_or_default()),
+        Some("browsers-doc") => browsers::write_doc(&root).map(|said| {
+            println!("{said}");
+            true
+        }),
         None | Some("help" | "--help" | "-h") => {
             print!("{HELP}");
             Ok(true)

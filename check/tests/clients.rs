@@ -5,11 +5,17 @@
 //! cases their defects break, and get the verdict Autobahn's fuzzingserver
 //! gave them on each of Autobahn's cases (committed fixtures, with the
 //! command that made them), except where argued in CHECK.md.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
 
 mod common;
 
-use common::clients::{Client, autobahn_loop};
+use common::clients::{Client, case_count, run_cases};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -17,7 +23,9 @@ use wscope_check::serve::{Board, ClientChecker, ServeOptions};
 use wscope_check::{Settings, Verdict, cases};
 
 /// Runs `client`'s Autobahn loop against a fresh checker holding `pattern`'s
-/// cases; each case's verdict and close behaviour by id.
+/// cases; each case's verdict and close behaviour by id. The cases are
+/// shared by two copies of the client at once (odd and even numbers, each
+/// its own agent), one per core.
 async fn run(client: Client, pattern: &str, exclude: &str) -> BTreeMap<String, (Verdict, String, String)> {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
@@ -28,10 +36,18 @@ async fn run(client: Client, pattern: &str, exclude: &str) -> BTreeMap<String, (
     settings.record_limit = 4096;
     let checker = ClientChecker::new(Arc::clone(&board), ServeOptions { settings, ..ServeOptions::default() });
     let serving = tokio::spawn(Arc::clone(&checker).serve(listener));
-    let ran = autobahn_loop(&addr, "test", client).await;
-    assert_eq!(ran, total);
+    assert_eq!(case_count(&addr).await, total);
+    let halves = ["odd", "even"].map(|agent| {
+        let addr = addr.clone();
+        let numbers: Vec<usize> = (1..=total).filter(|n| (n % 2 == 1) == (agent == "odd")).collect();
+        tokio::spawn(async move { run_cases(&addr, agent, client, numbers).await })
+    });
+    for half in halves {
+        half.await.unwrap();
+    }
     serving.abort();
-    let results = board.results().remove("test").unwrap_or_default();
+    let mut results = board.results();
+    let results: Vec<_> = ["odd", "even"].iter().flat_map(|a| results.remove(*a).unwrap_or_default()).collect();
     assert_eq!(results.len(), total, "every case has a result");
     results
         .into_iter()

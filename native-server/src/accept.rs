@@ -172,7 +172,9 @@ async fn open(mut stream: TcpStream, peer: SocketAddr, shared: &Arc<Shared>) -> 
         "/tap" => "/tap",
         "/inject" => "/inject",
         "/check" => "/check",
-        p if p.starts_with(clients::PREFIX) && p.get(clients::PREFIX.len()..).is_some_and(|r| r.starts_with('/')) => {
+        p if shared.config.check.client_connections > 0
+            && p.strip_prefix(clients::PREFIX).is_some_and(|r| r.starts_with('/')) =>
+        {
             clients::PREFIX
         }
         _ => {

@@ -7,11 +7,11 @@
 //! endpoints are Autobahn's fuzzingserver protocol under `/clients`, so any
 //! client (not only the page's) can be tested against this server.
 //!
-//! Bounds: 8 connections at once across all agents (more are answered
-//! 503), 16 agents remembered (a new one takes the place of the one idle
-//! longest), each case's bytes kept up to `--check-record-limit` for its
-//! agent's latest case only, each case cut at its time limit (at least
-//! `--check-case-timeout`).
+//! Bounds: `--clients-max-connections` at once across all agents (8; more
+//! are answered 503; 0 turns `/clients` off), `--clients-max-agents`
+//! remembered (16; a new one takes the place of the one idle longest), each
+//! case's bytes kept up to `--check-record-limit` for its agent's latest
+//! case only, each case cut at its time limit (at least 5 s).
 
 use crate::config::CheckLimits;
 use crate::shared::Shared;
@@ -25,19 +25,18 @@ use wscope_core::handshake::Request;
 /// The path prefix of the client checker's endpoints.
 pub(crate) const PREFIX: &str = "/clients";
 
-/// Agents remembered at once.
-const AGENTS: usize = 16;
-/// Client-check connections at once, all agents together.
-const CONNECTIONS: usize = 8;
-
 /// The checker, with every client case (Autobahn's 517 and wscope's own).
 pub(crate) fn checker(limits: &CheckLimits) -> Arc<ClientChecker> {
     let cases = Arc::new(wscope_check::cases::for_clients());
-    let board = Board::in_memory(cases, "this browser".into(), AGENTS).evicting();
+    let board = Board::in_memory(cases, "this browser".into(), limits.client_agents.max(1)).evicting();
     let mut settings = Settings::new(limits.case_timeout);
     settings.record_limit = limits.record_limit;
-    let options =
-        ServeOptions { settings, max_connections: CONNECTIONS, prefix: PREFIX.into(), ..ServeOptions::default() };
+    let options = ServeOptions {
+        settings,
+        max_connections: limits.client_connections.max(1),
+        prefix: PREFIX.into(),
+        ..ServeOptions::default()
+    };
     ClientChecker::new(Arc::new(board), options)
 }
 

@@ -48,6 +48,12 @@ pub struct CheckLimits {
     pub case_timeout: Duration,
     /// Cases at once.
     pub jobs: usize,
+    /// Connections the client checker (`/clients/…`, "Test this browser")
+    /// serves at once, all clients together; 0 turns it off (404).
+    pub client_connections: usize,
+    /// Clients (agents) whose results it keeps; a new one past it takes the
+    /// place of the one idle longest.
+    pub client_agents: usize,
 }
 
 /// The server's configuration.
@@ -121,6 +127,8 @@ impl ServerConfig {
                 time_limit: Duration::from_secs(15 * 60),
                 case_timeout: Duration::from_secs(5),
                 jobs: 2,
+                client_connections: 8,
+                client_agents: 16,
             },
             // Longer than the close timeout plus the 2 s drain after it.
             shutdown_timeout: Duration::from_secs(10),

@@ -7,7 +7,7 @@
 //!  "inject": {"max_payload_bytes": 1048576, "max_reply_bytes": 1048576},
 //!  "tap": {"max_bytes": 1048576}, "deflate": true,
 //!  "check": {"targets": ["ws://127.0.0.1:3000/"], "reports": ["nightly.json"],
-//!            "record_limit": 262144}}
+//!            "record_limit": 262144, "clients": true}}
 //! ```
 //!
 //! `check.targets` are the targets the operator allowed `/check` besides
@@ -48,6 +48,8 @@ pub struct CheckJson {
     pub reports: Vec<String>,
     /// Bytes each way kept per case.
     pub record_limit: usize,
+    /// The client checker (`/clients/…`, "Test this browser") is on.
+    pub clients: bool,
 }
 
 /// `/inject`'s limits, in bytes.
@@ -89,6 +91,7 @@ impl Limits {
                     })
                     .collect(),
                 record_limit: config.check.record_limit,
+                clients: config.check.client_connections > 0,
             },
         }
     }
@@ -117,5 +120,6 @@ mod tests {
         assert_eq!(v["deflate"], false);
         assert_eq!(v["check"]["targets"], serde_json::json!([]));
         assert_eq!(v["check"]["record_limit"], 256 * 1024);
+        assert_eq!(v["check"]["clients"], true);
     }
 }

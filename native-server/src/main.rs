@@ -147,6 +147,16 @@ struct Args {
     #[arg(long, default_value = "15m", value_parser = humantime::parse_duration)]
     check_time_limit: Duration,
 
+    /// Connections the client checker (/clients/…, the page's "Test this
+    /// browser") serves at once, all clients together; 0 turns it off.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    clients_max_connections: usize,
+
+    /// Clients whose results /clients/… keeps (a new one past it replaces
+    /// the one idle longest).
+    #[arg(long, default_value_t = 16, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1000))]
+    clients_max_agents: u16,
+
     /// On Ctrl-C or SIGTERM, wait this long for connections to close.
     #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
     shutdown_timeout: Duration,
@@ -187,6 +197,8 @@ impl Args {
         c.check.reports = self.check_reports.clone();
         c.check.record_limit = self.check_record_limit;
         c.check.time_limit = self.check_time_limit;
+        c.check.client_connections = self.clients_max_connections;
+        c.check.client_agents = usize::from(self.clients_max_agents);
         c.shutdown_timeout = self.shutdown_timeout;
         c
     }

@@ -133,3 +133,56 @@ async fn a_page_that_leaves_frees_the_server_for_the_next_run() {
     .await;
     server.shutdown().await;
 }
+
+/// The client checker under `/clients/`: Autobahn's fuzzingserver protocol
+/// on the server's own port, answered by tokio-tungstenite here as any
+/// client would; a wrong endpoint under the prefix gets a 404 naming them;
+/// `--clients-max-connections 0` turns it off.
+#[tokio::test]
+async fn the_client_checker_answers_under_clients() {
+    let server = crate::support::start_default().await;
+    let addr = server.local_addr();
+    let mut ws = ws_connect(addr, "/clients/getCaseCount").await;
+    assert_eq!(ws_next(&mut ws).await, Message::text("530"));
+    let mut ws = ws_connect(addr, "/clients/getCaseInfo?case=518").await;
+    let info: Value = match ws_next(&mut ws).await {
+        Message::Text(t) => serde_json::from_str(t.as_str()).unwrap(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(info["id"], "18.1");
+    // A case: 1.1.2 (125 bytes of text), echoed.
+    let mut ws = ws_connect(addr, "/clients/runCase?case=2&agent=tungstenite").await;
+    let m = ws_next(&mut ws).await;
+    assert_eq!(m.len(), 125);
+    ws.send(m).await.unwrap();
+    while let Some(Ok(_)) = futures_util::StreamExt::next(&mut ws).await {}
+    let mut ws = ws_connect(addr, "/clients/getCaseReport?case=2&agent=tungstenite").await;
+    let report: Value = match ws_next(&mut ws).await {
+        Message::Text(t) => serde_json::from_str(t.as_str()).unwrap(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!((report["id"].as_str(), report["verdict"].as_str()), (Some("1.1.2"), Some("OK")), "{report}");
+    assert!(report["records"].as_array().is_some_and(|r| r.len() >= 4), "{report}");
+    let (status, body) = upgrade_answer(addr, "/clients/nothing").await;
+    assert!(status.starts_with("HTTP/1.1 404 "), "{status}");
+    assert!(body.contains("/clients/runCase?case=N&agent=NAME"), "{body}");
+    server.shutdown().await;
+
+    // Off: the path is only a file that does not exist.
+    let off = start(|c| c.check.client_connections = 0).await;
+    let mut client = crate::support::RawClient::tcp(off.local_addr()).await;
+    client.send(b"GET /clients/getCaseCount HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    let status = client.read_head().await.status_line;
+    assert!(status.starts_with("HTTP/1.1 404 "), "{status}");
+    off.shutdown().await;
+}
+
+/// An upgrade request to `target` that is refused and closed: the status
+/// line and the body.
+async fn upgrade_answer(addr: std::net::SocketAddr, target: &str) -> (String, String) {
+    let mut client = crate::support::RawClient::tcp(addr).await;
+    let request = wscope_core::handshake::ClientHandshake::new(&addr.to_string(), target, crate::support::random16());
+    client.send(&request.request().unwrap()).await;
+    let answer = client.read_to_end().await;
+    (answer.status_line, String::from_utf8_lossy(&answer.body).into_owned())
+}

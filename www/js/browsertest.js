@@ -8,6 +8,7 @@
 // close code and whether it was clean).
 
 import { $, plural, fmtInt } from './util.js';
+import { serverLimits } from './limits.js';
 
 const SELECTIONS = {
   quick: (id) => !['9', '12', '13'].includes(id.split('.')[0]),
@@ -78,6 +79,10 @@ function runCase(url, stopped) {
  * what stops the run (the panel calls it when it shows another report). */
 export function setupBrowserTest(view) {
   const button = $('#chk-browser-run');
+  if (serverLimits() && serverLimits().check?.clients === false) {
+    button.disabled = true;
+    button.title = 'This server’s operator turned the client checker off (--clients-max-connections 0).';
+  }
   const stop = $('#chk-browser-stop');
   const status = $('#chk-status');
   const progress = $('#chk-progress');
@@ -103,11 +108,14 @@ export function setupBrowserTest(view) {
       view.end(text);
     };
     const list = await command(`${base}/getCaseList`);
-    let ids;
+    let ids = null;
     try {
       ids = JSON.parse(list);
     } catch {
-      finish('The server has no client checker at /clients (an older wscope-server?).');
+      // not a list: said below
+    }
+    if (!Array.isArray(ids)) {
+      finish('The server has no client checker at /clients (turned off, or an older wscope-server).');
       return;
     }
     const pick = SELECTIONS[$('#chk-browser-cases').value] ?? SELECTIONS.quick;

@@ -35,13 +35,23 @@ const CASE_LIMIT: Duration = Duration::from_secs(600);
 /// Autobahn's client loop against the checker at `addr` ("127.0.0.1:9001"):
 /// every case, then `/updateReports`; the number of cases run.
 pub(crate) async fn autobahn_loop(addr: &str, agent: &str, client: Client) -> usize {
-    let count = session(addr, "/getCaseCount", Client::Own).await.and_then(|t| t.parse::<usize>().ok()).unwrap_or(0);
-    for n in 1..=count {
+    let count = case_count(addr).await;
+    run_cases(addr, agent, client, 1..=count).await;
+    session(addr, &format!("/updateReports?agent={agent}"), Client::Own).await;
+    count
+}
+
+/// `/getCaseCount`, or 0.
+pub(crate) async fn case_count(addr: &str) -> usize {
+    session(addr, "/getCaseCount", Client::Own).await.and_then(|t| t.parse::<usize>().ok()).unwrap_or(0)
+}
+
+/// Cases `numbers` for `agent`, one after the other.
+pub(crate) async fn run_cases(addr: &str, agent: &str, client: Client, numbers: impl IntoIterator<Item = usize>) {
+    for n in numbers {
         let path = format!("/runCase?case={n}&agent={agent}");
         let _ = tokio::time::timeout(CASE_LIMIT, session(addr, &path, client)).await;
     }
-    session(addr, &format!("/updateReports?agent={agent}"), Client::Own).await;
-    count
 }
 
 /// One connection to `path`: echoes every message until the connection

@@ -71,7 +71,7 @@ async fn the_browser_is_tested_as_a_client() {
     );
     present(&c, "#chk-detail .http-row[data-http=\"response\"]").await;
     c.execute(
-        "document.querySelector('.chk-head').scrollIntoView({ block: 'start' }); window.scrollBy(0, -64);",
+        "document.querySelector('#chk-detail').scrollIntoView({ block: 'start' }); window.scrollBy(0, -64);",
         vec![],
     )
     .await

@@ -219,7 +219,7 @@ export function setupCheck() {
     const frames = rows.filter((r) => r.frame).length;
     const summary = !frames ? null : h('p', { class: `note small ${violations ? 'bad' : 'ok'}` }, violations
       ? `${plural(violations, 'frame')} on the wire ${violations === 1 ? 'breaks' : 'break'} the RFC (marked below, with the section and the close code).`
-      : `None of the ${plural(frames, 'frame')} on the wire breaks a rule the core checks.`);
+      : frames === 1 ? 'The one frame on the wire breaks no rule the core checks.' : `None of the ${plural(frames, 'frame')} on the wire breaks a rule the core checks.`);
     let drawn = 0;
     const more = h('button', { type: 'button', class: 'chk-more' });
     const draw = () => {

@@ -45,6 +45,13 @@ async fn run(client: Client, pattern: &str, exclude: &str) -> BTreeMap<String, (
     for half in halves {
         half.await.unwrap();
     }
+    // A client is done when its last connection ends; the checker records
+    // that case a moment later.
+    let recorded = || board.results().values().map(Vec::len).sum::<usize>();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while recorded() < total && std::time::Instant::now() < deadline {
+        board.changed(std::time::Duration::from_millis(200)).await;
+    }
     serving.abort();
     let mut results = board.results();
     let results: Vec<_> = ["odd", "even"].iter().flat_map(|a| results.remove(*a).unwrap_or_default()).collect();

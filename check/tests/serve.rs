@@ -42,6 +42,11 @@ async fn ask(addr: &str, request: &[u8]) -> String {
 /// drivers do with /getCaseStatus.
 async fn run(addr: &str, n: usize, agent: &str, client: Client) -> String {
     session(addr, &format!("/runCase?case={n}&agent={agent}"), client).await;
+    run_status(addr, n, agent).await
+}
+
+/// Case `n`'s verdict for `agent`, once it has one.
+async fn run_status(addr: &str, n: usize, agent: &str) -> String {
     let status = session(addr, &format!("/getCaseStatus?case={n}&agent={agent}"), Client::Own).await.unwrap();
     let status: serde_json::Value = serde_json::from_str(&status).unwrap();
     status["behavior"].as_str().unwrap().to_owned()
@@ -102,14 +107,14 @@ async fn wrong_requests_get_an_answer_that_says_why() {
     tokio::time::timeout(Duration::from_secs(10), tcp.read_to_end(&mut answer)).await.unwrap().unwrap();
     assert!(answer.starts_with(b"HTTP/1.1 408 "), "{}", String::from_utf8_lossy(&answer));
     // One agent is the limit here: a second is told so.
-    session(&addr, "/runCase?case=1&agent=first", Client::Own).await;
+    assert_eq!(run(&addr, 1, "first", Client::Own).await, "OK");
     let a = ask(&addr, &upgrade("/runCase?case=1&agent=second")).await;
     assert!(a.starts_with("HTTP/1.1 503 ") && a.contains("--max-agents"), "{a}");
 }
 
 #[tokio::test]
 async fn a_client_that_never_finishes_is_cut_and_others_go_on() {
-    let options = ServeOptions { max_connections: 2, ..ServeOptions::default() };
+    let options = ServeOptions { max_connections: 3, head_timeout: Duration::from_secs(2), ..ServeOptions::default() };
     let (addr, checker, _serving) = start("1.1.1,18.1", options, None, 4).await;
     // Opens case 1 (the checker sends a text message) and never answers.
     let mut stuck = TcpStream::connect(&addr).await.unwrap();
@@ -119,17 +124,27 @@ async fn a_client_that_never_finishes_is_cut_and_others_go_on() {
     // Meanwhile another agent runs its cases.
     assert_eq!(run(&addr, 1, "quick", Client::Own).await, "OK");
     assert_eq!(run(&addr, 2, "quick", Client::Own).await, "OK");
-    // The stuck one: one connection held, the other slot free; a third
-    // connection at once is answered 503.
-    let mut waiting = TcpStream::connect(&addr).await.unwrap();
-    waiting.write_all(b"GET /getCaseCount HTTP/1.1\r\n").await.unwrap();
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let a = ask(&addr, &upgrade("/getCaseCount")).await;
-    assert!(a.starts_with("HTTP/1.1 503 "), "{a}");
-    drop(waiting);
+    // The stuck one holds a slot: of three more connections at once, at
+    // least one is answered 503, the others 408 when their heads do not come.
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        let mut tcp = TcpStream::connect(&addr).await.unwrap();
+        tcp.write_all(b"GET /getCaseCount HTTP/1.1\r\n").await.unwrap();
+        held.push(tcp);
+    }
+    let mut busy = 0;
+    for mut tcp in held {
+        let mut answer = Vec::new();
+        tokio::time::timeout(Duration::from_secs(10), tcp.read_to_end(&mut answer)).await.unwrap().unwrap();
+        let answer = String::from_utf8_lossy(&answer).into_owned();
+        assert!(answer.starts_with("HTTP/1.1 503 ") || answer.starts_with("HTTP/1.1 408 "), "{answer}");
+        busy += usize::from(answer.starts_with("HTTP/1.1 503 "));
+    }
+    assert!(busy >= 1);
     // The case's time limit (5 s) cuts it: FAILED, saying the time ran out.
     let mut rest = Vec::new();
     tokio::time::timeout(Duration::from_secs(30), stuck.read_to_end(&mut rest)).await.unwrap().unwrap();
+    assert_eq!(run_status(&addr, 1, "stuck").await, "FAILED");
     let results = checker.board().results();
     let (_, o) = &results["stuck"][0];
     assert_eq!(o.verdict, wscope_check::Verdict::Failed);

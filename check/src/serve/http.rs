@@ -22,18 +22,20 @@ pub(crate) struct Incoming {
 /// refuses, on garbage, or on silence, the client is answered (the core's
 /// response, or 408) and `None` comes back.
 pub(crate) async fn read_request(
-    stream: &mut Box<dyn Stream>,
+    mut stream: Box<dyn Stream>,
     limits: &HandshakeLimits,
     deadline: Instant,
-) -> Option<Incoming> {
+) -> Option<(Box<dyn Stream>, Incoming)> {
     let mut bytes = Vec::new();
     let mut chunk = [0u8; 4096];
     loop {
         match parse_request(&bytes, limits) {
-            Ok(Decoded::Complete { value, len }) => return Some(Incoming { request: value, bytes, head_len: len }),
+            Ok(Decoded::Complete { value, len }) => {
+                return Some((stream, Incoming { request: value, bytes, head_len: len }));
+            }
             Ok(Decoded::Incomplete { .. }) => {}
             Err(e) => {
-                let _ = write_briefly(stream, &e.response()).await;
+                answer_and_close(stream, &e.response()).await;
                 return None;
             }
         }
@@ -42,7 +44,7 @@ pub(crate) async fn read_request(
             Ok(Ok(n)) => bytes.extend_from_slice(chunk.get(..n).unwrap_or_default()),
             Err(_) => {
                 let body = "the request head did not arrive in time\n";
-                let _ = write_briefly(stream, &answer(408, "Request Timeout", body)).await;
+                answer_and_close(stream, &answer(408, "Request Timeout", body)).await;
                 return None;
             }
         }
@@ -67,6 +69,28 @@ pub(crate) async fn write_briefly(stream: &mut Box<dyn Stream>, bytes: &[u8]) ->
     })
     .await;
     matches!(wrote, Ok(Ok(())))
+}
+
+/// Writes a last answer and closes our side, then reads and drops what the
+/// peer still sends (at most 64 KiB, for at most a second): closing a socket
+/// with unread input would reset it, and the reset can destroy the answer
+/// before the peer reads it.
+pub(crate) async fn answer_and_close(mut stream: Box<dyn Stream>, bytes: &[u8]) {
+    if !write_briefly(&mut stream, bytes).await {
+        return;
+    }
+    let _ = stream.shutdown().await;
+    let mut chunk = [0u8; 4096];
+    let mut left = 64 * 1024usize;
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        while let Ok(n @ 1..) = stream.read(&mut chunk).await {
+            left = left.saturating_sub(n);
+            if left == 0 {
+                return;
+            }
+        }
+    })
+    .await;
 }
 
 /// The parameters of a request's query, each at most once.

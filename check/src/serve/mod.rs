@@ -31,7 +31,7 @@ mod http;
 use crate::case::Case;
 use crate::run::{Settings, Stream, run_case_as_server};
 pub use board::Board;
-use http::{answer, write_briefly};
+use http::answer;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
@@ -106,7 +106,7 @@ impl ClientChecker {
                 continue;
             };
             let _ = tcp.set_nodelay(true);
-            let mut stream: Box<dyn Stream> = Box::new(tcp);
+            let stream: Box<dyn Stream> = Box::new(tcp);
             let me = Arc::clone(&self);
             match Arc::clone(&self.slots).try_acquire_owned() {
                 Ok(slot) => {
@@ -118,7 +118,7 @@ impl ClientChecker {
                 Err(_) => {
                     tokio::spawn(async move {
                         let body = format!("the checker handles {} connections at once\n", me.options.max_connections);
-                        let _ = write_briefly(&mut stream, &answer(503, "Service Unavailable", &body)).await;
+                        http::answer_and_close(stream, &answer(503, "Service Unavailable", &body)).await;
                     });
                 }
             }
@@ -126,11 +126,11 @@ impl ClientChecker {
     }
 
     /// One connection: its request, then the endpoint it names.
-    async fn handle(&self, mut stream: Box<dyn Stream>) {
+    async fn handle(&self, stream: Box<dyn Stream>) {
         let started = Instant::now();
         let deadline = started.checked_add(self.options.head_timeout).unwrap_or(started);
         let limits = HandshakeLimits::default();
-        let Some(incoming) = http::read_request(&mut stream, &limits, deadline).await else { return };
+        let Some((stream, incoming)) = http::read_request(stream, &limits, deadline).await else { return };
         self.dispatch(stream, incoming.request, incoming.bytes, incoming.head_len, started).await;
     }
 
@@ -141,7 +141,7 @@ impl ClientChecker {
     /// `max_connections` at once it is answered 503.
     pub async fn serve_one(
         &self,
-        mut stream: Box<dyn Stream>,
+        stream: Box<dyn Stream>,
         request: Request,
         bytes: Vec<u8>,
         head_len: usize,
@@ -149,7 +149,7 @@ impl ClientChecker {
     ) {
         let Ok(_slot) = Arc::clone(&self.slots).try_acquire_owned() else {
             let body = format!("the checker handles {} connections at once\n", self.options.max_connections);
-            let _ = write_briefly(&mut stream, &answer(503, "Service Unavailable", &body)).await;
+            http::answer_and_close(stream, &answer(503, "Service Unavailable", &body)).await;
             return;
         };
         self.dispatch(stream, request, bytes, head_len, started).await;
@@ -289,6 +289,6 @@ impl ClientChecker {
     }
 }
 
-async fn refuse(mut stream: Box<dyn Stream>, status: u16, reason: &str, why: &str) {
-    let _ = write_briefly(&mut stream, &answer(status, reason, &format!("{why}\n"))).await;
+async fn refuse(stream: Box<dyn Stream>, status: u16, reason: &str, why: &str) {
+    http::answer_and_close(stream, &answer(status, reason, &format!("{why}\n"))).await;
 }

@@ -42,6 +42,15 @@ struct Args {
     /// With --serve: connections handled at once; more are answered 503.
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=10000))]
     max_connections: u16,
+    /// With --serve: seconds a client has to send its request head (then
+    /// 408).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    head_timeout: u64,
+    /// With --serve and --report: bytes the report may grow to on disk
+    /// (each case's line holds its bytes in hex; a case run again counts
+    /// again); past it the report says it is incomplete.
+    #[arg(long, value_name = "BYTES", default_value_t = wscope_check::serve::board::DEFAULT_SPOOL_LIMIT)]
+    report_limit: u64,
     /// Cases to run: comma-separated patterns, `*` for any characters
     /// (e.g. '1.*,6.4.*'). Default: all.
     #[arg(long, default_value = "")]
@@ -177,7 +186,7 @@ async fn serve(addr: std::net::SocketAddr, selected: Vec<Case>, args: &Args) -> 
         args.report.clone(),
         args.max_agents.into(),
     ) {
-        Ok(b) => Arc::new(b),
+        Ok(b) => Arc::new(b.spool_limit(args.report_limit)),
         Err(e) => return fail(format!("cannot write the report beside {:?}: {e}", args.report)),
     };
     let mut settings = Settings::new(Duration::from_secs(args.timeout));
@@ -185,6 +194,7 @@ async fn serve(addr: std::net::SocketAddr, selected: Vec<Case>, args: &Args) -> 
     let options = ServeOptions {
         settings,
         max_connections: args.max_connections.into(),
+        head_timeout: Duration::from_secs(args.head_timeout),
         verbose: true,
         ..ServeOptions::default()
     };

@@ -29,19 +29,33 @@ function browserName() {
   return `${name} ${m[2]}`;
 }
 
-/** Opens `url`, returns the first text message (or null) once it closes. */
+/** Opens `url`, returns the first text message (or null) once it closes,
+ * or null after `CASE_WAIT_MS`. */
 function command(url) {
   return new Promise((resolve) => {
     let first = null;
-    const ws = new WebSocket(url);
+    let ws;
+    try {
+      ws = new WebSocket(url);
+    } catch {
+      resolve(null);
+      return;
+    }
+    const timer = setTimeout(() => { ws.close(); resolve(first); }, CASE_WAIT_MS);
     ws.onmessage = (ev) => { if (first === null && typeof ev.data === 'string') first = ev.data; };
-    ws.onclose = () => resolve(first);
+    ws.onclose = () => { clearTimeout(timer); resolve(first); };
   });
 }
 
+/** This page's agent name: one per page load, so a second run replaces the
+ * first run's results on the server instead of taking another agent's place. */
+const PAGE_TAG = Math.random().toString(36).slice(2, 8);
+
 /** One case: echo every message until the connection ends; what the
- * browser reported, with times since the case began. */
-function runCase(url, stopped) {
+ * browser reported, with times since the case began. `run.socket` is the
+ * case's socket while it lasts (Stop closes it). */
+function runCase(url, run) {
+  const stopped = () => run.stopped;
   return new Promise((resolve) => {
     const t0 = performance.now();
     const at = () => Math.round(performance.now() - t0);
@@ -54,6 +68,7 @@ function runCase(url, stopped) {
       return;
     }
     ws.binaryType = 'arraybuffer';
+    run.socket = ws;
     const done = () => { clearTimeout(timer); resolve(events); };
     const timer = setTimeout(() => { events.push({ at: at(), type: 'page gave up' }); ws.close(); done(); }, CASE_WAIT_MS);
     ws.onopen = () => events.push({ at: at(), type: 'open', detail: ws.extensions ? `extensions: ${ws.extensions}` : '' });
@@ -89,63 +104,76 @@ export function setupBrowserTest(view) {
   let running = null;
 
   button.addEventListener('click', async () => {
-    if (running || view.busy()) return;
-    const run = { stopped: false };
+    if (running) return;
+    if (view.busy()) {
+      status.textContent = 'A server check is running: stop it first.';
+      return;
+    }
+    const run = { stopped: false, socket: null };
     running = run;
     button.disabled = true;
     stop.hidden = false;
-    const stopped = () => run.stopped || running !== run;
     const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
     const base = `${scheme}//${location.host}/clients`;
     const name = browserName();
-    const agent = `${name} ${Math.random().toString(36).slice(2, 8)}`;
-    const q = encodeURIComponent(agent);
-    const finish = (text) => {
-      if (running !== run) return;
+    const q = encodeURIComponent(`${name} ${PAGE_TAG}`);
+    // The panel is this run's from here on (no other run can start).
+    view.begin(`this browser: ${name}`, 0);
+    let done = 0;
+    let text;
+    try {
+      text = await runAll(run, base, q, name, (n) => { done = n; });
+    } catch (err) {
+      text = `The run ended: ${err.message ?? err}`;
+    }
+    if (running === run) {
       running = null;
       button.disabled = false;
       stop.hidden = true;
-      view.end(text);
-    };
-    const list = await command(`${base}/getCaseList`);
+      view.end(run.stopped ? `Stopped after ${plural(done, 'case')}.` : text);
+    }
+  });
+
+  /** Every chosen case in turn; the line that ends the run. */
+  async function runAll(run, base, q, name, progressed) {
     let ids = null;
     try {
-      ids = JSON.parse(list);
+      ids = JSON.parse(await command(`${base}/getCaseList`));
     } catch {
       // not a list: said below
     }
-    if (!Array.isArray(ids)) {
-      finish('The server has no client checker at /clients (turned off, or an older wscope-server).');
-      return;
-    }
+    if (!Array.isArray(ids)) return 'The server has no client checker at /clients (turned off, or an older wscope-server).';
     const pick = SELECTIONS[$('#chk-browser-cases').value] ?? SELECTIONS.quick;
     const chosen = ids.map((id, i) => [id, i + 1]).filter(([id]) => pick(id));
-    view.begin(`this browser: ${name}`, chosen.length);
+    progress.max = Math.max(1, chosen.length);
     const started = performance.now();
     let failed = 0;
-    for (const [n, [, number]] of chosen.entries()) {
-      if (stopped()) break;
-      const events = await runCase(`${base}/runCase?case=${number}&agent=${q}`, stopped);
-      if (stopped()) break;
-      const text = await command(`${base}/getCaseReport?case=${number}&agent=${q}`);
-      let c;
+    for (const [n, [id, number]] of chosen.entries()) {
+      if (run.stopped) break;
+      const events = await runCase(`${base}/runCase?case=${number}&agent=${q}`, run);
+      if (run.stopped) break;
+      let c = null;
       try {
-        c = JSON.parse(text);
+        c = JSON.parse(await command(`${base}/getCaseReport?case=${number}&agent=${q}`));
       } catch {
-        finish(`The server sent no result for case ${number}.`);
-        return;
+        // no result: said below
       }
+      if (!c || typeof c !== 'object' || !c.id) return `The server sent no result for case ${id} (busy? try again).`;
       c.browser_events = events;
       if (c.verdict === 'FAILED') failed += 1;
       view.add(c);
       progress.value = n + 1;
+      progressed(n + 1);
       status.textContent = `${name}: ${fmtInt(n + 1)} of ${fmtInt(chosen.length)} · ${plural(failed, 'FAILED case')} · ${((performance.now() - started) / 1000).toFixed(0)} s`;
     }
     const secs = ((performance.now() - started) / 1000).toFixed(1);
-    finish(run.stopped ? `Stopped after ${plural(progress.value, 'case')}.` : `Done: ${name}, ${plural(chosen.length, 'case')} in ${secs} s.`);
-  });
+    return `Done: ${name}, ${plural(chosen.length, 'case')} in ${secs} s.`;
+  }
   const halt = () => {
-    if (running) running.stopped = true;
+    if (!running) return;
+    running.stopped = true;
+    // The case going on ends now, not at its time limit.
+    if (running.socket && running.socket.readyState < 2) running.socket.close();
   };
   stop.addEventListener('click', halt);
   return halt;

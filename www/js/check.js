@@ -287,8 +287,11 @@ export function setupCheck() {
   const openReport = async (name, body, size, whole) => {
     // A live run would add its cases to this report: it ends here.
     if (sock) stopRun();
-    stopBrowser();
-    browserRun = false;
+    if (browserRun) {
+      stopBrowser();
+      browserRun = false;
+      runBtn.disabled = !serverLimits();
+    }
     fresh(name);
     status.textContent = `Reading ${name}…`;
     try {
@@ -468,8 +471,10 @@ export function setupCheck() {
       render();
     },
     end: (text) => {
-      if (browserRun) runBtn.disabled = !serverLimits();
+      // A report opened meanwhile took the panel: its status stays.
+      if (!browserRun) return;
       browserRun = false;
+      runBtn.disabled = !serverLimits();
       status.textContent = text;
       render();
     },

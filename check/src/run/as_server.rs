@@ -142,20 +142,23 @@ async fn refused(stream: Box<dyn Stream>, rest: Vec<u8>, deadline: Instant, log:
                 Event::Failed(e) => (Verdict::Failed, format!("the client took the 101 and sent bytes: {e}")),
             };
         }
-        match tokio::time::timeout_at(deadline.into(), rd.read(&mut chunk)).await {
-            Ok(Ok(0)) => {
-                let how = if sent { "after bytes that are no frame" } else { "without sending anything" };
-                return (Verdict::Ok, format!("the client closed TCP {how}"));
-            }
-            Ok(Err(e)) => return (Verdict::Ok, format!("the client ended TCP ({e}) without sending anything")),
+        let end = match tokio::time::timeout_at(deadline.into(), rd.read(&mut chunk)).await {
+            Ok(Ok(0)) => "closed TCP".to_owned(),
+            Ok(Err(e)) => format!("ended TCP ({e})"),
             Ok(Ok(n)) => {
                 let got = chunk.get(..n).unwrap_or_default();
                 log.push(false, got);
                 conn.receive_data(got);
                 sent = true;
+                continue;
             }
             Err(_) => return (Verdict::Failed, "the client neither refused the 101 nor closed TCP in time".to_owned()),
-        }
+        };
+        return if sent {
+            (Verdict::Failed, format!("the client sent part of a frame, then {end}: it took the 101"))
+        } else {
+            (Verdict::Ok, format!("the client {end} without sending anything"))
+        };
     }
 }
 

@@ -11,9 +11,18 @@ use wscope_core::deflate::{DeflateParams, MessageDeflater, TRAILER};
 use wscope_core::rules::DataKind;
 use wscope_core::{CloseCode, Role, Violation};
 
-/// Most events a case collects: a server that floods the client ends the
+/// Most events a case collects: a peer that floods the checker ends the
 /// case there.
 pub const MAX_EVENTS: usize = 10_000;
+
+/// Most payload bytes a case keeps of what the peer sent (the largest
+/// message any case expects back is 16 MiB): past it the case ends.
+pub const MAX_SEEN_BYTES: usize = 32 << 20;
+
+/// The largest frame or message the checker takes from the peer (the
+/// largest any case sends is 16 MiB); a bigger one fails the connection with
+/// 1009.
+const MAX_MESSAGE: u64 = 20 << 20;
 
 /// How the exchange went, before it is judged. "My" is the checker's side
 /// (the client when it tests a server, the server when it tests a client),
@@ -76,6 +85,8 @@ struct Session<'a> {
     silent: bool,
     /// The checker's side.
     role: Role,
+    /// Payload bytes in `ex.seen`.
+    seen_bytes: usize,
 }
 
 /// Runs the case's actions over `stream` as the checker in `role`, then
@@ -95,10 +106,11 @@ pub(crate) async fn exchange(
     let config = Config {
         auto_pong: false,
         auto_close: false,
+        max_frame_size: MAX_MESSAGE,
+        max_message_size: MAX_MESSAGE,
         deflate,
         compress_min_size: 0,
         compression_level: 1,
-        ..Config::default()
     };
     let (rd, wr) = tokio::io::split(stream);
     let mut s = Session {
@@ -117,6 +129,7 @@ pub(crate) async fn exchange(
         goodbye: Vec::new(),
         silent: false,
         role,
+        seen_bytes: 0,
     };
     s.conn.receive_data(&rest);
     s.settle().await;
@@ -281,7 +294,9 @@ impl Session<'_> {
             if !echoed || self.ex.seen.len() != before.saturating_add(1) {
                 return false;
             }
-            self.ex.seen.pop();
+            if let Some(Seen::Text(p) | Seen::Binary(p)) = self.ex.seen.pop() {
+                self.seen_bytes = self.seen_bytes.saturating_sub(p.len());
+            }
         }
         self.ex.seen.push(Seen::Echoed(e.count));
         true
@@ -338,6 +353,12 @@ impl Session<'_> {
     /// it fails the connection and drops TCP).
     async fn settle(&mut self) {
         while let Some(event) = self.conn.next_event() {
+            let size = match &event {
+                Event::Text(t) => t.len(),
+                Event::Binary(b) | Event::Ping(b) | Event::Pong(b) => b.len(),
+                Event::Close(_) | Event::Failed(_) => 0,
+            };
+            self.seen_bytes = self.seen_bytes.saturating_add(size);
             match event {
                 Event::Text(t) => self.ex.seen.push(Seen::Text(t.into_bytes())),
                 Event::Binary(b) => self.ex.seen.push(Seen::Binary(b)),
@@ -367,7 +388,7 @@ impl Session<'_> {
                 }
             }
         }
-        if self.ex.seen.len() >= MAX_EVENTS {
+        if self.ex.seen.len() >= MAX_EVENTS || self.seen_bytes > MAX_SEEN_BYTES {
             self.ex.flooded = true;
             self.over = true;
         }

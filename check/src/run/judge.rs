@@ -1,6 +1,6 @@
 //! The verdicts on an exchange, in Autobahn|Testsuite's order and words.
 
-use super::exchange::{Exchange, MAX_EVENTS};
+use super::exchange::{Exchange, MAX_EVENTS, MAX_SEEN_BYTES};
 use crate::case::{Case, Rule, Seen};
 use crate::verdict::{CloseBehavior, Verdict};
 use wscope_core::Role;
@@ -29,7 +29,7 @@ pub(crate) fn judge(case: &Case, ex: &Exchange, role: Role) -> (Verdict, String,
             let want = case.expected.first().map(|(_, e)| list(e)).unwrap_or_default();
             let mut why = format!("expected {want}; received {}", list(&ex.seen));
             if ex.flooded {
-                why.push_str(&format!("; the case stopped at {MAX_EVENTS} events"));
+                why.push_str(&format!("; the case stopped at {MAX_EVENTS} events or {} MiB", MAX_SEEN_BYTES >> 20));
             }
             if ex.timed_out {
                 why.push_str("; the case ran out of time");

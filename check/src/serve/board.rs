@@ -30,11 +30,18 @@ struct Agent {
 struct Inner {
     agents: BTreeMap<String, Agent>,
     spool: Option<File>,
-    /// The spool broke (disk full): the report stops growing.
+    /// Bytes written to the spool so far.
+    spooled: u64,
+    /// The spool broke (disk full) or reached its limit: the report stops
+    /// growing (what it has is kept).
     spool_error: Option<String>,
     /// Counts results, to find the agent idle longest.
     clock: u64,
 }
+
+/// Bytes the report's spool may take by default (each case's line holds
+/// its bytes in hex, up to twice the record limit).
+pub const DEFAULT_SPOOL_LIMIT: u64 = 4 << 30;
 
 /// Why a result was not taken.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -51,6 +58,8 @@ pub struct Board {
     target: String,
     report: Option<PathBuf>,
     max_agents: usize,
+    /// Bytes the report's spool may take on disk (re-run cases count again).
+    spool_limit: u64,
     /// At the agent limit, a new agent takes the place of the one idle
     /// longest (a server open to many pages), instead of being refused.
     evict: bool,
@@ -75,7 +84,16 @@ impl Board {
             None => None,
         };
         let inner = Inner { spool, ..Inner::default() };
-        Ok(Board { cases, target, report, max_agents, evict: false, inner: Mutex::new(inner), changed: Notify::new() })
+        Ok(Board {
+            cases,
+            target,
+            report,
+            max_agents,
+            spool_limit: DEFAULT_SPOOL_LIMIT,
+            evict: false,
+            inner: Mutex::new(inner),
+            changed: Notify::new(),
+        })
     }
 
     /// A board without a report: results in memory only.
@@ -85,10 +103,18 @@ impl Board {
             target,
             report: None,
             max_agents,
+            spool_limit: DEFAULT_SPOOL_LIMIT,
             evict: false,
             inner: Mutex::new(Inner::default()),
             changed: Notify::new(),
         }
+    }
+
+    /// The report's spool stops growing at `bytes` on disk.
+    #[must_use]
+    pub fn spool_limit(mut self, bytes: u64) -> Board {
+        self.spool_limit = bytes;
+        self
     }
 
     /// At the agent limit, a new agent replaces the one idle longest.
@@ -118,8 +144,22 @@ impl Board {
         }
     }
 
+    /// Case `number` starts (again) for `agent`: an earlier result is
+    /// forgotten, so `/getCaseStatus` waits for this run's.
+    pub fn starting(&self, agent: &str, number: usize) {
+        let mut inner = self.lock();
+        if let Some(a) = inner.agents.get_mut(agent) {
+            a.outcomes.remove(&number);
+            a.lines.remove(&number);
+            if a.latest.as_ref().is_some_and(|(n, _)| *n == number) {
+                a.latest = None;
+            }
+        }
+    }
+
     /// Keeps `outcome` of case `number` for `agent` (a case run again
-    /// replaces its earlier result); its bytes go to the spool only.
+    /// replaces its earlier result); its bytes go to the spool only, and
+    /// what the peer sent is not kept (only the verdict and its reasons).
     pub fn record(&self, agent: &str, number: usize, mut outcome: Outcome) -> Result<(), BoardError> {
         let line = self.cases.get(number.wrapping_sub(1)).map(|case| {
             let mut v = report::case_json(case, &outcome);
@@ -129,6 +169,7 @@ impl Board {
             v.to_string()
         });
         outcome.records = Vec::new();
+        outcome.seen = Vec::new();
         let mut inner = self.lock();
         if !inner.agents.contains_key(agent) && inner.agents.len() >= self.max_agents {
             if !self.evict {
@@ -141,17 +182,24 @@ impl Board {
         }
         inner.clock = inner.clock.saturating_add(1);
         let clock = inner.clock;
+        let room = inner.spool_error.is_none()
+            && inner.spooled.saturating_add(line.as_ref().map_or(0, |l| l.len() as u64)) <= self.spool_limit;
+        if !room && inner.spool.is_some() && inner.spool_error.is_none() {
+            inner.spool_error = Some(format!("the report reached its limit of {} bytes", self.spool_limit));
+        }
         let at = match (line.as_ref(), inner.spool.as_mut()) {
-            (Some(line), Some(spool)) => match append(spool, line.as_bytes()) {
+            (Some(line), Some(spool)) if room => match append(spool, line.as_bytes()) {
                 Ok(at) => Some(at),
                 Err(e) => {
-                    inner.spool = None;
                     inner.spool_error = Some(e.to_string());
                     None
                 }
             },
             _ => None,
         };
+        if let Some((_, len)) = at {
+            inner.spooled = inner.spooled.saturating_add(len);
+        }
         let entry = inner.agents.entry(agent.to_owned()).or_default();
         entry.outcomes.insert(number, outcome);
         entry.touched = clock;
@@ -203,6 +251,25 @@ impl Board {
     /// Waits until a result is recorded (any), or `limit` passes.
     pub async fn changed(&self, limit: std::time::Duration) {
         let _ = tokio::time::timeout(limit, self.changed.notified()).await;
+    }
+
+    /// Case `number`'s verdict for `agent`, waiting for it up to `limit`.
+    pub async fn wait_for(&self, agent: &str, number: usize, limit: std::time::Duration) -> Option<crate::Verdict> {
+        let until = tokio::time::Instant::now().checked_add(limit);
+        loop {
+            // Registered before the check: a result recorded in between
+            // still wakes this wait.
+            let notified = self.changed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if let Some(v) = self.verdict(agent, number) {
+                return Some(v);
+            }
+            let until = until?;
+            if tokio::time::timeout_at(until, notified).await.is_err() {
+                return self.verdict(agent, number);
+            }
+        }
     }
 
     /// Each agent's results, in case order.
@@ -279,7 +346,7 @@ impl Board {
         }
         let mut tail = json!({ "summary": summary });
         if let (Some(e), Some(map)) = (spool_error.as_ref(), tail.as_object_mut()) {
-            map.insert("incomplete".into(), json!(format!("the spool failed: {e}; later cases are missing")));
+            map.insert("incomplete".into(), json!(format!("{e}: the cases after it have no line here")));
         }
         let tail = tail.to_string();
         write!(out, "\n],\n{}\n", tail.strip_prefix('{').unwrap_or(&tail))?;

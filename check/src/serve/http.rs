@@ -123,11 +123,22 @@ pub(crate) fn params(query: Option<&str>) -> Result<Params, String> {
     Ok(p)
 }
 
+/// Most bytes a command connection takes in a frame or a message: the
+/// client has nothing to say but its close.
+const COMMAND_INPUT_LIMIT: u64 = 4096;
+
 /// Opens the WebSocket (`request`'s 101, no extension), sends `message` as
 /// text when there is one, closes with 1000 and waits up to a second for
-/// the client's close before dropping TCP (a server closes it first).
-pub(crate) async fn command(mut stream: Box<dyn Stream>, request: &Request, message: Option<&str>) {
-    let mut conn = Connection::server(Config { auto_pong: true, ..Config::default() });
+/// the client's close (`rest`: what came after the request) before dropping
+/// TCP (a server closes it first).
+pub(crate) async fn command(mut stream: Box<dyn Stream>, request: &Request, rest: &[u8], message: Option<&str>) {
+    let config = Config {
+        auto_pong: true,
+        max_frame_size: COMMAND_INPUT_LIMIT,
+        max_message_size: COMMAND_INPUT_LIMIT,
+        ..Config::default()
+    };
+    let mut conn = Connection::server(config);
     if let Some(m) = message {
         let _ = conn.send(Message::Text(m));
     }
@@ -137,14 +148,18 @@ pub(crate) async fn command(mut stream: Box<dyn Stream>, request: &Request, mess
     if !write_briefly(&mut stream, &out).await {
         return;
     }
+    conn.receive_data(rest);
     let mut chunk = [0u8; 1024];
     let _ = tokio::time::timeout(Duration::from_secs(1), async {
-        while let Ok(n @ 1..) = stream.read(&mut chunk).await {
-            conn.receive_data(chunk.get(..n).unwrap_or_default());
+        loop {
             while let Some(event) = conn.next_event() {
                 if matches!(event, wscope_core::Event::Close(_) | wscope_core::Event::Failed(_)) {
                     return;
                 }
+            }
+            match stream.read(&mut chunk).await {
+                Ok(n @ 1..) => conn.receive_data(chunk.get(..n).unwrap_or_default()),
+                _ => return,
             }
         }
     })

@@ -38,6 +38,10 @@ use tokio::net::TcpListener;
 use tokio::sync::{Notify, Semaphore};
 use wscope_core::handshake::{HandshakeLimits, Request};
 
+/// Refusals answered gently at once; past it, a refusal is written without
+/// waiting and the connection dropped.
+const REFUSALS: usize = 64;
+
 /// How the client checker serves.
 #[derive(Clone, Debug)]
 pub struct ServeOptions {
@@ -75,6 +79,9 @@ pub struct ClientChecker {
     board: Arc<Board>,
     options: ServeOptions,
     slots: Arc<Semaphore>,
+    /// Refusals being answered at once (each holds its connection for at
+    /// most about two seconds).
+    refusals: Arc<Semaphore>,
     stop: Notify,
 }
 
@@ -82,7 +89,8 @@ impl ClientChecker {
     /// A checker keeping its results on `board`.
     pub fn new(board: Arc<Board>, options: ServeOptions) -> Arc<ClientChecker> {
         let slots = Arc::new(Semaphore::new(options.max_connections.max(1)));
-        Arc::new(ClientChecker { board, options, slots, stop: Notify::new() })
+        let refusals = Arc::new(Semaphore::new(REFUSALS));
+        Arc::new(ClientChecker { board, options, slots, refusals, stop: Notify::new() })
     }
 
     /// The results.
@@ -106,20 +114,32 @@ impl ClientChecker {
                 continue;
             };
             let _ = tcp.set_nodelay(true);
-            let stream: Box<dyn Stream> = Box::new(tcp);
-            let me = Arc::clone(&self);
             match Arc::clone(&self.slots).try_acquire_owned() {
                 Ok(slot) => {
+                    let me = Arc::clone(&self);
                     tokio::spawn(async move {
-                        me.handle(stream).await;
+                        me.handle(Box::new(tcp)).await;
                         drop(slot);
                     });
                 }
                 Err(_) => {
-                    tokio::spawn(async move {
-                        let body = format!("the checker handles {} connections at once\n", me.options.max_connections);
-                        http::answer_and_close(stream, &answer(503, "Service Unavailable", &body)).await;
-                    });
+                    let body = format!("the checker handles {} connections at once\n", self.options.max_connections);
+                    let refusal = answer(503, "Service Unavailable", &body);
+                    match Arc::clone(&self.refusals).try_acquire_owned() {
+                        // Answered and closed gently (the answer is read,
+                        // not lost to a reset), a bounded number at once.
+                        Ok(slot) => {
+                            tokio::spawn(async move {
+                                http::answer_and_close(Box::new(tcp), &refusal).await;
+                                drop(slot);
+                            });
+                        }
+                        // A flood: the answer goes into the empty send
+                        // buffer and the connection at once.
+                        Err(_) => {
+                            let _ = tcp.try_write(&refusal);
+                        }
+                    }
                 }
             }
         }
@@ -165,6 +185,7 @@ impl ClientChecker {
     ) {
         let incoming = http::Incoming { request, bytes, head_len };
         let request = &incoming.request;
+        let rest = incoming.bytes.get(incoming.head_len..).unwrap_or_default();
         let params = match http::params(request.query()) {
             Ok(p) => p,
             Err(e) => return refuse(stream, 400, "Bad Request", &e).await,
@@ -180,53 +201,44 @@ impl ClientChecker {
         };
         let case = number.and_then(|n| self.board.cases().get(n.wrapping_sub(1)));
         let agent = params.agent.as_deref().filter(|a| !a.is_empty());
-        if let Some(a) = agent.filter(|a| a.len() > 128 || a.chars().any(char::is_control)) {
-            let why = format!("an agent name is at most 128 bytes without control characters, not {a:?}");
+        if let Some(a) = agent.filter(|a| a.len() > 128 || a.chars().any(unprintable)) {
+            let why = format!("an agent name is at most 128 bytes of printable characters, not {a:?}");
             return refuse(stream, 400, "Bad Request", &why).await;
         }
         let path = request.path();
         let endpoint = path.strip_prefix(self.options.prefix.as_str()).unwrap_or(path);
         match endpoint {
-            "/getCaseCount" => http::command(stream, request, Some(&total.to_string())).await,
+            "/getCaseCount" => http::command(stream, request, rest, Some(&total.to_string())).await,
             "/getCaseList" => {
                 let ids: Vec<&str> = self.board.cases().iter().map(|c| c.id.as_str()).collect();
-                http::command(stream, request, Some(&serde_json::json!(ids).to_string())).await;
+                http::command(stream, request, rest, Some(&serde_json::json!(ids).to_string())).await;
             }
             "/getCaseInfo" => {
                 let Some(case) = case else { return refuse(stream, 400, "Bad Request", "need case=N").await };
                 let info = serde_json::json!({ "id": case.id, "description": case.description }).to_string();
-                http::command(stream, request, Some(&info)).await;
+                http::command(stream, request, rest, Some(&info)).await;
             }
             "/getCaseStatus" | "/getCaseReport" => {
                 let (Some(n), Some(case), Some(agent)) = (number, case, agent) else {
                     return refuse(stream, 400, "Bad Request", "need case=N and agent=NAME").await;
                 };
                 let wait = case.time_limit.saturating_add(self.options.settings.timeout).min(self.options.status_wait);
-                let until = Instant::now().checked_add(wait).unwrap_or_else(Instant::now);
-                let found = loop {
-                    if let Some(v) = self.board.verdict(agent, n) {
-                        break Some(v);
-                    }
-                    let left = until.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        break None;
-                    }
-                    self.board.changed(left).await;
-                };
+                let found = self.board.wait_for(agent, n, wait).await;
+                let missing = || serde_json::json!({ "id": case.id, "verdict": "MISSING" }).to_string();
                 let answer = match (endpoint, found) {
-                    ("/getCaseReport", Some(_)) => self.board.case_json(agent, n).unwrap_or_default(),
-                    ("/getCaseReport", None) => serde_json::json!({ "id": case.id, "verdict": "MISSING" }).to_string(),
+                    ("/getCaseReport", Some(_)) => self.board.case_json(agent, n).unwrap_or_else(missing),
+                    ("/getCaseReport", None) => missing(),
                     (_, v) => {
                         let behavior = v.map_or_else(|| "MISSING".to_owned(), |v| v.to_string());
                         serde_json::json!({ "behavior": behavior }).to_string()
                     }
                 };
-                http::command(stream, request, Some(&answer)).await;
+                http::command(stream, request, rest, Some(&answer)).await;
             }
             "/updateReports" => {
                 let Some(agent) = agent else { return refuse(stream, 400, "Bad Request", "need agent=NAME").await };
-                self.update_reports(agent);
-                http::command(stream, request, None).await;
+                self.update_reports(agent).await;
+                http::command(stream, request, rest, None).await;
                 if params.shutdown {
                     self.stop.notify_one();
                 }
@@ -238,6 +250,7 @@ impl ClientChecker {
                 if let Err(e) = self.board.admits(agent) {
                     return refuse(stream, 503, "Service Unavailable", &e.to_string()).await;
                 }
+                self.board.starting(agent, n);
                 self.run(stream, incoming, agent, n, case, started).await;
             }
             other => {
@@ -276,17 +289,29 @@ impl ClientChecker {
         }
     }
 
-    /// Writes the report and prints the summary.
-    fn update_reports(&self, asked_by: &str) {
-        match self.board.write_report() {
-            Ok(Some(path)) => eprintln!("wscope-check: report {} (asked by {asked_by})", path.display()),
-            Ok(None) => {}
-            Err(e) => eprintln!("wscope-check: cannot write the report: {e}"),
+    /// Writes the report (on a blocking thread: files, not the runtime)
+    /// and prints the summary.
+    async fn update_reports(&self, asked_by: &str) {
+        let board = Arc::clone(&self.board);
+        let written = tokio::task::spawn_blocking(move || board.write_report()).await;
+        match written {
+            Ok(Ok(Some(path))) => eprintln!("wscope-check: report {} (asked by {asked_by})", path.display()),
+            Ok(Ok(None)) => {}
+            Ok(Err(e)) => eprintln!("wscope-check: cannot write the report: {e}"),
+            Err(e) => eprintln!("wscope-check: writing the report failed: {e}"),
         }
         if self.options.verbose {
             eprint!("{}", self.board.summary());
         }
     }
+}
+
+/// Control characters, and the invisible ones that reorder or hide text
+/// (bidirectional marks and overrides, zero widths): not in an agent name,
+/// which goes to terminals and pages.
+fn unprintable(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{206f}' | '\u{feff}')
 }
 
 async fn refuse(stream: Box<dyn Stream>, status: u16, reason: &str, why: &str) {

@@ -7,7 +7,7 @@
 
 use super::connect::Stream;
 use super::log::Log;
-use super::{Outcome, Settings, exchange, judge, opening, own};
+use super::{Outcome, Settings, answered, exchange, judge, opening, own};
 use crate::case::{Action, Case};
 use crate::own::{Judge, Opening};
 use crate::verdict::Verdict;
@@ -55,11 +55,11 @@ pub async fn run_case_as_server(
     let wrote = tokio::time::timeout_at(deadline.into(), stream.write_all(&response)).await;
     if !matches!(wrote, Ok(Ok(()))) {
         let reason = "the client closed the connection before the 101 was written".to_owned();
-        return outcome(case, Verdict::Failed, reason, started, log);
+        return answered(case, Verdict::Failed, reason, started, log);
     }
     if judge == Some(Judge::ClientRefuses) {
         let (verdict, reason) = refused(stream, rest, deadline, &mut log).await;
-        return outcome(case, verdict, reason, started, log);
+        return answered(case, verdict, reason, started, log);
     }
     let deflate = agreed.map(|(p, _)| p);
     let ex = exchange::exchange(stream, Role::Server, case, deflate, rest, deadline, &mut log).await;
@@ -71,28 +71,10 @@ pub async fn run_case_as_server(
         close = None;
     }
     let (client_close, server_close) = ex.closes(Role::Server);
-    let mut o = outcome(case, verdict, reason, started, log);
+    let mut o = answered(case, verdict, reason, started, log);
     (o.close, o.close_reason, o.seen, o.client_close, o.server_close) =
         (close, close_reason, ex.seen, client_close, server_close);
     o
-}
-
-/// An outcome judged before (or without) a WebSocket exchange.
-fn outcome(case: &Case, verdict: Verdict, reason: String, started: Instant, log: Log) -> Outcome {
-    Outcome {
-        id: case.id.clone(),
-        verdict,
-        reason,
-        close: None,
-        close_reason: "no WebSocket was opened".into(),
-        seen: Vec::new(),
-        client_close: None,
-        server_close: None,
-        duration: started.elapsed(),
-        records: log.records,
-        dropped_bytes: log.dropped,
-        no_websocket: None,
-    }
 }
 
 /// A permessage-deflate response `request`'s offer does not allow: a

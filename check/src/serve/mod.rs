@@ -123,8 +123,7 @@ impl ClientChecker {
                     });
                 }
                 Err(_) => {
-                    let body = format!("the checker handles {} connections at once\n", self.options.max_connections);
-                    let refusal = answer(503, "Service Unavailable", &body);
+                    let refusal = self.busy();
                     match Arc::clone(&self.refusals).try_acquire_owned() {
                         // Answered and closed gently (the answer is read,
                         // not lost to a reset), a bounded number at once.
@@ -143,6 +142,12 @@ impl ClientChecker {
                 }
             }
         }
+    }
+
+    /// The 503 for a connection past `max_connections`.
+    fn busy(&self) -> Vec<u8> {
+        let body = format!("the checker handles {} connections at once\n", self.options.max_connections);
+        answer(503, "Service Unavailable", &body)
     }
 
     /// One connection: its request, then the endpoint it names.
@@ -168,8 +173,7 @@ impl ClientChecker {
         started: Instant,
     ) {
         let Ok(_slot) = Arc::clone(&self.slots).try_acquire_owned() else {
-            let body = format!("the checker handles {} connections at once\n", self.options.max_connections);
-            http::answer_and_close(stream, &answer(503, "Service Unavailable", &body)).await;
+            http::answer_and_close(stream, &self.busy()).await;
             return;
         };
         self.dispatch(stream, request, bytes, head_len, started).await;

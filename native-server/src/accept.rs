@@ -9,7 +9,7 @@ use crate::io::Prefixed;
 use crate::linger::close_then_drain;
 use crate::shared::Shared;
 use crate::ws::{self, Upgrade, WsStream};
-use crate::{check, clients, inject, statics, tap, tap_stream};
+use crate::{check, clients, inject, relay, statics, tap, tap_stream};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -19,7 +19,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::task::TaskTracker;
 use tracing::{debug, info, warn};
 use wscope_core::Decoded;
-use wscope_core::handshake::{HandshakeError, Request, RequestHead};
+use wscope_core::handshake::{HandshakeError, HandshakeLimits, Request, RequestHead};
 
 pub(crate) async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, tracker: TaskTracker) {
     let permits = Arc::new(Semaphore::new(shared.config.max_connections));
@@ -63,7 +63,7 @@ const REFUSAL_LINGER: Duration = Duration::from_secs(2);
 const REFUSAL_DRAIN_BUDGET: usize = 64 * 1024;
 
 /// Why reading the head stopped.
-enum HeadEnd {
+pub(crate) enum HeadEnd {
     /// The peer went away or the socket failed.
     Gone,
     /// The head breaks a rule; the response says which.
@@ -72,8 +72,11 @@ enum HeadEnd {
 
 /// Reads until the core says the head is complete. Returns the head, its
 /// length, and every byte read so far (the head and whatever followed it).
-async fn read_head(stream: &mut TcpStream, shared: &Shared) -> Result<(RequestHead, usize, Vec<u8>), HeadEnd> {
-    let limits = shared.config.handshake;
+pub(crate) async fn read_head(
+    stream: &mut TcpStream,
+    limits: &HandshakeLimits,
+) -> Result<(RequestHead, usize, Vec<u8>), HeadEnd> {
+    let limits = *limits;
     let mut buf = Vec::with_capacity(1024);
     loop {
         match RequestHead::parse(&buf, &limits) {
@@ -110,6 +113,8 @@ enum Endpoint {
     },
     /// The conformance checker, run for the page.
     Check,
+    /// The relayed sessions' live list.
+    RelaySessions,
 }
 
 /// A WebSocket past its handshake, ready for its endpoint.
@@ -134,6 +139,7 @@ impl Open {
             Endpoint::Tap(sub) => Box::pin(tap_stream::serve_subscriber(ws, sub, shared)).await,
             Endpoint::Inject { deflate } => Box::pin(inject::serve(ws, shared, deflate)).await,
             Endpoint::Check => Box::pin(check::serve(ws, shared)).await,
+            Endpoint::RelaySessions => Box::pin(relay::watch::serve(ws, Arc::clone(&shared.relays), shared)).await,
             Endpoint::Echo => ws::echo(ws, shared).await,
         };
         if let Some(tap) = tap {
@@ -155,7 +161,7 @@ async fn open(mut stream: TcpStream, peer: SocketAddr, shared: &Arc<Shared>) -> 
     let accepted = Instant::now();
     let _ = stream.set_nodelay(true);
     let head = tokio::select! {
-        r = tokio::time::timeout(shared.config.handshake_timeout, read_head(&mut stream, shared)) => r,
+        r = tokio::time::timeout(shared.config.handshake_timeout, read_head(&mut stream, &shared.config.handshake)) => r,
         () = shared.shutdown.cancelled() => return None,
     };
     let (head, head_len, bytes) = match head {
@@ -172,6 +178,8 @@ async fn open(mut stream: TcpStream, peer: SocketAddr, shared: &Arc<Shared>) -> 
         "/tap" => "/tap",
         "/inject" => "/inject",
         "/check" => "/check",
+        "/relay/sessions" => "/relay/sessions",
+        "/relay/tap" => "/relay/tap",
         p if shared.config.check.client_connections > 0
             && p.strip_prefix(clients::PREFIX).is_some_and(|r| r.starts_with('/')) =>
         {
@@ -207,6 +215,20 @@ async fn open(mut stream: TcpStream, peer: SocketAddr, shared: &Arc<Shared>) -> 
             }
         },
         "/check" => Endpoint::Check,
+        "/relay/sessions" => Endpoint::RelaySessions,
+        "/relay/tap" => match query_param(&request, "session").and_then(|id| id.parse::<u64>().ok()) {
+            Some(id) => match shared.relays.get(id) {
+                Some(session) => Endpoint::Tap(Arc::clone(&session.tap)),
+                None => {
+                    let message = format!("no relayed session {id} is kept (the oldest are dropped for newer ones)");
+                    return refuse(stream, peer, &HandshakeError::Refused { status: 404, message }).await;
+                }
+            },
+            None => {
+                let e = HandshakeError::Refused { status: 400, message: "/relay/tap needs ?session=ID".into() };
+                return refuse(stream, peer, &e).await;
+            }
+        },
         "/inject" => {
             Endpoint::Inject { deflate: matches!(query_param(&request, "deflate"), Some("on" | "1" | "yes" | "true")) }
         }
@@ -221,7 +243,7 @@ async fn open(mut stream: TcpStream, peer: SocketAddr, shared: &Arc<Shared>) -> 
             config.max_message_size = config.max_message_size.min(most);
             config.max_frame_size = config.max_frame_size.min(most);
         }
-        Endpoint::Tap(_) | Endpoint::Check => {
+        Endpoint::Tap(_) | Endpoint::Check | Endpoint::RelaySessions => {
             config.max_message_size = config.max_message_size.min(TAP_INPUT_LIMIT);
             config.max_frame_size = config.max_frame_size.min(TAP_INPUT_LIMIT);
         }

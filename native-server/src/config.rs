@@ -56,6 +56,90 @@ pub struct CheckLimits {
     pub client_agents: usize,
 }
 
+/// One relay: a listener whose clients are relayed to an upstream the
+/// operator named (`--relay LISTEN=URL`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RelaySpec {
+    /// Where the relay listens (loopback unless the operator names another
+    /// address).
+    pub listen: SocketAddr,
+    /// The upstream, a `ws://` or `wss://` URL without a path (each
+    /// client's request target goes through as it is).
+    pub upstream: String,
+}
+
+impl std::str::FromStr for RelaySpec {
+    type Err = String;
+
+    /// `LISTEN=URL`: `9000=ws://127.0.0.1:3000` (port alone: loopback) or
+    /// `0.0.0.0:9000=wss://example.com`.
+    fn from_str(spec: &str) -> Result<Self, String> {
+        let (listen, url) = spec
+            .split_once('=')
+            .ok_or_else(|| format!("{spec:?} is not LISTEN=URL (e.g. 127.0.0.1:9000=ws://127.0.0.1:3000)"))?;
+        let listen = match listen.parse::<u16>() {
+            Ok(port) => SocketAddr::from(([127, 0, 0, 1], port)),
+            Err(_) => listen
+                .parse::<SocketAddr>()
+                .map_err(|_| format!("{listen:?} is not a port or an address with a port (e.g. 127.0.0.1:9000)"))?,
+        };
+        let target = wscope_check::Target::parse(url)?;
+        if target.path != "/" {
+            return Err(format!(
+                "{url:?}: an upstream names no path (each client's path and query go through as it sent them)"
+            ));
+        }
+        Ok(RelaySpec { listen, upstream: url.to_string() })
+    }
+}
+
+/// Relays and their limits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RelayConfig {
+    /// The relays (none: no relay listens).
+    pub relays: Vec<RelaySpec>,
+    /// Relayed connections open at once, all relays together; more are
+    /// answered 503.
+    pub max_sessions: usize,
+    /// Sessions whose records are kept (live or over); past it the oldest
+    /// record is dropped, an ended one first.
+    pub max_records: usize,
+    /// Bytes of record kept per session; past it the oldest chunks go
+    /// (the session's decoding and counts still see every byte).
+    pub record_bytes: usize,
+    /// A relayed connection on which no byte moves either way this long is
+    /// closed.
+    pub idle_timeout: Duration,
+    /// Time to reach the upstream (TCP and TLS) before answering 502.
+    pub connect_timeout: Duration,
+    /// JSON lines, one per message, frame problem and session event.
+    pub log: Option<PathBuf>,
+    /// Most payload bytes a log line carries of a message.
+    pub log_payload: usize,
+    /// PEM certificates trusted for `wss://` upstreams besides the
+    /// system's roots.
+    pub ca: Option<PathBuf>,
+    /// Accept any certificate from `wss://` upstreams.
+    pub insecure: bool,
+}
+
+impl Default for RelayConfig {
+    fn default() -> Self {
+        RelayConfig {
+            relays: Vec::new(),
+            max_sessions: 256,
+            max_records: 64,
+            record_bytes: 1 << 20,
+            idle_timeout: Duration::from_secs(600),
+            connect_timeout: Duration::from_secs(10),
+            log: None,
+            log_payload: 64 * 1024,
+            ca: None,
+            insecure: false,
+        }
+    }
+}
+
 /// The server's configuration.
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
@@ -93,6 +177,8 @@ pub struct ServerConfig {
     pub inject: InjectLimits,
     /// `/check` limits and targets.
     pub check: CheckLimits,
+    /// Relays to upstreams the operator named.
+    pub relay: RelayConfig,
     /// How long shutdown waits for connections to close.
     pub shutdown_timeout: Duration,
 }
@@ -130,6 +216,7 @@ impl ServerConfig {
                 client_connections: 8,
                 client_agents: 16,
             },
+            relay: RelayConfig::default(),
             // Longer than the close timeout plus the 2 s drain after it.
             shutdown_timeout: Duration::from_secs(10),
         }

@@ -16,13 +16,14 @@ mod io;
 pub mod limits;
 mod linger;
 pub mod notes;
+pub mod relay;
 mod shared;
 mod statics;
 pub mod tap;
 mod tap_stream;
 mod ws;
 
-pub use config::{CheckLimits, InjectLimits, ServerConfig, TapLimits};
+pub use config::{CheckLimits, InjectLimits, RelayConfig, RelaySpec, ServerConfig, TapLimits};
 
 use shared::Shared;
 use std::net::SocketAddr;
@@ -38,6 +39,7 @@ pub struct Server {
     addr: SocketAddr,
     shared: Arc<Shared>,
     tracker: TaskTracker,
+    relay_addrs: Vec<SocketAddr>,
 }
 
 impl Server {
@@ -62,18 +64,38 @@ impl Server {
             deflate_permits: Arc::new(Semaphore::new(config.deflate_max_connections)),
             check_permit: Arc::new(Semaphore::new(1)),
             clients: clients::checker(&config.check),
+            relays: Arc::new(relay::hub::RelayHub::new(config.relay.max_records, config.relay.record_bytes)),
             shutdown: CancellationToken::new(),
             self_addr,
             config,
         });
         let tracker = TaskTracker::new();
+        let relay_addrs = match relay::start(&shared.config, &shared.relays, shared.shutdown.clone(), &tracker).await {
+            Ok(addrs) => addrs,
+            Err(e) => {
+                // Stop the relays that did start.
+                shared.shutdown.cancel();
+                return Err(e);
+            }
+        };
         tracker.spawn(accept::accept_loop(listener, Arc::clone(&shared), tracker.clone()));
-        Ok(Server { addr, shared, tracker })
+        Ok(Server { addr, shared, tracker, relay_addrs })
     }
 
     /// The address it listens on (with the real port when asked for port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Each relay's listening address, in the order `config.relay.relays`
+    /// named them (real ports when 0 was asked).
+    pub fn relay_addrs(&self) -> &[SocketAddr] {
+        &self.relay_addrs
+    }
+
+    /// The relayed sessions remembered.
+    pub fn relay_sessions(&self) -> &relay::hub::RelayHub {
+        &self.shared.relays
     }
 
     /// Stops accepting, sends close 1001 to every open WebSocket, and waits

@@ -1,5 +1,7 @@
 //! `wscope-server`: the command line.
 
+mod relay_cli;
+
 use clap::Parser;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -157,6 +159,9 @@ struct Args {
     #[arg(long, default_value_t = 16, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1000))]
     clients_max_agents: u16,
 
+    #[command(flatten)]
+    relay: relay_cli::RelayArgs,
+
     /// On Ctrl-C or SIGTERM, wait this long for connections to close.
     #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
     shutdown_timeout: Duration,
@@ -199,6 +204,7 @@ impl Args {
         c.check.time_limit = self.check_time_limit;
         c.check.client_connections = self.clients_max_connections;
         c.check.client_agents = usize::from(self.clients_max_agents);
+        c.relay = self.relay.config();
         c.shutdown_timeout = self.shutdown_timeout;
         c
     }
@@ -253,7 +259,7 @@ async fn run(args: Args) -> ExitCode {
     let server = match Server::start(config).await {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("wscope-server: cannot listen on {}: {e}", args.listen);
+            eprintln!("wscope-server: cannot start on {}: {e}", args.listen);
             return ExitCode::FAILURE;
         }
     };
@@ -265,6 +271,12 @@ async fn run(args: Args) -> ExitCode {
     // it may signal at once, and must not meet the default (killing) action.
     let stop = stop_signal();
     println!("wscope-server: serving the explorer at http://{addr}/  (echo: ws://{addr}/echo)");
+    for (addr, upstream) in server.relay_addrs().iter().zip(args.relay.upstreams()) {
+        println!("wscope-server: relaying ws://{addr}/ to {upstream} (see the explorer's Sessions panel)");
+        if let Some(warning) = exposure_warning(*addr) {
+            eprintln!("wscope-server: relay {warning}");
+        }
+    }
     println!("wscope-server: press Ctrl-C to stop");
     stop.await;
     eprintln!("wscope-server: shutting down (close 1001 to every connection)");
@@ -313,7 +325,7 @@ fn exposure_warning(addr: std::net::SocketAddr) -> Option<String> {
     (!addr.ip().is_loopback()).then(|| {
         format!(
             "warning: listening on {addr}, reachable from other machines; \
-             /echo, /tap and /inject have no authentication"
+             /echo, /tap, /inject and the relay's sessions have no authentication"
         )
     })
 }

@@ -36,6 +36,21 @@
 //! | `end` | `id`; `closed_by`: `"server"` (the echo closed the connection or failed it) or `"wscope"` (the time or reply limit, or a failure on wscope's side); `how`: what happened, in words; `elapsed_ms`: milliseconds since the injection started | the injected connection is over; the last note of an injection |
 //! | `error` | `message`: why, in words | an injection refused outright (too large, a text message, too many waiting or running) |
 //!
+//! # `/relay/sessions` ([`RelayNote`])
+//!
+//! | `type` | fields | when |
+//! | --- | --- | --- |
+//! | `sessions` | `generation`: a number that grows with every change; `ids`: every kept relayed session's id, oldest first (a session no longer listed was dropped for newer ones, `--relay-max-records`); `changed`: the sessions that changed since the last note (all of them in the first), each as [`crate::relay::hub::SessionJson`] | first, then at most every 250 ms while anything changes |
+//!
+//! A session is `{"id", "relay", "upstream", "peer", "target", "started",
+//! "evicted", "state", "status", "deflate", "client", "server", "close",
+//! "ended", "duration_ms"}`: `state` is `connecting`, `requested`,
+//! `open`, `refused` or `closed`; `client` and `server` count what each
+//! side sent (`bytes`, `frames`, `messages`, `control`, `violations`);
+//! `close` is the first close frame (`from`, `code`, `reason`). A session's
+//! bytes are at `/relay/tap?session=ID`, which speaks `/tap`'s notes and
+//! records (its `hello` has `token_bits` 0).
+//!
 //! The names on the wire are pinned by this module's tests; the server's
 //! own tests read every note through these types.
 
@@ -134,6 +149,21 @@ pub enum InjectNote {
     Error {
         /// Why, in words.
         message: String,
+    },
+}
+
+/// A text message of `/relay/sessions` (see the module documentation).
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum RelayNote {
+    /// What changed in the relayed sessions.
+    Sessions {
+        /// Grows with every change.
+        generation: u64,
+        /// Every kept session's id, oldest first.
+        ids: Vec<u64>,
+        /// The sessions that changed, as they are now.
+        changed: Vec<crate::relay::hub::SessionJson>,
     },
 }
 

@@ -22,5 +22,7 @@ pub(crate) struct Shared {
     pub(crate) check_permit: Arc<Semaphore>,
     /// The client checker behind `/clients/…`.
     pub(crate) clients: Arc<wscope_check::serve::ClientChecker>,
+    /// The relayed sessions (`--relay`), for `/relay/…`.
+    pub(crate) relays: Arc<crate::relay::hub::RelayHub>,
     pub(crate) shutdown: CancellationToken,
 }

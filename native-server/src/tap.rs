@@ -178,8 +178,28 @@ impl Tap {
         self.bump();
     }
 
-    fn evict(&self) {
-        self.lock().evicted = true;
+    /// A record that no token names: a relayed connection's, whose
+    /// subscribers find it by session (`crate::relay`).
+    pub(crate) fn detached(peer: SocketAddr, target: &str, max_bytes: usize) -> Arc<Tap> {
+        let log = Log { connection: Some((peer, target.to_string())), ..Log::default() };
+        Arc::new(Tap { token: String::new(), max_bytes, log: Mutex::new(log), changed: watch::Sender::new(0) })
+    }
+
+    /// Whether the record was dropped for newer ones.
+    pub(crate) fn evicted(&self) -> bool {
+        self.lock().evicted
+    }
+
+    /// Drops the record (its subscribers are told).
+    pub(crate) fn evict(&self) {
+        {
+            let mut log = self.lock();
+            log.evicted = true;
+            // A connection still running keeps its record object: free the
+            // bytes now.
+            log.chunks = VecDeque::new();
+            log.bytes = 0;
+        }
         self.bump();
     }
 

@@ -42,7 +42,7 @@ pub enum ConnectError {
 }
 
 /// Connects to `target` by `deadline`, with TLS when the URL says `wss://`.
-pub(crate) async fn connect(
+pub async fn connect(
     target: &Target,
     tls: Option<&Arc<rustls::ClientConfig>>,
     deadline: Instant,

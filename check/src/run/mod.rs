@@ -14,7 +14,7 @@ mod target;
 
 pub use as_server::run_case_as_server;
 pub use batch::run_all;
-pub use connect::{ConnectError, Stream, tls_config};
+pub use connect::{ConnectError, Stream, connect, tls_config};
 pub use exchange::{MAX_EVENTS, MAX_SEEN_BYTES};
 pub use log::Record;
 pub use target::Target;

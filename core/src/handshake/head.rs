@@ -121,6 +121,38 @@ impl ResponseHead {
     }
 }
 
+/// A whole head (`head`, as [`RequestHead::parse`] measured it) with every
+/// line of header `name` (any case) replaced by one line `name: value`,
+/// every other byte as it was: what a relay sends on after rewriting
+/// `Host`. The head is unchanged when it has no such header, and `None`
+/// when `value` could not stand in a header (a line break or another
+/// control character).
+pub fn replace_header(head: &[u8], name: &str, value: &str) -> Option<Vec<u8>> {
+    if value.bytes().any(|b| b.is_ascii_control() && b != b'\t') {
+        return None;
+    }
+    let mut out = Vec::with_capacity(head.len().saturating_add(value.len()));
+    let mut replaced = false;
+    // Lines keep their own ending (httparse takes a bare LF as well as CRLF).
+    for (i, line) in head.split_inclusive(|&b| b == b'\n').enumerate() {
+        let field = line.split(|&b| b == b':').next().unwrap_or_default();
+        let is_it = i > 0 && line.contains(&b':') && field.eq_ignore_ascii_case(name.as_bytes());
+        if !is_it {
+            out.extend_from_slice(line);
+            continue;
+        }
+        if !replaced {
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(value.as_bytes());
+            let ending: &[u8] = if line.ends_with(b"\r\n") { b"\r\n" } else { b"\n" };
+            out.extend_from_slice(ending);
+            replaced = true;
+        }
+    }
+    Some(out)
+}
+
 /// Parses a request head from any prefix of the stream.
 pub(crate) fn parse_request_head(buf: &[u8], limits: &HandshakeLimits) -> Result<Decoded<RequestHead>, HeadError> {
     let mut slots = vec![httparse::EMPTY_HEADER; limits.header_slots()];
@@ -217,5 +249,24 @@ mod tests {
         let few = HandshakeLimits { max_headers: 2, ..HandshakeLimits::default() };
         assert_eq!(ResponseHead::parse(three, &few), Err(ResponseError::TooManyHeaders { limit: 2 }));
         assert!(matches!(ResponseHead::parse(b"SSH-2.0-x\r\n", &few), Err(ResponseError::Malformed(_))));
+    }
+
+    #[test]
+    fn a_relay_rewrites_host_and_nothing_else() {
+        let head = b"GET /chat?room=1 HTTP/1.1\r\nhOsT: app.example:9000\r\nX-Host: keep\r\nUpgrade: websocket\r\n\r\n";
+        let out = replace_header(head, "Host", "127.0.0.1:3000").unwrap();
+        assert_eq!(
+            out,
+            b"GET /chat?room=1 HTTP/1.1\r\nHost: 127.0.0.1:3000\r\nX-Host: keep\r\nUpgrade: websocket\r\n\r\n"
+        );
+        // Two Host lines become one; bare LF endings stay bare.
+        let twice = b"GET / HTTP/1.1\nHost: a\nHost: b\n\n";
+        assert_eq!(replace_header(twice, "host", "c").unwrap(), b"GET / HTTP/1.1\nhost: c\n\n");
+        // No Host: unchanged (the upstream judges its absence).
+        let none = b"GET / HTTP/1.0\r\nA: b\r\n\r\n";
+        assert_eq!(replace_header(none, "Host", "c").unwrap(), none);
+        assert_eq!(replace_header(head, "Host", "a\r\nEvil: 1"), None);
+        let parsed = RequestHead::parse(&out, &HandshakeLimits::default()).unwrap().complete().unwrap().0;
+        assert_eq!(parsed.header("host"), Some(&b"127.0.0.1:3000"[..]));
     }
 }

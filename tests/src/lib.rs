@@ -26,6 +26,9 @@
 //! - `inject`: raw bytes to the server's own `/echo`, the reply reported.
 //! - `check`: the conformance checker run for the page, its requests and
 //!   notes, one run at a time.
+//! - `relay`: `--relay`: bytes passed on unchanged and recorded, each
+//!   side's rule breaks named, 502, the session cap, backpressure, the
+//!   Sessions list.
 //! - `shutdown`: close 1001 to open WebSockets, no task left.
 //! - `timers`: idle ping, idle close 1001, close deadline.
 //! - `reliability`: many connections with every echo checked, silent and
@@ -48,6 +51,8 @@ mod echo;
 mod handshake;
 #[cfg(test)]
 mod inject;
+#[cfg(test)]
+mod relay;
 #[cfg(test)]
 mod reliability;
 #[cfg(test)]

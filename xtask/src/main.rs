@@ -68,7 +68,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let root = project_root();
     let result = match args.first().map(String::as_str) {
-        Some("test") => test::test(&root),
+        Some("test") => test::test(&root, args.get(1..).unwrap_or_default()),
         Some("run") => run_server(&root, args.get(1..).unwrap_or_default()),
         Some("setup") => setup::ensure(&root, setup::ALL).map(|()| true),
         Some("fuzz") => fuzz(&root, args.get(1).map(String::as_str)),

@@ -49,7 +49,9 @@ impl TestCounts {
     }
 }
 
-pub(crate) fn test(root: &Path) -> Result<bool, String> {
+/// Runs every step, or only the steps named (`cargo xtask test interop e2e`,
+/// for a developer's quick loop; the test command names none).
+pub(crate) fn test(root: &Path, only: &[String]) -> Result<bool, String> {
     let started = Instant::now();
     let mut outcomes: Vec<Outcome> = Vec::new();
     let mut counts = TestCounts::default();
@@ -67,7 +69,13 @@ pub(crate) fn test(root: &Path) -> Result<bool, String> {
         "e2e-ff",
         "interop",
     ];
+    if let Some(unknown) = only.iter().find(|o| !steps.contains(&o.as_str())) {
+        return Err(format!("no test step {unknown:?}; the steps are {}", steps.join(", ")));
+    }
     for (i, name) in steps.iter().enumerate() {
+        if !only.is_empty() && !only.iter().any(|o| o == name) {
+            continue;
+        }
         println!("\n==> [{}/{}] {name}", i + 1, steps.len());
         let t = Instant::now();
         let (ok, detail) = match *name {
@@ -171,10 +179,17 @@ pub(crate) fn e2e_tests(root: &Path) -> Command {
 struct TestServer {
     child: std::process::Child,
     addr: String,
+    /// Where each `--relay` listens, in order.
+    relays: Vec<String>,
 }
 
 impl TestServer {
     fn start(root: &Path) -> Result<TestServer, String> {
+        TestServer::start_with(root, &[])
+    }
+
+    /// The server with more arguments (`--relay …`).
+    fn start_with(root: &Path, args: &[String]) -> Result<TestServer, String> {
         if !run(cargo().current_dir(root).args(["build", "-q", "-p", "wscope-server"]))? {
             return Err("wscope-server did not build".into());
         }
@@ -183,6 +198,7 @@ impl TestServer {
             .current_dir(root)
             .args(["--listen", "127.0.0.1:0", "--www"])
             .arg(root.join("www"))
+            .args(args)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .spawn()
@@ -193,6 +209,16 @@ impl TestServer {
         let first = lines.next().and_then(Result::ok).unwrap_or_default();
         let addr =
             first.split("http://").nth(1).and_then(|rest| rest.split('/').next()).unwrap_or_default().to_string();
+        // Then one line per relay, "relaying ws://ADDR/ to …", then "press Ctrl-C".
+        let mut relays = Vec::new();
+        for line in lines.by_ref().map_while(Result::ok) {
+            if let Some(rest) = line.split("relaying ws://").nth(1) {
+                relays.push(rest.split('/').next().unwrap_or_default().to_string());
+            }
+            if line.contains("Ctrl-C") {
+                break;
+            }
+        }
         // Keep draining stdout so the server never blocks on a full pipe.
         std::thread::spawn(move || lines.for_each(drop));
         if addr.is_empty() {
@@ -200,7 +226,7 @@ impl TestServer {
             return Err(format!("wscope-server did not say where it listens (first line: {first:?})"));
         }
         println!("xtask: wscope-server for the tests at {addr}");
-        Ok(TestServer { child, addr })
+        Ok(TestServer { child, addr, relays })
     }
 }
 
@@ -340,14 +366,57 @@ fn interop(root: &Path, counts: &mut TestCounts) -> Result<(bool, String), Strin
         Ok(s) => s,
         Err(e) => return Ok((false, e)),
     };
-    let script = root.join("tests").join("interop").join("deflate_client.py");
-    let out = Command::new(&python)
+    let echo = format!("ws://{}/echo", server.addr);
+    let (direct_ok, direct_passed, direct_failed) = run_python(root, &python, "deflate_client.py", &[echo], counts)?;
+    // The same client compressing through a relay to that /echo, every
+    // message then read back from the relay's log.
+    let log = target_dir.join("interop-relay.jsonl");
+    let relay_args = [
+        "--relay".to_string(),
+        format!("127.0.0.1:0=ws://{}", server.addr),
+        "--relay-log".to_string(),
+        log.display().to_string(),
+        "--relay-log-payload".to_string(),
+        (4 << 20).to_string(),
+    ];
+    let relay = match TestServer::start_with(root, &relay_args) {
+        Ok(s) => s,
+        Err(e) => return Ok((false, e)),
+    };
+    let Some(relay_addr) = relay.relays.first() else {
+        return Ok((false, "the relay did not say where it listens".into()));
+    };
+    let through = [format!("ws://{relay_addr}/echo"), log.display().to_string()];
+    let (relay_ok, relay_passed, relay_failed) = run_python(root, &python, "relay_client.py", &through, counts)?;
+    drop(relay);
+    drop(server);
+    let _ = std::fs::remove_file(&log);
+    Ok((
+        direct_ok && relay_ok,
+        format!(
+            "Python websockets (permessage-deflate) against /echo: {direct_passed} passed, {direct_failed} failed; \
+             through the relay, decoded from its log: {relay_passed} passed, {relay_failed} failed"
+        ),
+    ))
+}
+
+/// Runs one interop script; its last line says "interop: N passed, M
+/// failed". Returns whether it succeeded with something passed, and the
+/// two counts (added to `counts`).
+fn run_python(
+    root: &Path,
+    python: &Path,
+    script: &str,
+    args: &[String],
+    counts: &mut TestCounts,
+) -> Result<(bool, u64, u64), String> {
+    let script = root.join("tests").join("interop").join(script);
+    let out = Command::new(python)
         .arg(&script)
-        .arg(format!("ws://{}/echo", server.addr))
+        .args(args)
         .stderr(Stdio::inherit())
         .output()
         .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
-    drop(server);
     let text = String::from_utf8_lossy(&out.stdout);
     print!("{text}");
     let last = text.lines().last().unwrap_or_default();
@@ -364,8 +433,7 @@ fn interop(root: &Path, counts: &mut TestCounts) -> Result<(bool, String), Strin
     }
     counts.passed += passed;
     counts.failed += failed;
-    let ok = out.status.success() && passed > 0 && failed == 0;
-    Ok((ok, format!("Python websockets (permessage-deflate) against /echo: {passed} passed, {failed} failed")))
+    Ok((out.status.success() && passed > 0 && failed == 0, passed, failed))
 }
 
 /// The core must stay sans-IO: no async runtime among its dependencies.

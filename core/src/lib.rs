@@ -60,6 +60,7 @@ pub mod header_value;
 pub mod inspect;
 pub mod mask;
 pub mod message;
+pub mod pingpong;
 pub mod rules;
 pub mod stream;
 pub mod utf8;

@@ -5,6 +5,7 @@
 
 use crate::io::Prefixed;
 use crate::limits::Limits;
+use crate::relay;
 use crate::shared::Shared;
 use bytes::Bytes;
 use http_body_util::combinators::UnsyncBoxBody;
@@ -46,6 +47,40 @@ fn open_failed(e: &std::io::Error) -> Response<Body> {
     }
 }
 
+/// Exports made at once (each decodes a record and may hold up to
+/// [`relay::export::PAYLOAD_BUDGET`] of payload); more wait their turn.
+static EXPORTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
+/// `GET /relay/export/ID.jsonl` or `.har`: a relayed session's record,
+/// decoded again off the runtime, as a download.
+async fn relay_export(name: &str, shared: &Shared) -> Response<Body> {
+    let Some((id, format)) = relay::export::Format::parse(name) else {
+        return status_response(hyper::StatusCode::NOT_FOUND);
+    };
+    let Some(session) = shared.relays.get(id) else {
+        return status_response(hyper::StatusCode::NOT_FOUND);
+    };
+    // JSON lines carry what the log would; HAR carries whole messages.
+    let keep = match format {
+        relay::export::Format::Jsonl => shared.config.relay.log_payload,
+        relay::export::Format::Har => relay::export::PAYLOAD_BUDGET,
+    };
+    let options = relay::wire_options(shared.config.handshake, shared.config.ws.max_message_size, keep);
+    let Ok(_permit) = EXPORTS.acquire().await else {
+        return status_response(hyper::StatusCode::SERVICE_UNAVAILABLE);
+    };
+    let Ok(bytes) = tokio::task::spawn_blocking(move || relay::export::export(&session, format, options)).await else {
+        return status_response(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    };
+    let mut response = Response::new(Full::new(Bytes::from(bytes)).map_err(|never| match never {}).boxed_unsync());
+    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
+    response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"wscope-session-{name}\"")) {
+        response.headers_mut().insert(hyper::header::CONTENT_DISPOSITION, v);
+    }
+    response
+}
+
 pub(crate) async fn serve(io: Prefixed<TcpStream>, shared: &Shared) {
     let dir = ServeDir::new(&shared.config.www).append_index_html_on_directories(true);
     let limits = Bytes::from(Limits::of(&shared.config).to_json());
@@ -57,6 +92,9 @@ pub(crate) async fn serve(io: Prefixed<TcpStream>, shared: &Shared) {
         async move {
             if request.uri().path() == "/limits" {
                 return Ok::<_, std::io::Error>(limits_response(limits));
+            }
+            if let Some(name) = request.uri().path().strip_prefix("/relay/export/") {
+                return Ok(relay_export(name, shared).await);
             }
             // Only the operator's files, by number: the page names no path.
             let report = request.uri().path().strip_prefix("/check/report/").and_then(|n| n.parse::<usize>().ok());

@@ -57,6 +57,21 @@ pub(crate) struct Chunk {
 }
 
 impl Chunk {
+    /// Which way it went.
+    pub(crate) fn dir(&self) -> Dir {
+        self.dir
+    }
+
+    /// Microseconds since the connection was accepted.
+    pub(crate) fn micros(&self) -> u64 {
+        self.micros
+    }
+
+    /// Its bytes.
+    pub(crate) fn data(&self) -> &[u8] {
+        &self.data
+    }
+
     /// The chunk as a stream record (see [`encode_record`]).
     pub(crate) fn encode(&self, out: &mut Vec<u8>) {
         encode_record(self.dir, self.micros, &self.data, out);
@@ -141,13 +156,15 @@ impl Tap {
     /// Records a chunk, dropping the oldest ones past the cap. Each chunk
     /// counts [`CHUNK_OVERHEAD`] bytes more than its data, so a peer sending
     /// one byte at a time cannot make the cap cost far more than it says.
-    pub(crate) fn record(&self, dir: Dir, data: &[u8]) {
+    /// Returns the chunk's time (microseconds since [`Tap::start`]).
+    pub(crate) fn record(&self, dir: Dir, data: &[u8]) -> u64 {
+        let micros;
         {
             let mut log = self.lock();
+            micros = log.started.map_or(0, |s| s.elapsed().as_micros().try_into().unwrap_or(u64::MAX));
             if log.evicted {
-                return;
+                return micros;
             }
-            let micros = log.started.map_or(0, |s| s.elapsed().as_micros().try_into().unwrap_or(u64::MAX));
             if data.len() > self.max_bytes {
                 log.dropped_chunks = log.dropped_chunks.saturating_add(1);
                 log.dropped_bytes = log.dropped_bytes.saturating_add(data.len() as u64);
@@ -166,6 +183,7 @@ impl Tap {
             }
         }
         self.bump();
+        micros
     }
 
     fn bump(&self) {

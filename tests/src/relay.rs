@@ -270,7 +270,102 @@ async fn tungstenite_through_the_relay_every_byte_identical_and_recorded() {
     assert!(lines.iter().any(|l| l["type"] == "control" && l["opcode"] == "Ping" && l["from"] == "server"));
     assert!(lines.iter().any(|l| l["type"] == "control" && l["opcode"] == "Pong" && l["from"] == "client"));
     assert!(!lines.iter().any(|l| l["type"] == "violation"), "no rule broken");
+    let pong = lines.iter().find(|l| l["opcode"] == "Pong").unwrap();
+    assert!(pong["rtt_us"].is_u64(), "the pong answers the server's ping: {pong}");
+
+    // The JSON lines export is the log made again from the record (times
+    // aside: the log's are when it was written).
+    let export = get(server.local_addr(), "/relay/export/1.jsonl").await;
+    let untimed = |mut v: Value| {
+        v.as_object_mut().unwrap().remove("time");
+        v
+    };
+    let exported: Vec<Value> =
+        String::from_utf8(export).unwrap().lines().map(|l| untimed(serde_json::from_str(l).unwrap())).collect();
+    let logged: Vec<Value> = lines.into_iter().filter(|l| l["session"] == 1).map(untimed).collect();
+    assert_eq!(exported.len(), logged.len(), "as many lines exported as logged");
+    for (i, (e, l)) in exported.iter().zip(&logged).enumerate() {
+        assert!(e == l, "line {i} differs: exported {:.300} logged {:.300}", e.to_string(), l.to_string());
+    }
+
+    // The HAR export: HAR 1.2 with Chrome's WebSocket fields.
+    let har: Value = serde_json::from_slice(&get(server.local_addr(), "/relay/export/1.har").await).unwrap();
+    check_har(&har, relay, &big);
     let _ = std::fs::remove_file(&log);
+}
+
+/// `GET path`: the body of a 200.
+async fn get(addr: SocketAddr, path: &str) -> Vec<u8> {
+    let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let response = crate::support::http_exchange(addr, request.as_bytes()).await;
+    assert_eq!(response.status_line, "HTTP/1.1 200 OK", "{path}");
+    response.body
+}
+
+/// The fields HAR 1.2 requires, and those Chrome's DevTools writes for a
+/// WebSocket (`_resourceType`, `_webSocketMessages` of `type`, `time`,
+/// `opcode`, `data`), with the session's messages in order.
+fn check_har(har: &Value, relay: SocketAddr, big: &[u8]) {
+    let log = &har["log"];
+    assert_eq!(log["version"], "1.2");
+    assert_eq!(log["creator"]["name"], "wscope");
+    assert!(log["pages"].is_array());
+    let entries = log["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 1);
+    let e = &entries[0];
+    for field in ["startedDateTime", "time", "request", "response", "cache", "timings"] {
+        assert!(!e[field].is_null(), "entry.{field} is required");
+    }
+    assert!(e["startedDateTime"].as_str().unwrap().ends_with('Z'));
+    let request = &e["request"];
+    assert_eq!(request["method"], "GET");
+    assert_eq!(request["url"], format!("ws://{relay}/chat?room=7&user=ada"));
+    assert_eq!(request["httpVersion"], "HTTP/1.1");
+    assert_eq!(
+        request["queryString"],
+        serde_json::json!([{"name": "room", "value": "7"}, {"name": "user", "value": "ada"}])
+    );
+    for field in ["cookies", "headers", "headersSize", "bodySize"] {
+        assert!(!request[field].is_null(), "request.{field} is required");
+    }
+    assert!(
+        request["headers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["name"].as_str().unwrap().eq_ignore_ascii_case("sec-websocket-key"))
+    );
+    let response = &e["response"];
+    assert_eq!(response["status"], 101);
+    assert_eq!(response["statusText"], "Switching Protocols");
+    for field in ["httpVersion", "cookies", "headers", "content", "redirectURL", "headersSize", "bodySize"] {
+        assert!(!response[field].is_null(), "response.{field} is required");
+    }
+    for field in ["send", "wait", "receive"] {
+        assert!(e["timings"][field].is_number(), "timings.{field} is required");
+    }
+    assert_eq!(e["_resourceType"], "websocket");
+    let messages = e["_webSocketMessages"].as_array().unwrap();
+    for m in messages {
+        let keys: Vec<&String> = m.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["data", "opcode", "time", "type"], "Chrome's fields, no more");
+        assert!(m["time"].as_f64().unwrap() > 1.7e9, "seconds since the epoch");
+    }
+    let sent: Vec<(&str, u64)> = messages
+        .iter()
+        .filter(|m| m["type"] == "send")
+        .map(|m| (m["data"].as_str().unwrap(), m["opcode"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(sent.len(), 5);
+    assert_eq!(sent[0], ("hello through the relay", 1));
+    use base64::Engine as _;
+    assert_eq!(base64::engine::general_purpose::STANDARD.decode(sent[1].0).unwrap(), big, "binary data is base64");
+    assert_eq!(sent[1].1, 2);
+    assert_eq!(messages.iter().filter(|m| m["type"] == "receive").count(), 7);
+    // wscope's own: the summary, the rules broken, the raw records.
+    assert_eq!(e["_wscope"]["session"]["id"], 1);
+    assert_eq!(e["_wscope"]["violations"], serde_json::json!([]));
+    assert!(e["_wscope"]["records"].as_array().unwrap().len() >= 2);
 }
 
 /// Violations of a raw client are flagged, named the client's, and the

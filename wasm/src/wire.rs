@@ -7,6 +7,7 @@ use crate::js::{DeflateJs, FrameJs, MessageJs, PartialJs, to_js};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wscope_core::handshake::{HandshakeLimits, RequestHead};
+use wscope_core::pingpong::PingTracker;
 use wscope_core::wire::{WireDecoder, WireItem, WireOptions};
 use wscope_core::{Decoded, Role};
 
@@ -39,11 +40,21 @@ enum ItemJs {
     Frame {
         from: &'static str,
         frame: Box<FrameJs>,
+        /// For a pong that answers the other side's ping: `{ ping, micros }`,
+        /// the ping's frame index and the time between the two.
+        answers: Option<AnswersJs>,
     },
     Message {
         from: &'static str,
         message: MessageJs,
     },
+}
+
+/// The ping a pong answers (the core's `PingTracker`).
+#[derive(Serialize)]
+struct AnswersJs {
+    ping: usize,
+    micros: f64,
 }
 
 impl From<&WireItem> for ItemJs {
@@ -69,7 +80,7 @@ impl From<&WireItem> for ItemJs {
             WireItem::Deflate(Err(e)) => ItemJs::Deflate { params: None, error: Some(e.to_string()) },
             WireItem::Raw { from, bytes } => ItemJs::Raw { from: role_name(*from), bytes: bytes.clone() },
             WireItem::Frame { from, frame } => {
-                ItemJs::Frame { from: role_name(*from), frame: Box::new(FrameJs::from(frame)) }
+                ItemJs::Frame { from: role_name(*from), frame: Box::new(FrameJs::from(frame)), answers: None }
             }
             WireItem::Message { from, message } => {
                 ItemJs::Message { from: role_name(*from), message: MessageJs::from(message) }
@@ -99,11 +110,12 @@ const RECORD_HEADER: usize = 9;
 #[derive(Debug)]
 pub struct WireView {
     decoder: WireDecoder,
+    pings: PingTracker,
 }
 
 impl Default for WireView {
     fn default() -> Self {
-        WireView { decoder: WireDecoder::new(WireOptions::default()) }
+        WireView { decoder: WireDecoder::new(WireOptions::default()), pings: PingTracker::new() }
     }
 }
 
@@ -134,14 +146,24 @@ impl WireView {
         let micros = micros.try_into().map(u64::from_be_bytes).unwrap_or(0);
         let mut items = Vec::new();
         self.decoder.push(from, data, &mut items);
+        let items = items
+            .iter()
+            .map(|item| {
+                let mut js = ItemJs::from(item);
+                if let (WireItem::Frame { from, frame }, ItemJs::Frame { answers, .. }) = (item, &mut js) {
+                    #[allow(clippy::cast_precision_loss)]
+                    let found = self
+                        .pings
+                        .frame(*from, frame, micros)
+                        .map(|a| AnswersJs { ping: a.ping, micros: a.round_trip as f64 });
+                    *answers = found;
+                }
+                js
+            })
+            .collect();
         #[allow(clippy::cast_precision_loss)]
         let micros = micros as f64;
-        to_js(&RecordJs {
-            from: role_name(from),
-            micros,
-            len: data.len(),
-            items: items.iter().map(ItemJs::from).collect(),
-        })
+        to_js(&RecordJs { from: role_name(from), micros, len: data.len(), items })
     }
 
     /// A frame header `from` one side cut short at the end of what

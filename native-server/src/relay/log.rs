@@ -7,7 +7,7 @@
 //! | `head` | a side's HTTP head is complete | `t_us`, `from`, `status` (the server's), `head` (its text) |
 //! | `deflate` | the 101 agreed permessage-deflate | `t_us`, `params`, or `error` when its header cannot be read |
 //! | `message` | a data message's last frame arrived | `t_us`, `from`, `index`, `kind` (`text`/`binary`), `len` (inflated), `wire_len`, `compressed`, `frames`, `complete`, `kept`, and `text` or `base64` (the first `--relay-log-payload` bytes) |
-//! | `control` | a ping, pong or close arrived | `t_us`, `from`, `frame`, `opcode`, `len`, `code` and `reason` (a close), `text` or `base64` |
+//! | `control` | a ping, pong or close arrived | `t_us`, `from`, `frame`, `opcode`, `len`, `code` and `reason` (a close), `rtt_us` (a pong that answers the other side's latest ping: microseconds since it), `text` or `base64` |
 //! | `violation` | a frame breaks a rule | `t_us`, `from`, `frame`, `offset` (in that side's frames), `opcode`, `rule` (in words), `close_code`, `rfc`, `section` |
 //! | `raw` | bytes that are no frames (after a refusal, or not HTTP at all) | `t_us`, `from`, `len` |
 //! | `end` | the session is over | `reason`, `summary` (as `/relay/sessions` lists it) |
@@ -94,6 +94,9 @@ pub(crate) enum Line {
         code: Option<u16>,
         #[serde(skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
+        /// A pong that answers the other side's ping: microseconds since it.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        rtt_us: Option<u64>,
         #[serde(flatten)]
         payload: Payload,
     },

@@ -13,8 +13,10 @@
 //! | `record.rs` | the copy: the record, the core's decoding, counts, log lines |
 //! | `hub.rs` | the sessions remembered, their summaries and records |
 //! | `log.rs` | `--relay-log`: JSON lines |
+//! | `export.rs` | a session's record as JSON lines or HAR, decoded again |
 //! | `watch.rs` | `/relay/sessions`: the Sessions panel's live list |
 
+pub(crate) mod export;
 pub mod hub;
 mod log;
 mod pipe;
@@ -36,6 +38,7 @@ use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
 use wscope_check::Target;
 use wscope_core::handshake::{HandshakeError, HandshakeLimits};
+use wscope_core::wire::WireOptions;
 
 /// One relay, ready.
 #[derive(Debug)]
@@ -60,6 +63,22 @@ pub(crate) struct RelayShared {
     /// further: the server's `--max-message-size`.
     pub(crate) max_message_size: u64,
     pub(crate) shutdown: CancellationToken,
+}
+
+/// How a relayed session is decoded: the server's head limits, messages
+/// judged against `--max-message-size` (which also bounds inflating), and
+/// `keep` payload bytes kept per frame and message.
+pub(crate) fn wire_options(head_limits: HandshakeLimits, max_message_size: u64, keep: usize) -> WireOptions {
+    let defaults = WireOptions::default();
+    WireOptions {
+        head_limits,
+        stream: wscope_core::stream::StreamOptions {
+            max_message_size: Some(max_message_size),
+            keep_payload: keep,
+            ..defaults.stream
+        },
+        ..defaults
+    }
 }
 
 /// Binds every relay and starts accepting (fails if one cannot listen, its

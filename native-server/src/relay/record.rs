@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Instant, SystemTime};
 use wscope_core::deflate::DeflateParams;
+use wscope_core::pingpong::{Answered, PingTracker};
 use wscope_core::rules::DataKind;
 use wscope_core::stream::{InspectedFrame, InspectedMessage, text_prefix};
 use wscope_core::wire::{WireDecoder, WireItem, WireOptions};
@@ -28,6 +29,7 @@ pub(crate) const fn side_name(from: Role) -> &'static str {
 
 struct Decoding {
     wire: WireDecoder,
+    pings: PingTracker,
     /// Reused between pushes.
     items: Vec<WireItem>,
 }
@@ -60,7 +62,11 @@ impl Recorder {
         Recorder {
             session,
             hub,
-            decoding: Mutex::new(Decoding { wire: WireDecoder::new(options), items: Vec::new() }),
+            decoding: Mutex::new(Decoding {
+                wire: WireDecoder::new(options),
+                pings: PingTracker::new(),
+                items: Vec::new(),
+            }),
             started,
             last_activity: AtomicU64::new(0),
             logging,
@@ -93,11 +99,10 @@ impl Recorder {
             Role::Client => Dir::ClientToServer,
             Role::Server => Dir::ServerToClient,
         };
-        self.session.tap.record(dir, data);
-        let t_us = self.micros();
+        let t_us = self.session.tap.record(dir, data);
         let mut lines = Vec::new();
         let mut decoding = self.decoding.lock().unwrap_or_else(PoisonError::into_inner);
-        let Decoding { wire, items } = &mut *decoding;
+        let Decoding { wire, pings, items } = &mut *decoding;
         items.clear();
         wire.push(from, data, items);
         self.session.update(|s| {
@@ -110,7 +115,7 @@ impl Recorder {
             let time = humantime::format_rfc3339_micros(SystemTime::now()).to_string();
             let id = self.session.id;
             for item in items.iter() {
-                line(id, &time, t_us, item, &mut lines);
+                line(id, &time, t_us, item, pings, &mut lines);
             }
         }
         drop(decoding);
@@ -212,7 +217,15 @@ fn message_line(session: u64, time: &str, t_us: u64, from: Role, m: &InspectedMe
     }
 }
 
-fn frame_lines(session: u64, time: &str, t_us: u64, from: Role, f: &InspectedFrame, lines: &mut Vec<Line>) {
+fn frame_lines(
+    session: u64,
+    time: &str,
+    t_us: u64,
+    from: Role,
+    f: &InspectedFrame,
+    answered: Option<Answered>,
+    lines: &mut Vec<Line>,
+) {
     for v in &f.violations {
         lines.push(Line::Violation {
             session,
@@ -243,12 +256,21 @@ fn frame_lines(session: u64, time: &str, t_us: u64, from: Role, f: &InspectedFra
             len: f.header.payload_len,
             code,
             reason,
+            rtt_us: answered.map(|a| a.round_trip),
             payload: payload(&f.payload, f.header.opcode != OpCode::Close, true),
         });
     }
 }
 
-fn line(session: u64, time: &str, t_us: u64, item: &WireItem, lines: &mut Vec<Line>) {
+/// Log lines of one decoded item (`pings` pairs pongs with their pings).
+pub(crate) fn line(
+    session: u64,
+    time: &str,
+    t_us: u64,
+    item: &WireItem,
+    pings: &mut PingTracker,
+    lines: &mut Vec<Line>,
+) {
     let time_s = || time.to_string();
     match item {
         WireItem::Head { from, bytes, status } => lines.push(Line::Head {
@@ -269,7 +291,10 @@ fn line(session: u64, time: &str, t_us: u64, item: &WireItem, lines: &mut Vec<Li
         WireItem::Raw { from, bytes } => {
             lines.push(Line::Raw { session, time: time_s(), t_us, from: side_name(*from), len: bytes.len() });
         }
-        WireItem::Frame { from, frame } => frame_lines(session, time, t_us, *from, frame, lines),
+        WireItem::Frame { from, frame } => {
+            let answered = pings.frame(*from, frame, t_us);
+            frame_lines(session, time, t_us, *from, frame, answered, lines);
+        }
         WireItem::Message { from, message } => lines.push(message_line(session, time, t_us, *from, message)),
     }
 }

@@ -22,7 +22,6 @@ use tracing::{debug, info};
 use wscope_core::Role;
 use wscope_core::handshake::HandshakeError;
 use wscope_core::handshake::head::replace_header;
-use wscope_core::wire::WireOptions;
 
 /// How long a refusal may take to send and to drain after.
 const REFUSAL_LINGER: Duration = Duration::from_secs(2);
@@ -63,14 +62,7 @@ pub(crate) async fn serve(mut client: TcpStream, peer: SocketAddr, relay: Arc<Re
         Ok(Ok(head)) => head,
     };
     let session = shared.hub.open(relay.listen, &relay.upstream, peer, &head.target);
-    let options = WireOptions {
-        head_limits: shared.head_limits,
-        stream: wscope_core::stream::StreamOptions {
-            max_message_size: Some(shared.max_message_size),
-            ..WireOptions::default().stream
-        },
-        ..WireOptions::default()
-    };
+    let options = super::wire_options(shared.head_limits, shared.max_message_size, shared.config.log_payload);
     let recorder = Recorder::new(
         Arc::clone(&session),
         Arc::clone(&shared.hub),
@@ -81,15 +73,7 @@ pub(crate) async fn serve(mut client: TcpStream, peer: SocketAddr, relay: Arc<Re
     );
     let log = shared.log.as_ref();
     if let Some(log) = log {
-        log.write(vec![super::log::Line::Open {
-            session: session.id,
-            time: humantime::format_rfc3339_micros(session.started).to_string(),
-            relay: relay.listen.to_string(),
-            upstream: relay.upstream.clone(),
-            peer: peer.to_string(),
-            target: head.target.clone(),
-        }])
-        .await;
+        log.write(vec![super::export::open_line(&session)]).await;
     }
     info!(session = session.id, %peer, target = %head.target, upstream = %relay.upstream, "relay: session opened");
     let reason = match relay_session(client, &relay, &shared, &recorder, &bytes, head_len).await {

@@ -65,6 +65,7 @@ impl Server {
             check_permit: Arc::new(Semaphore::new(1)),
             clients: clients::checker(&config.check),
             relays: Arc::new(relay::hub::RelayHub::new(config.relay.max_records, config.relay.record_bytes)),
+            relay_addrs: std::sync::OnceLock::new(),
             shutdown: CancellationToken::new(),
             self_addr,
             config,
@@ -78,6 +79,7 @@ impl Server {
                 return Err(e);
             }
         };
+        let _ = shared.relay_addrs.set(relay_addrs.clone());
         tracker.spawn(accept::accept_loop(listener, Arc::clone(&shared), tracker.clone()));
         Ok(Server { addr, shared, tracker, relay_addrs })
     }

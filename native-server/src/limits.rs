@@ -7,7 +7,9 @@
 //!  "inject": {"max_payload_bytes": 1048576, "max_reply_bytes": 1048576},
 //!  "tap": {"max_bytes": 1048576}, "deflate": true,
 //!  "check": {"targets": ["ws://127.0.0.1:3000/"], "reports": ["nightly.json"],
-//!            "record_limit": 262144, "clients": true}}
+//!            "record_limit": 262144, "clients": true},
+//!  "relay": {"relays": [{"listen": "127.0.0.1:9000", "upstream": "ws://127.0.0.1:3000"}],
+//!            "record_bytes": 1048576, "max_records": 64}}
 //! ```
 //!
 //! `check.targets` are the targets the operator allowed `/check` besides
@@ -37,6 +39,28 @@ pub struct Limits {
     pub deflate: bool,
     /// `/check`'s targets and limits.
     pub check: CheckJson,
+    /// The relays (`--relay`), for the Sessions panel.
+    pub relay: RelayJson,
+}
+
+/// The relays and their record limit.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct RelayJson {
+    /// Each relay: where it listens and its upstream.
+    pub relays: Vec<RelayEntryJson>,
+    /// Bytes kept per session's record.
+    pub record_bytes: usize,
+    /// Sessions whose records are kept.
+    pub max_records: usize,
+}
+
+/// One relay.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct RelayEntryJson {
+    /// Where it listens, as configured (port 0: a free port was taken).
+    pub listen: String,
+    /// The upstream URL.
+    pub upstream: String,
 }
 
 /// `/check`'s targets (besides this server's `/echo`) and limits.
@@ -93,7 +117,26 @@ impl Limits {
                 record_limit: config.check.record_limit,
                 clients: config.check.client_connections > 0,
             },
+            relay: RelayJson {
+                relays: config
+                    .relay
+                    .relays
+                    .iter()
+                    .map(|r| RelayEntryJson { listen: r.listen.to_string(), upstream: r.upstream.clone() })
+                    .collect(),
+                record_bytes: config.relay.record_bytes,
+                max_records: config.relay.max_records,
+            },
         }
+    }
+
+    /// With each relay's real address (a relay asked for port 0 took a
+    /// free one).
+    pub fn with_relay_addrs(mut self, addrs: &[std::net::SocketAddr]) -> Self {
+        for (entry, addr) in self.relay.relays.iter_mut().zip(addrs) {
+            entry.listen = addr.to_string();
+        }
+        self
     }
 
     /// As JSON.
@@ -121,5 +164,7 @@ mod tests {
         assert_eq!(v["check"]["targets"], serde_json::json!([]));
         assert_eq!(v["check"]["record_limit"], 256 * 1024);
         assert_eq!(v["check"]["clients"], true);
+        assert_eq!(v["relay"]["relays"], serde_json::json!([]));
+        assert_eq!(v["relay"]["record_bytes"], 1 << 20);
     }
 }

@@ -24,5 +24,7 @@ pub(crate) struct Shared {
     pub(crate) clients: Arc<wscope_check::serve::ClientChecker>,
     /// The relayed sessions (`--relay`), for `/relay/…`.
     pub(crate) relays: Arc<crate::relay::hub::RelayHub>,
+    /// Where each relay listens, once they are bound.
+    pub(crate) relay_addrs: std::sync::OnceLock<Vec<SocketAddr>>,
     pub(crate) shutdown: CancellationToken,
 }

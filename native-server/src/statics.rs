@@ -83,7 +83,8 @@ async fn relay_export(name: &str, shared: &Shared) -> Response<Body> {
 
 pub(crate) async fn serve(io: Prefixed<TcpStream>, shared: &Shared) {
     let dir = ServeDir::new(&shared.config.www).append_index_html_on_directories(true);
-    let limits = Bytes::from(Limits::of(&shared.config).to_json());
+    let relay_addrs = shared.relay_addrs.get().map(Vec::as_slice).unwrap_or_default();
+    let limits = Bytes::from(Limits::of(&shared.config).with_relay_addrs(relay_addrs).to_json());
     let reports = std::sync::Arc::new(shared.config.check.reports.clone());
     let service = hyper::service::service_fn(move |request: Request<Incoming>| {
         let mut dir = dir.clone();

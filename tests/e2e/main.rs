@@ -34,6 +34,7 @@ mod check;
 mod clients;
 mod newcomer;
 mod sends;
+mod sessions;
 
 const WAIT: Duration = Duration::from_secs(15);
 

@@ -1,4 +1,4 @@
-// wscope explorer: loads the wasm core, then wires up the six panels.
+// wscope explorer: loads the wasm core, then wires up the seven panels.
 
 import init from '../pkg/wscope_wasm.js';
 import { installFieldHighlight } from './util.js';
@@ -8,6 +8,7 @@ import { setupInspector } from './inspector.js';
 import { setupLive } from './live.js';
 import { setupInject } from './inject.js';
 import { setupCheck } from './check.js';
+import { setupSessions } from './sessions.js';
 import { loadLimits } from './limits.js';
 
 async function main() {
@@ -31,6 +32,7 @@ async function main() {
   inject = setupInject({ builderBytes: () => builder.bytes(), builderCompressed: () => builder.compressed() });
   setupLive();
   setupCheck();
+  setupSessions();
   setupNav();
   document.body.classList.add('ready');
 }

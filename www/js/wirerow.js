@@ -12,14 +12,15 @@ const SERVER_CLOCK = 'Time since the server accepted the TCP connection, by the 
 const arrowOf = (dir, who) => (dir === 'up' ? `${who} → server` : `server → ${who}`);
 const arrowMark = (dir) => h('span', { class: 'dir-arrow', 'aria-hidden': 'true' }, dir === 'up' ? '↑' : '↓');
 
-/** A side's HTTP head; `clock`: whose clock `micros` is. */
-export function headRow(dir, head, micros, clock = SERVER_CLOCK) {
+/** A side's HTTP head; `clock`: whose clock `micros` is; `open`: shown
+ * unfolded (on wide screens, by default). */
+export function headRow(dir, head, micros, clock = SERVER_CLOCK, open = !narrowScreen.matches) {
   const what = dir === 'up' ? 'request' : 'response';
   return h('div', { class: `tl-item http-row dir-${dir}`, 'data-http': what },
     h('div', { class: 'tl-line' },
       h('span', { class: 'tl-name' }, arrowMark(dir), ` HTTP ${what}`),
       h('span', { class: 'tl-time', title: clock }, `${ms(micros / 1000)}${clock === SERVER_CLOCK ? ' srv' : ''}`)),
-    h('details', { class: 'http-details', open: !narrowScreen.matches },
+    h('details', { class: 'http-details', open },
       h('summary', { class: 'mono' }, `${head.first_line} · ${plural(head.len, 'byte')}`), httpPre(head.text)));
 }
 

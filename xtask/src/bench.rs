@@ -27,6 +27,9 @@ WHAT (default: echo memory wasm):
     deflate  permessage-deflate: echo and memory per connection, compressed
              against plain (/echo?deflate=off) on the same server, same run
     codec    cargo bench -p wscope-bench --bench codec (criterion, several minutes)
+    relay    echo direct, through a transparent --relay and through socat to the
+             same wscope-server (100 × 1 KiB, 100 × 16 KiB); relay memory per
+             idle relayed connection
     live     the explorer's live panel in Chromium: milliseconds per tap record
              over 20 000 echoed messages (WSCOPE_LIVE_MESSAGES), by tenths
     all      all of the above
@@ -60,8 +63,8 @@ fn parse(args: &[String]) -> Result<Options, String> {
                 print!("{HELP}");
                 std::process::exit(0);
             }
-            "echo" | "memory" | "wasm" | "deflate" | "codec" | "live" => o.what.push(a.clone()),
-            "all" => o.what.extend(["echo", "memory", "wasm", "deflate", "codec", "live"].map(String::from)),
+            "echo" | "memory" | "wasm" | "deflate" | "relay" | "codec" | "live" => o.what.push(a.clone()),
+            "all" => o.what.extend(["echo", "memory", "wasm", "deflate", "relay", "codec", "live"].map(String::from)),
             other => return Err(format!("unknown bench argument {other:?}\n{HELP}")),
         }
     }
@@ -78,7 +81,7 @@ pub(crate) fn bench(root: &Path, args: &[String]) -> Result<bool, String> {
     let mut report = String::new();
     report.push_str(&machine());
     let mut ok = true;
-    if o.what.iter().any(|w| w == "echo" || w == "memory" || w == "deflate") {
+    if o.what.iter().any(|w| w == "echo" || w == "memory" || w == "deflate" || w == "relay") {
         println!("==> building the servers and the load generator (release)");
         if !run(cargo().current_dir(root).args(["build", "--release", "-p", "wscope-server", "-p", "wscope-bench"]))? {
             return Err("the benchmark binaries did not build".into());
@@ -90,6 +93,9 @@ pub(crate) fn bench(root: &Path, args: &[String]) -> Result<bool, String> {
             "memory" => memory(root)?,
             "wasm" => wasm(root)?,
             "deflate" => deflate(root, &o)?,
+            "relay" => crate::bench_relay::relay(root, o.rounds, o.seconds, |url, conns, size, pid| {
+                echo_args(url, conns, size, &o, pid)
+            })?,
             "live" => {
                 println!("==> the live panel in Chromium (tests/e2e, live_panel_cost_per_record)");
                 setup::ensure(root, &[setup::Need::Wasm32Target, setup::Need::WasmBindgen, setup::Need::Chromium])?;

@@ -37,6 +37,9 @@ pub(crate) enum Need {
     /// Python 3 with `venv` (Debian's python3-venv), for the interop test
     /// with the Python `websockets` client.
     PythonVenv,
+    /// Debian's socat: the plain TCP forwarder the relay benchmark
+    /// measures the relay against (bench only).
+    Socat,
     /// The nightly toolchain (fuzzing only).
     Nightly,
     /// cargo-fuzz (fuzzing only).
@@ -74,6 +77,7 @@ pub(crate) const ALL: &[Need] = &[
     Need::Firefox,
     Need::Geckodriver,
     Need::PythonVenv,
+    Need::Socat,
     Need::Nightly,
     Need::CargoFuzz,
 ];
@@ -127,6 +131,7 @@ fn present(root: &Path, need: Need) -> bool {
         Need::Firefox => quiet_ok(Command::new("firefox-esr").arg("--version")),
         Need::Geckodriver => quiet_ok(Command::new("geckodriver").arg("--version")),
         Need::PythonVenv => quiet_ok(Command::new("python3").args(["-c", "import venv, ensurepip"])),
+        Need::Socat => quiet_ok(Command::new("socat").arg("-V")),
         Need::Nightly => quiet_ok(Command::new("rustc").args(["+nightly", "--version"])),
         Need::CargoFuzz => quiet_ok(Command::new("cargo").args(["fuzz", "--version"])),
     }
@@ -146,6 +151,7 @@ fn install(root: &Path, need: Need, apt_updated: &mut bool) -> Result<(), String
         Need::Firefox => return apt_install(&["firefox-esr"], apt_updated),
         Need::Geckodriver => return cargo_install(&["geckodriver"]),
         Need::PythonVenv => return apt_install(&["python3", "python3-venv"], apt_updated),
+        Need::Socat => return apt_install(&["socat"], apt_updated),
         Need::Nightly => {
             let mut c = Command::new("rustup");
             c.args(["toolchain", "install", "nightly", "--profile", "minimal"]);

@@ -251,7 +251,10 @@ impl RelayHub {
             *generation = generation.wrapping_add(1);
             session.changed_at.store(*generation, Ordering::Relaxed);
         }
-        self.changed.send_modify(|v| *v = v.wrapping_add(1));
+        // No list open: nobody to wake (a watcher reads after subscribing).
+        if self.changed.receiver_count() > 0 {
+            self.changed.send_modify(|v| *v = v.wrapping_add(1));
+        }
     }
 
     /// What changed after generation `seen` (0: everything).

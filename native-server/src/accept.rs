@@ -115,6 +115,8 @@ enum Endpoint {
     Check,
     /// The relayed sessions' live list.
     RelaySessions,
+    /// An intercepted session's controls.
+    Intercept(Arc<relay::hub::RelaySession>),
 }
 
 /// A WebSocket past its handshake, ready for its endpoint.
@@ -140,6 +142,10 @@ impl Open {
             Endpoint::Inject { deflate } => Box::pin(inject::serve(ws, shared, deflate)).await,
             Endpoint::Check => Box::pin(check::serve(ws, shared)).await,
             Endpoint::RelaySessions => Box::pin(relay::watch::serve(ws, Arc::clone(&shared.relays), shared)).await,
+            Endpoint::Intercept(session) => match session.control.get() {
+                Some(control) => Box::pin(relay::intercept::control::serve(ws, control, shared)).await,
+                None => ws::Outcome::default(),
+            },
             Endpoint::Echo => ws::echo(ws, shared).await,
         };
         if let Some(tap) = tap {
@@ -180,6 +186,7 @@ async fn open(mut stream: TcpStream, peer: SocketAddr, shared: &Arc<Shared>) -> 
         "/check" => "/check",
         "/relay/sessions" => "/relay/sessions",
         "/relay/tap" => "/relay/tap",
+        "/relay/intercept" => "/relay/intercept",
         p if shared.config.check.client_connections > 0
             && p.strip_prefix(clients::PREFIX).is_some_and(|r| r.starts_with('/')) =>
         {
@@ -216,19 +223,42 @@ async fn open(mut stream: TcpStream, peer: SocketAddr, shared: &Arc<Shared>) -> 
         },
         "/check" => Endpoint::Check,
         "/relay/sessions" => Endpoint::RelaySessions,
-        "/relay/tap" => match query_param(&request, "session").and_then(|id| id.parse::<u64>().ok()) {
-            Some(id) => match shared.relays.get(id) {
-                Some(session) => Endpoint::Tap(Arc::clone(&session.tap)),
+        "/relay/tap" | "/relay/intercept" => {
+            let session = match query_param(&request, "session").and_then(|id| id.parse::<u64>().ok()) {
+                Some(id) => match shared.relays.get(id) {
+                    Some(session) => session,
+                    None => {
+                        let message =
+                            format!("no relayed session {id} is kept (the oldest are dropped for newer ones)");
+                        return refuse(stream, peer, &HandshakeError::Refused { status: 404, message }).await;
+                    }
+                },
                 None => {
-                    let message = format!("no relayed session {id} is kept (the oldest are dropped for newer ones)");
-                    return refuse(stream, peer, &HandshakeError::Refused { status: 404, message }).await;
+                    let message = format!("{path} needs ?session=ID");
+                    return refuse(stream, peer, &HandshakeError::Refused { status: 400, message }).await;
                 }
-            },
-            None => {
-                let e = HandshakeError::Refused { status: 400, message: "/relay/tap needs ?session=ID".into() };
-                return refuse(stream, peer, &e).await;
+            };
+            if path == "/relay/intercept" {
+                if session.control.get().is_none() {
+                    let message = format!(
+                        "session {} is not intercepted (start the relay with --relay-mode intercept) or its legs are not open",
+                        session.id
+                    );
+                    return refuse(stream, peer, &HandshakeError::Refused { status: 409, message }).await;
+                }
+                Endpoint::Intercept(session)
+            } else if query_param(&request, "leg") == Some("upstream") {
+                match session.upstream_tap.get() {
+                    Some(tap) => Endpoint::Tap(Arc::clone(tap)),
+                    None => {
+                        let message = format!("session {} has one leg (it is not intercepted)", session.id);
+                        return refuse(stream, peer, &HandshakeError::Refused { status: 404, message }).await;
+                    }
+                }
+            } else {
+                Endpoint::Tap(Arc::clone(&session.tap))
             }
-        },
+        }
         "/inject" => {
             Endpoint::Inject { deflate: matches!(query_param(&request, "deflate"), Some("on" | "1" | "yes" | "true")) }
         }
@@ -247,7 +277,8 @@ async fn open(mut stream: TcpStream, peer: SocketAddr, shared: &Arc<Shared>) -> 
             config.max_message_size = config.max_message_size.min(TAP_INPUT_LIMIT);
             config.max_frame_size = config.max_frame_size.min(TAP_INPUT_LIMIT);
         }
-        Endpoint::Echo => {}
+        // Commands carry an edited or injected message: the echo's limits.
+        Endpoint::Echo | Endpoint::Intercept(_) => {}
     }
     // permessage-deflate on the echo only, unless the page asked for the
     // plain form (`/echo?deflate=off`) to compare the two.

@@ -93,11 +93,41 @@ impl std::str::FromStr for RelaySpec {
     }
 }
 
+/// How a relay treats the traffic.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RelayMode {
+    /// Every byte passed on unchanged; a copy decoded and judged.
+    #[default]
+    Transparent,
+    /// A WebSocket held with each side, so the page can hold, edit, drop
+    /// and inject messages.
+    Intercept,
+}
+
+impl std::str::FromStr for RelayMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "transparent" => Ok(RelayMode::Transparent),
+            "intercept" => Ok(RelayMode::Intercept),
+            other => Err(format!("{other:?}: the relay modes are transparent and intercept")),
+        }
+    }
+}
+
 /// Relays and their limits.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RelayConfig {
     /// The relays (none: no relay listens).
     pub relays: Vec<RelaySpec>,
+    /// Transparent or intercepting, for every relay.
+    pub mode: RelayMode,
+    /// Intercepting: messages held per direction at most (then that side
+    /// is not read until the page makes room).
+    pub hold_messages: usize,
+    /// Intercepting: bytes held per direction at most.
+    pub hold_bytes: usize,
     /// Relayed connections open at once, all relays together; more are
     /// answered 503.
     pub max_sessions: usize,
@@ -127,6 +157,9 @@ impl Default for RelayConfig {
     fn default() -> Self {
         RelayConfig {
             relays: Vec::new(),
+            mode: RelayMode::Transparent,
+            hold_messages: 64,
+            hold_bytes: 16 << 20,
             max_sessions: 256,
             max_records: 64,
             record_bytes: 1 << 20,

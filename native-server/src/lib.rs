@@ -23,7 +23,7 @@ pub mod tap;
 mod tap_stream;
 mod ws;
 
-pub use config::{CheckLimits, InjectLimits, RelayConfig, RelaySpec, ServerConfig, TapLimits};
+pub use config::{CheckLimits, InjectLimits, RelayConfig, RelayMode, RelaySpec, ServerConfig, TapLimits};
 
 use shared::Shared;
 use std::net::SocketAddr;

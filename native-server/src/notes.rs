@@ -51,6 +51,31 @@
 //! bytes are at `/relay/tap?session=ID`, which speaks `/tap`'s notes and
 //! records (its `hello` has `token_bits` 0).
 //!
+//! # `/relay/intercept?session=ID` ([`InterceptNote`])
+//!
+//! An intercepted session's controls (`--relay-mode intercept`). The page
+//! sends commands as text, each a JSON object with a `type`:
+//! `{"type": "hold", "from": "client"|"server", "on": true|false}` (letting go
+//! sends what was held, in order), `{"type": "release", "id": N}`,
+//! `{"type": "edit", "id": N, "text": "…"}` or `… "base64": "…"`,
+//! `{"type": "drop", "id": N}`, `{"type": "inject", "to": "client"|"server",
+//! "text": "…"}` or `… "base64": "…"`. The server sends:
+//!
+//! | `type` | fields | when |
+//! | --- | --- | --- |
+//! | `state` | `hold_client`, `hold_server`: whether each side's messages are held; `held`: every held message | first, and after each hold change |
+//! | `held` | `message`: a held message | a message (or a close) arrived from a held side |
+//! | `sent` | `id` (`null` for an injected one), `from` (whose message it went on as), `kind`, `len`, `edited`, `injected` | a message went on |
+//! | `dropped` | `id` | a held message was dropped |
+//! | `error` | `message`: why, in words | a command could not be done |
+//! | `lagged` | `missed`: notes this page missed (it read too slowly) | before the next note |
+//! | `end` | `reason` | the session is over |
+//!
+//! A held message is `{"id", "from", "kind": "text"|"binary"|"close", "len",
+//! "code" (a close's), "text" or "base64" (its first 64 KiB), "truncated"}`.
+//! When the last page watching a session leaves, its holds are lifted and
+//! what was held is sent: nothing waits for a page that is gone.
+//!
 //! The names on the wire are pinned by this module's tests; the server's
 //! own tests read every note through these types.
 
@@ -164,6 +189,85 @@ pub enum RelayNote {
         ids: Vec<u64>,
         /// The sessions that changed, as they are now.
         changed: Vec<crate::relay::hub::SessionJson>,
+    },
+}
+
+/// A held message, as the page is shown it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct HeldNote {
+    /// Its number in the session.
+    pub id: u64,
+    /// Who sent it: `client` or `server`.
+    pub from: &'static str,
+    /// `text`, `binary` or `close`.
+    pub kind: &'static str,
+    /// Its length (a close's: its reason's).
+    pub len: usize,
+    /// A close's code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<u16>,
+    /// Text: its first 64 KiB.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// Binary: its first 64 KiB in base64.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base64: Option<String>,
+    /// Longer than what is shown.
+    pub truncated: bool,
+}
+
+/// A text message of `/relay/intercept` (see the module documentation).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum InterceptNote {
+    /// The holds and what is held.
+    State {
+        /// The client's messages are held.
+        hold_client: bool,
+        /// The server's messages are held.
+        hold_server: bool,
+        /// Every held message.
+        held: Vec<HeldNote>,
+    },
+    /// A message was held.
+    Held {
+        /// The message.
+        message: HeldNote,
+    },
+    /// A message went on.
+    Sent {
+        /// The held message's number (`None`: injected).
+        id: Option<u64>,
+        /// Whose message it went on as: `client` or `server`.
+        from: &'static str,
+        /// `text`, `binary` or `close`.
+        kind: &'static str,
+        /// Its length.
+        len: usize,
+        /// Edited by the page.
+        edited: bool,
+        /// Made by the page.
+        injected: bool,
+    },
+    /// A held message was dropped.
+    Dropped {
+        /// Its number.
+        id: u64,
+    },
+    /// A command could not be done.
+    Error {
+        /// Why.
+        message: String,
+    },
+    /// This page read too slowly and missed notes.
+    Lagged {
+        /// How many.
+        missed: u64,
+    },
+    /// The session is over.
+    End {
+        /// How it ended.
+        reason: String,
     },
 }
 

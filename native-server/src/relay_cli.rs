@@ -4,7 +4,7 @@
 use clap::Args;
 use std::path::PathBuf;
 use std::time::Duration;
-use wscope_server::{RelayConfig, RelaySpec};
+use wscope_server::{RelayConfig, RelayMode, RelaySpec};
 
 /// Relays to the operator's own servers.
 #[derive(Debug, Args)]
@@ -18,6 +18,22 @@ pub(crate) struct RelayArgs {
     /// RFC.
     #[arg(long = "relay", value_name = "LISTEN=URL")]
     relays: Vec<RelaySpec>,
+
+    /// transparent: every byte passed on unchanged, a copy decoded and
+    /// judged. intercept: a WebSocket held with each side, so the Sessions
+    /// panel can hold a direction, edit or drop a held message, and send new
+    /// ones either way (each leg compresses with its own context).
+    #[arg(long, default_value = "transparent", value_name = "MODE")]
+    relay_mode: RelayMode,
+
+    /// Intercepting: messages held per direction at most (then that side is
+    /// not read until the page releases or drops some).
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    relay_hold_messages: u32,
+
+    /// Intercepting: bytes held per direction at most.
+    #[arg(long, default_value_t = 16 << 20, value_name = "BYTES")]
+    relay_hold_bytes: usize,
 
     /// Relayed connections open at once, all relays together (more get
     /// HTTP 503).
@@ -65,6 +81,9 @@ impl RelayArgs {
     pub(crate) fn config(&self) -> RelayConfig {
         RelayConfig {
             relays: self.relays.clone(),
+            mode: self.relay_mode,
+            hold_messages: self.relay_hold_messages as usize,
+            hold_bytes: self.relay_hold_bytes,
             max_sessions: self.relay_max_sessions as usize,
             max_records: self.relay_max_records as usize,
             record_bytes: self.relay_record_bytes,

@@ -29,6 +29,8 @@
 //! - `relay`: `--relay`: bytes passed on unchanged and recorded, each
 //!   side's rule breaks named, 502, the session cap, backpressure, the
 //!   Sessions list.
+//! - `relay_intercept`: `--relay-mode intercept`: hold, edit, drop, release,
+//!   inject, each checked at the far side; each leg compresses on its own.
 //! - `shutdown`: close 1001 to open WebSockets, no task left.
 //! - `timers`: idle ping, idle close 1001, close deadline.
 //! - `reliability`: many connections with every echo checked, silent and
@@ -53,6 +55,8 @@ mod handshake;
 mod inject;
 #[cfg(test)]
 mod relay;
+#[cfg(test)]
+mod relay_intercept;
 #[cfg(test)]
 mod reliability;
 #[cfg(test)]

@@ -140,6 +140,43 @@ impl ClientHandshake {
         }
     }
 
+    /// The handshake a relay makes for a client's `request` to the server
+    /// at `host` (an intercepting relay, which holds a WebSocket with each
+    /// side): the client's target, origin, subprotocols and every
+    /// end-to-end header (cookies, authorization, …) as the client sent
+    /// them, with a new key from `nonce`. Left out: the fields a handshake
+    /// writes itself (section 4.1: `Host`, `Upgrade`, `Connection`, the key,
+    /// the version, `Origin`, the subprotocols, the extensions, whose offer
+    /// is the relay's own) and the hop-by-hop ones (RFC 9110 section 7.6.1).
+    pub fn on_behalf_of(request: &super::Request, host: &str, nonce: [u8; 16]) -> Self {
+        const OWN: [&str; 14] = [
+            "host",
+            "upgrade",
+            "connection",
+            "sec-websocket-key",
+            "sec-websocket-version",
+            "sec-websocket-extensions",
+            "sec-websocket-protocol",
+            "origin",
+            "keep-alive",
+            "te",
+            "trailer",
+            "transfer-encoding",
+            "proxy-connection",
+            "content-length",
+        ];
+        let mut hs = Self::new(host, &request.target, nonce);
+        hs.origin = request.origin.clone();
+        hs.protocols = request.protocols.clone();
+        hs.headers = request
+            .headers
+            .iter()
+            .filter(|(name, _)| !OWN.iter().any(|own| name.eq_ignore_ascii_case(own)))
+            .cloned()
+            .collect();
+        hs
+    }
+
     /// A handshake with a given `Sec-WebSocket-Key` text, e.g. the RFC's
     /// sample `dGhlIHNhbXBsZSBub25jZQ==`. It is sent as given, valid or not,
     /// so a server's refusal can be observed.
@@ -453,5 +490,26 @@ mod tests {
         assert_eq!(head.deflate(), Ok(Some(params)));
         let plain = req.response(None, None).unwrap();
         assert_eq!(client.check_response(&plain, &limits()).unwrap().complete().unwrap().0.deflate, None);
+    }
+
+    #[test]
+    fn a_relay_asks_for_what_the_client_asked() {
+        let raw = b"GET /chat?room=1 HTTP/1.1\r\nHost: relay:9000\r\nUpgrade: websocket\r\nConnection: Upgrade, keep-alive\r\n\
+            Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nOrigin: http://app\r\n\
+            Sec-WebSocket-Protocol: chat, superchat\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\
+            Cookie: id=7\r\nAuthorization: Bearer x\r\nKeep-Alive: 5\r\n\r\n";
+        let (request, _) =
+            crate::handshake::parse_request(raw, &HandshakeLimits::default()).unwrap().complete().unwrap();
+        let hs = ClientHandshake::on_behalf_of(&request, "upstream:3000", [9; 16]);
+        assert_eq!(hs.target, "/chat?room=1");
+        assert_eq!(hs.host, "upstream:3000");
+        assert_eq!(hs.origin.as_deref(), Some("http://app"));
+        assert_eq!(hs.protocols, ["chat", "superchat"]);
+        assert_eq!(hs.extensions, None, "the relay makes its own offer");
+        assert_ne!(hs.key, request.key, "a key of its own");
+        let names: Vec<&str> = hs.headers.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["Cookie", "Authorization"]);
+        let text = String::from_utf8(hs.request().unwrap()).unwrap();
+        assert!(text.contains("Cookie: id=7\r\n") && text.contains("Host: upstream:3000\r\n"), "{text}");
     }
 }

@@ -113,6 +113,11 @@ pub struct RelaySession {
     summary: Mutex<Summary>,
     /// The hub's generation at its last change.
     changed_at: AtomicU64,
+    /// Intercepting: the upstream leg's bytes (the record above is the
+    /// client's leg).
+    pub(crate) upstream_tap: std::sync::OnceLock<Arc<Tap>>,
+    /// Intercepting: the page's way in.
+    pub(crate) control: std::sync::OnceLock<crate::relay::intercept::Control>,
 }
 
 /// A session as `/relay/sessions` lists it.
@@ -132,6 +137,9 @@ pub struct SessionJson {
     pub started: String,
     /// Its record was dropped for newer ones.
     pub evicted: bool,
+    /// Intercepted (`--relay-mode intercept`): the page may hold, edit,
+    /// drop and inject at `/relay/intercept?session=ID`.
+    pub intercepted: bool,
     /// The rest.
     #[serde(flatten)]
     pub summary: Summary,
@@ -162,6 +170,7 @@ impl RelaySession {
             target: self.target.clone(),
             started: humantime::format_rfc3339_millis(self.started).to_string(),
             evicted: self.tap.evicted(),
+            intercepted: self.upstream_tap.get().is_some(),
             summary: self.summary(),
         }
     }
@@ -225,6 +234,9 @@ impl RelayHub {
                 let over = sessions.kept.iter().position(|s| s.lock().ended.is_some());
                 let Some(old) = sessions.kept.remove(over.unwrap_or(0)) else { break };
                 old.tap.evict();
+                if let Some(up) = old.upstream_tap.get() {
+                    up.evict();
+                }
             }
             let session = Arc::new(RelaySession {
                 id: sessions.next_id,
@@ -236,6 +248,8 @@ impl RelayHub {
                 tap: Tap::detached(peer, target, self.record_bytes),
                 summary: Mutex::new(Summary::default()),
                 changed_at: AtomicU64::new(0),
+                upstream_tap: std::sync::OnceLock::new(),
+                control: std::sync::OnceLock::new(),
             });
             sessions.kept.push_back(Arc::clone(&session));
             session

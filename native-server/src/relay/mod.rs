@@ -15,13 +15,15 @@
 //! | `log.rs` | `--relay-log`: JSON lines |
 //! | `export.rs` | a session's record as JSON lines or HAR, decoded again |
 //! | `watch.rs` | `/relay/sessions`: the Sessions panel's live list |
+//! | `intercept/` | `--relay-mode intercept`: a WebSocket with each side, the page's hold, edit, drop and inject |
 
 pub(crate) mod export;
 pub mod hub;
+pub(crate) mod intercept;
 mod log;
-mod pipe;
-mod record;
-mod session;
+pub(crate) mod pipe;
+pub(crate) mod record;
+pub(crate) mod session;
 pub(crate) mod watch;
 
 use crate::config::{RelayConfig, RelaySpec, ServerConfig};
@@ -62,6 +64,10 @@ pub(crate) struct RelayShared {
     /// Messages past this are flagged (section 10.4) and not inflated
     /// further: the server's `--max-message-size`.
     pub(crate) max_message_size: u64,
+    /// Intercepting: each leg's connection limits.
+    pub(crate) ws: wscope_core::connection::Config,
+    /// Intercepting: permessage-deflate with the client, as `/echo` would.
+    pub(crate) deflate: Option<wscope_core::deflate::ServerDeflateConfig>,
     pub(crate) shutdown: CancellationToken,
 }
 
@@ -123,6 +129,8 @@ pub(crate) async fn start(
         head_limits: config.handshake,
         handshake_timeout: config.handshake_timeout,
         max_message_size: config.ws.max_message_size,
+        ws: config.ws,
+        deflate: config.deflate,
         shutdown,
     });
     let permits = Arc::new(Semaphore::new(rc.max_sessions));

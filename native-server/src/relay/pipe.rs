@@ -32,7 +32,7 @@ pub(crate) enum Writer {
 
 impl Reader {
     /// Reads the next chunk into `buf` (cleared first); 0 at the end.
-    async fn read(&mut self, buf: &mut Vec<u8>) -> io::Result<usize> {
+    pub(crate) async fn read(&mut self, buf: &mut Vec<u8>) -> io::Result<usize> {
         buf.clear();
         match self {
             Reader::Tcp(rd) => loop {
@@ -69,8 +69,20 @@ impl Writer {
         }
     }
 
+    /// Writes some of `data` (and flushes it, for TLS); how much.
+    pub(crate) async fn write_some(&mut self, data: &[u8]) -> io::Result<usize> {
+        match self {
+            Writer::Tcp(w) => w.write(data).await,
+            Writer::Tls(w) => {
+                let n = w.write(data).await?;
+                w.flush().await?;
+                Ok(n)
+            }
+        }
+    }
+
     /// Passes the end of one direction on (a TCP FIN).
-    async fn shutdown(&mut self) -> io::Result<()> {
+    pub(crate) async fn shutdown(&mut self) -> io::Result<()> {
         match self {
             Writer::Tcp(w) => w.shutdown().await,
             Writer::Tls(w) => w.shutdown().await,

@@ -12,7 +12,9 @@ use super::pipe::{PumpEnd, Reader, Writer, pump};
 use super::record::Recorder;
 use super::{Relay, RelayShared};
 use crate::accept::{HeadEnd, read_head};
+use crate::config::RelayMode;
 use crate::linger::close_then_drain;
+use crate::tap::Tap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -37,7 +39,7 @@ async fn refuse(mut client: TcpStream, e: &HandshakeError) {
     close_then_drain(&mut client, until, REFUSAL_DRAIN_BUDGET, |_| {}).await;
 }
 
-fn bad_gateway(relay: &Relay, why: &str) -> HandshakeError {
+pub(crate) fn bad_gateway(relay: &Relay, why: &str) -> HandshakeError {
     HandshakeError::Refused { status: 502, message: format!("wscope relay: the upstream {} {why}", relay.upstream) }
 }
 
@@ -76,7 +78,28 @@ pub(crate) async fn serve(mut client: TcpStream, peer: SocketAddr, relay: Arc<Re
         log.write(vec![super::export::open_line(&session)]).await;
     }
     info!(session = session.id, %peer, target = %head.target, upstream = %relay.upstream, "relay: session opened");
-    let reason = match relay_session(client, &relay, &shared, &recorder, &bytes, head_len).await {
+    let outcome = match shared.config.mode {
+        RelayMode::Transparent => relay_session(client, &relay, &shared, &recorder, &bytes, head_len).await,
+        RelayMode::Intercept => {
+            let upstream_tap = Tap::detached(peer, &head.target, shared.config.record_bytes);
+            upstream_tap.start(started);
+            let _ = session.upstream_tap.set(Arc::clone(&upstream_tap));
+            let opening = super::intercept::Opening {
+                relay: &relay,
+                shared: &shared,
+                recorder: &recorder,
+                head: &head,
+                bytes: &bytes,
+                head_len,
+                upstream_tap: &upstream_tap,
+            };
+            let intercepted = super::intercept::serve(client, opening);
+            let outcome = Box::pin(intercepted).await;
+            upstream_tap.end("the session is over");
+            outcome
+        }
+    };
+    let reason = match outcome {
         Ok(reason) => reason,
         Err((client, e)) => {
             let why = e.to_string();
@@ -137,11 +160,11 @@ async fn relay_session(
     let log = shared.log.as_ref();
     let up = pump(Role::Client, Reader::Tcp(cl_rd), up_wr, recorder, log);
     let down = pump(Role::Server, up_rd, Writer::Tcp(cl_wr), recorder, log);
-    Ok(run(up, down, recorder, shared).await)
+    Ok(run_pumps(up, down, recorder, shared).await)
 }
 
 /// Runs both directions until the session is over; returns how it ended.
-async fn run(
+pub(crate) async fn run_pumps(
     up: impl Future<Output = PumpEnd>,
     down: impl Future<Output = PumpEnd>,
     recorder: &Recorder,
@@ -196,7 +219,7 @@ fn failure(from: Role, end: &PumpEnd) -> Option<String> {
 }
 
 /// Returns once no byte has moved for `limit`.
-async fn idle_for(recorder: &Recorder, limit: Duration) {
+pub(crate) async fn idle_for(recorder: &Recorder, limit: Duration) {
     loop {
         let last = recorder.last_activity();
         let at = recorder.started().checked_add(Duration::from_micros(last)).and_then(|t| t.checked_add(limit));

@@ -183,3 +183,74 @@ async fn the_sessions_panel_shows_a_browsers_connection_through_the_relay() {
     shot(&c, "sessions-violation").await;
     c.close().await.unwrap();
 }
+
+/// The intercept controls, the browser itself the client: its message held,
+/// edited and sent on (the echo it gets back is the edit), another dropped
+/// (no echo), a new one sent to it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sessions_panel_holds_edits_drops_and_injects() {
+    let upstream = Server::start(ServerConfig::new("127.0.0.1:0".parse().unwrap(), repo().join("www"))).await.unwrap();
+    let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), repo().join("www"));
+    config.relay.relays = vec![wscope_server::RelaySpec {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        upstream: format!("ws://{}", upstream.local_addr()),
+    }];
+    config.relay.mode = wscope_server::RelayMode::Intercept;
+    let server = Server::start(config).await.unwrap();
+    let relay = server.relay_addrs()[0];
+    let driver = Driver::start().await;
+    let c = browser(&driver).await;
+    c.goto(&format!("http://{}/#sessions", server.local_addr())).await.unwrap();
+
+    type_into(&c, "#live-url", &format!("ws://{relay}/echo")).await;
+    el(&c, "#live-connect").await.click().await.unwrap();
+    attr_is(&c, "#live-state", "data-state", "open").await;
+    let row = "#ses-table tbody tr[data-id=\"1\"]";
+    until("the session to be listed open", || async {
+        let state = c.find(Locator::Css(row)).await.ok()?.attr("data-state").await.ok()??;
+        (state == "open").then_some(())
+    })
+    .await;
+    click_on(&c, row).await;
+    text_has(&c, "#ses-int-status", "Intercepting").await;
+
+    // Hold the browser's messages; send one from the Live panel.
+    click_on(&c, "#ses-hold-client").await;
+    attr_is(&c, "#ses-hold-client", "aria-pressed", "true").await;
+    type_into(&c, "#live-text", "as typed").await;
+    el(&c, "#live-send-text").await.click().await.unwrap();
+    let held = present(&c, "#ses-held .held-row[data-from=\"client\"]").await;
+    let area = held.find(Locator::Css("textarea")).await.unwrap();
+    assert_eq!(area.prop("value").await.unwrap().as_deref(), Some("as typed"));
+    area.clear().await.unwrap();
+    area.send_keys("as edited in wscope").await.unwrap();
+    held.find(Locator::Css(".held-send")).await.unwrap().click().await.unwrap();
+    // The echo the browser gets is the edit.
+    let echo = present(&c, "#live-log [data-event=\"message\"]").await;
+    let echoed = echo.text().await.unwrap();
+    assert!(echoed.contains("as edited in wscope"), "{echoed}");
+    screenshot(&c, "sessions-intercept").await;
+
+    // Another, dropped: no echo comes.
+    type_into(&c, "#live-text", "never arrives").await;
+    el(&c, "#live-send-text").await.click().await.unwrap();
+    let held = present(&c, "#ses-held .held-row[data-from=\"client\"]").await;
+    held.find(Locator::Css(".held-drop")).await.unwrap().click().await.unwrap();
+    text_has(&c, "#ses-int-status", "dropped").await;
+
+    // A new message to the browser.
+    el(&c, "#ses-inject-to").await.select_by_value("client").await.unwrap();
+    type_into(&c, "#ses-inject-data", "from the relay").await;
+    click_on(&c, "#ses-inject-send").await;
+    until("the injected message in the browser", || async {
+        let events = c.find_all(Locator::Css("#live-log [data-event=\"message\"]")).await.ok()?;
+        let mut texts = Vec::new();
+        for e in events {
+            texts.push(e.text().await.ok()?);
+        }
+        (texts.len() == 2 && texts[1].contains("from the relay") && !texts.iter().any(|t| t.contains("never arrives")))
+            .then_some(())
+    })
+    .await;
+    c.close().await.unwrap();
+}

@@ -10,6 +10,7 @@ import { h, $, plural, fmtInt, showText, hexPreview } from './util.js';
 import { headRow, frameRow, ms } from './wirerow.js';
 import { readNote, tapNoteText } from './notes.js';
 import { serverLimits, sizeText } from './limits.js';
+import { setupIntercept } from './intercept.js';
 
 /** Rows shown at most in one session's view; older ones go. */
 const MAX_ROWS = 2000;
@@ -46,6 +47,7 @@ export function setupSessions() {
     : [h('span', {}, 'No relay is running. Start the server with '), h('code', {}, '--relay 127.0.0.1:9000=ws://127.0.0.1:3000'),
       h('span', {}, ' (your server’s address after the =) and point your client at ws://127.0.0.1:9000: every byte goes through unchanged and shows up here, both directions judged by the RFC.')]));
 
+  const intercept = setupIntercept();
   const sessions = new Map(); // id → last summary
   const rowOf = new Map(); // id → <tr>
   let selected = null;
@@ -102,7 +104,12 @@ export function setupSessions() {
     }
     emptyEl.hidden = rowOf.size > 0;
     table.hidden = rowOf.size === 0;
-    if (selected !== null && sessions.has(selected)) showSummary(sessions.get(selected));
+    if (selected !== null && sessions.has(selected)) {
+      const s = sessions.get(selected);
+      showSummary(s);
+      // An intercepted session picked before its legs opened: its controls now.
+      if (s.intercepted && s.state === 'open' && !intercept.attached()) intercept.attach(s);
+    }
   };
 
   let list = null;
@@ -225,6 +232,8 @@ export function setupSessions() {
     $('#ses-jsonl').href = `/relay/export/${id}.jsonl`;
     $('#ses-har').href = `/relay/export/${id}.har`;
     showSummary(s);
+    if (s.intercepted && s.state === 'open') intercept.attach(s);
+    else intercept.detach();
     rowsEl.replaceChildren();
     shown = 0;
     held = null;

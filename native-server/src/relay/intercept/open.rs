@@ -9,13 +9,12 @@
 //! permessage-deflate as the server's configuration agrees with the
 //! client's offer (each leg compresses on its own terms).
 
-use super::run::{Legs, run};
+use super::run::{Legs, open_controls, run};
 use crate::relay::hub::State;
 use crate::relay::pipe::{Reader, Writer};
 use crate::relay::record::Recorder;
 use crate::relay::{Relay, RelayShared};
 use crate::tap::Dir;
-use std::sync::Arc;
 use std::time::Instant;
 use tokio::net::TcpStream;
 use wscope_core::connection::{Config, Connection};
@@ -141,6 +140,7 @@ pub(crate) async fn serve(mut client: TcpStream, opening: Opening<'_>) -> Result
             return Err((client, super::super::session::bad_gateway(relay, &why)));
         }
     };
+    let controls = open_controls(&recorder.session);
     let lines = recorder.push(Role::Server, &response);
     if let Some(log) = &shared.log {
         log.write(lines).await;
@@ -160,7 +160,7 @@ pub(crate) async fn serve(mut client: TcpStream, opening: Opening<'_>) -> Result
         client_io: (Reader::Tcp(cl_rd), Writer::Tcp(cl_wr)),
         upstream_io: (up_rd, up_wr),
     };
-    Ok(run(legs, recorder, shared, upstream_tap, Arc::clone(&recorder.session)).await)
+    Ok(run(legs, recorder, shared, upstream_tap, controls).await)
 }
 
 /// After an upstream's refusal: the rest of the connection as bytes, both

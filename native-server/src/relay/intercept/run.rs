@@ -19,7 +19,6 @@ use crate::relay::pipe::{Reader, Writer};
 use crate::relay::record::Recorder;
 use crate::tap::{Dir, Tap};
 use base64::Engine as _;
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc};
 use wscope_core::connection::{Connection, Event, Message, State};
@@ -262,17 +261,23 @@ impl Run {
     }
 }
 
+/// Makes the page's way into `session` (before its 101 goes out, so a page
+/// that sees it open finds its controls); the receiving ends are `run`'s.
+pub(crate) fn open_controls(session: &RelaySession) -> (mpsc::Receiver<Command>, broadcast::Sender<String>) {
+    let (commands, command_rx) = mpsc::channel(COMMAND_QUEUE);
+    let (notes, _) = broadcast::channel(NOTE_QUEUE);
+    let _ = session.control.set(Control { commands, notes: notes.clone() });
+    (command_rx, notes)
+}
+
 /// Runs an opened intercepted session until it is over.
 pub(crate) async fn run(
     legs: Legs,
     recorder: &Recorder,
     shared: &RelayShared,
     upstream_tap: &Tap,
-    session: Arc<RelaySession>,
+    (mut command_rx, notes): (mpsc::Receiver<Command>, broadcast::Sender<String>),
 ) -> String {
-    let (commands, mut command_rx) = mpsc::channel(COMMAND_QUEUE);
-    let (notes, _) = broadcast::channel(NOTE_QUEUE);
-    let _ = session.control.set(Control { commands, notes: notes.clone() });
     let gate = Gate::new(shared.config.hold_messages, shared.config.hold_bytes);
     let mut run = Run { legs, gate, notes, ended: None };
     // Frames that came with the heads.

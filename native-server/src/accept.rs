@@ -5,6 +5,7 @@
 //! request is handed, with the bytes already read, to hyper for the static
 //! files.
 
+use crate::head::{HeadEnd, read_head};
 use crate::io::Prefixed;
 use crate::linger::close_then_drain;
 use crate::shared::Shared;
@@ -13,13 +14,12 @@ use crate::{check, clients, inject, relay, statics, tap, tap_stream};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::task::TaskTracker;
 use tracing::{debug, info, warn};
-use wscope_core::Decoded;
-use wscope_core::handshake::{HandshakeError, HandshakeLimits, Request, RequestHead};
+use wscope_core::handshake::{HandshakeError, Request};
 
 pub(crate) async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, tracker: TaskTracker) {
     let permits = Arc::new(Semaphore::new(shared.config.max_connections));
@@ -61,39 +61,6 @@ const TAP_INPUT_LIMIT: u64 = 4096;
 const REFUSAL_LINGER: Duration = Duration::from_secs(2);
 /// Most bytes read and dropped after a refusal.
 const REFUSAL_DRAIN_BUDGET: usize = 64 * 1024;
-
-/// Why reading the head stopped.
-pub(crate) enum HeadEnd {
-    /// The peer went away or the socket failed.
-    Gone,
-    /// The head breaks a rule; the response says which.
-    Refused(HandshakeError),
-}
-
-/// Reads until the core says the head is complete. Returns the head, its
-/// length, and every byte read so far (the head and whatever followed it).
-pub(crate) async fn read_head(
-    stream: &mut TcpStream,
-    limits: &HandshakeLimits,
-) -> Result<(RequestHead, usize, Vec<u8>), HeadEnd> {
-    let limits = *limits;
-    let mut buf = Vec::with_capacity(1024);
-    loop {
-        match RequestHead::parse(&buf, &limits) {
-            Ok(Decoded::Complete { value, len }) => return Ok((value, len, buf)),
-            Ok(Decoded::Incomplete { .. }) => {}
-            Err(e) => return Err(HeadEnd::Refused(e)),
-        }
-        // Never read much past the cap: the parser refuses at the cap anyway.
-        let room = limits.max_head_len.saturating_add(1).saturating_sub(buf.len()).clamp(1, 4096);
-        buf.reserve(room);
-        let mut limited = (&mut *stream).take(room as u64);
-        match limited.read_buf(&mut buf).await {
-            Ok(0) | Err(_) => return Err(HeadEnd::Gone),
-            Ok(_) => {}
-        }
-    }
-}
 
 async fn handle(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
     // The handshake's state lives in its own allocation, freed once the

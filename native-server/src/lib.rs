@@ -11,6 +11,7 @@ mod check;
 mod clients;
 pub mod config;
 mod deadline;
+mod head;
 mod inject;
 mod io;
 pub mod limits;

@@ -593,3 +593,72 @@ fn sessions_note(message: &Message) -> Value {
     assert_eq!(note["type"], "sessions", "{note}");
     note
 }
+
+/// A TLS front for `upstream`: terminates TLS with `cert` and copies bytes
+/// both ways.
+async fn tls_front(upstream: SocketAddr, cert: &rcgen::CertifiedKey) -> SocketAddr {
+    let der = rustls::pki_types::CertificateDer::from(cert.cert.der().to_vec());
+    let key = rustls::pki_types::PrivateKeyDer::try_from(cert.key_pair.serialize_der()).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![der], key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(tcp).await else { return };
+                let Ok(mut plain) = TcpStream::connect(upstream).await else { return };
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+            });
+        }
+    });
+    addr
+}
+
+/// A `wss://` upstream: refused (502 naming TLS) when its certificate is
+/// unknown, relayed with `--relay-ca` or `--relay-insecure`.
+#[tokio::test]
+async fn a_wss_upstream_with_a_ca_file_or_insecure_and_a_502_otherwise() {
+    let echo = start_default().await;
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let front = tls_front(echo.local_addr(), &cert).await;
+    let upstream = format!("wss://localhost:{}", front.port());
+    let ca = log_path("relay-ca").with_extension("pem");
+    std::fs::write(&ca, cert.cert.pem()).unwrap();
+    let with = |ca: Option<PathBuf>, insecure: bool| {
+        let upstream = upstream.clone();
+        async move {
+            start(move |c| {
+                c.relay.relays = vec![RelaySpec { listen: "127.0.0.1:0".parse().unwrap(), upstream }];
+                c.relay.ca = ca;
+                c.relay.insecure = insecure;
+            })
+            .await
+        }
+    };
+    // The system's roots do not know a self-signed certificate.
+    let unknown = with(None, false).await;
+    let mut client = RawClient::tcp(unknown.relay_addrs()[0]).await;
+    client.send(b"GET /echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\r\n").await;
+    let response = client.read_to_end().await;
+    assert_eq!(response.status_line, "HTTP/1.1 502 Bad Gateway");
+    assert!(String::from_utf8_lossy(&response.body).contains("TLS"), "{response:?}");
+    for server in [with(Some(ca.clone()), false).await, with(None, true).await] {
+        let mut ws = ws_connect(server.relay_addrs()[0], "/echo").await;
+        ws.send(Message::Text("over TLS".into())).await.unwrap();
+        assert_eq!(ws_next(&mut ws).await, Message::Text("over TLS".into()));
+        ws.close(None).await.unwrap();
+        while let Some(Ok(_)) = within("the close", ws.next()).await {}
+        drop(ws);
+        let summary = ended(&server, 1).await;
+        assert_eq!(summary["client"]["messages"], 1, "decoded through TLS: {summary}");
+        assert_eq!(summary["upstream"], upstream);
+    }
+    let _ = std::fs::remove_file(&ca);
+}

@@ -91,7 +91,7 @@ async fn the_sessions_panel_shows_a_browsers_connection_through_the_relay() {
     .await;
     let listed = c.find(Locator::Css(row)).await.unwrap().text().await.unwrap();
     assert!(listed.contains("/echo") && listed.contains("1 msg"), "{listed}");
-    click_on(&c, row).await;
+    click_on(&c, &format!("{row} button.ses-open")).await;
     text_has(&c, "#ses-title", "Session 1: /echo").await;
     // The browser's frame: masked, compressed (Chromium offers
     // permessage-deflate and /echo agrees), shown inflated.
@@ -164,7 +164,7 @@ async fn the_sessions_panel_shows_a_browsers_connection_through_the_relay() {
     let row2 = "#ses-table tbody tr[data-id=\"2\"]";
     let listed = text_has(&c, row2, "client 1").await;
     assert!(!listed.contains("server 1"), "{listed}");
-    click_on(&c, row2).await;
+    click_on(&c, &format!("{row2} button.ses-open")).await;
     text_has(&c, "#ses-title", "Session 2").await;
     el(&c, "#ses-kind").await.select_by_value("bad").await.unwrap();
     let bad = present(&c, "#ses-rows .wire-frame[data-bad=\"true\"]").await;
@@ -211,7 +211,7 @@ async fn the_sessions_panel_holds_edits_drops_and_injects() {
         (state == "open").then_some(())
     })
     .await;
-    click_on(&c, row).await;
+    click_on(&c, &format!("{row} button.ses-open")).await;
     text_has(&c, "#ses-int-status", "Intercepting").await;
 
     // Hold the browser's messages; send one from the Live panel.

@@ -72,9 +72,12 @@
 //! | `end` | `reason` | the session is over |
 //!
 //! A held message is `{"id", "from", "kind": "text"|"binary"|"close", "len",
-//! "code" (a close's), "text" or "base64" (its first 64 KiB), "truncated"}`.
+//! "code" (a close's), "text" or "base64" (its first 16 KiB; a `state` note shows 256 KiB of all held messages together), "truncated"}`.
 //! When the last page watching a session leaves, its holds are lifted and
-//! what was held is sent: nothing waits for a page that is gone.
+//! what was held is sent: nothing waits for a page that is gone. A held close
+//! cannot be dropped (the closing handshake would be left half done) and its
+//! edit is its reason, as text; a command toward a side that is not taking
+//! its messages (more than 256 KiB waiting) is refused with an `error`.
 //!
 //! The names on the wire are pinned by this module's tests; the server's
 //! own tests read every note through these types.
@@ -206,10 +209,10 @@ pub struct HeldNote {
     /// A close's code.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<u16>,
-    /// Text: its first 64 KiB.
+    /// Text: its first 16 KiB.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
-    /// Binary: its first 64 KiB in base64.
+    /// Binary: its first 16 KiB in base64.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub base64: Option<String>,
     /// Longer than what is shown.

@@ -66,10 +66,18 @@ async fn relay_export(name: &str, shared: &Shared) -> Response<Body> {
         relay::export::Format::Har => relay::export::PAYLOAD_BUDGET,
     };
     let options = relay::wire_options(shared.config.handshake, shared.config.ws.max_message_size, keep);
-    let Ok(_permit) = EXPORTS.acquire().await else {
+    let Ok(permit) = EXPORTS.acquire().await else {
         return status_response(hyper::StatusCode::SERVICE_UNAVAILABLE);
     };
-    let Ok(bytes) = tokio::task::spawn_blocking(move || relay::export::export(&session, format, options)).await else {
+    // The permit goes with the work: a client that leaves does not free a
+    // place while its export still runs.
+    let Ok(bytes) = tokio::task::spawn_blocking(move || {
+        let bytes = relay::export::export(&session, format, options);
+        drop(permit);
+        bytes
+    })
+    .await
+    else {
         return status_response(hyper::StatusCode::INTERNAL_SERVER_ERROR);
     };
     let mut response = Response::new(Full::new(Bytes::from(bytes)).map_err(|never| match never {}).boxed_unsync());

@@ -68,7 +68,11 @@ async fn upstream(listener: TcpListener, got: mpsc::UnboundedSender<String>, mut
         tokio::select! {
             m = ws.next() => match m {
                 Some(Ok(Message::Text(t))) => { let _ = got.send(t.to_string()); }
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                // Read on after a close: tungstenite writes its answer then.
+                Some(Ok(Message::Close(Some(f)))) => {
+                    let _ = got.send(format!("close {} {}", u16::from(f.code), f.reason));
+                }
+                None | Some(Err(_)) => return,
                 _ => {}
             },
             s = say.recv() => match s {
@@ -165,6 +169,61 @@ async fn hold_edit_drop_release_and_inject_each_seen_at_the_far_side() {
     drop(page);
     assert_eq!(ws_next(&mut client).await, Message::Text("after the page".into()));
     client.close(None).await.unwrap();
+}
+
+/// A held close: dropping it is refused (the closing handshake would be
+/// left half done); its reason can be edited, and the server gets it.
+#[tokio::test]
+async fn a_held_close_is_sent_on_never_dropped() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let upstream_addr = listener.local_addr().unwrap();
+    let (got_tx, mut got) = mpsc::unbounded_channel();
+    let (_say, say_rx) = mpsc::unbounded_channel();
+    tokio::spawn(upstream(listener, got_tx, say_rx));
+    let (server, relay) = intercepting_relay(upstream_addr).await;
+    let mut client = ws_connect(relay, "/").await;
+    let mut page = controls(&server, 1).await;
+    next_note(&mut page, "state").await;
+    command(&mut page, json!({"type": "hold", "from": "client", "on": true})).await;
+    next_note(&mut page, "state").await;
+    client
+        .send(Message::Close(Some(tokio_tungstenite::tungstenite::protocol::CloseFrame {
+            code: 1000.into(),
+            reason: "bye".into(),
+        })))
+        .await
+        .unwrap();
+    let held = next_note(&mut page, "held").await;
+    assert_eq!((held["message"]["kind"].clone(), held["message"]["code"].clone()), (json!("close"), json!(1000)));
+    let id = held["message"]["id"].as_u64().unwrap();
+    command(&mut page, json!({"type": "drop", "id": id})).await;
+    let error = within("the refusal", async {
+        loop {
+            if let Message::Text(t) = ws_next(&mut page).await {
+                let n: Value = serde_json::from_str(t.as_str()).unwrap();
+                if n["type"] == "error" {
+                    return n;
+                }
+            }
+        }
+    })
+    .await;
+    assert!(error["message"].as_str().unwrap().contains("is a close"), "{error}");
+    command(&mut page, json!({"type": "edit", "id": id, "text": "edited goodbye"})).await;
+    assert_eq!(received(&mut got).await, "close 1000 edited goodbye");
+    // The server's answer completes the client's closing handshake: the
+    // client leg's record shows a close frame sent to the client.
+    while let Some(Ok(_)) = within("the client's end", client.next()).await {}
+    within("the close sent to the client", async {
+        loop {
+            let sessions = server.relay_sessions().list();
+            if sessions.first().is_some_and(|s| s.summary.server.control == 1) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
 }
 
 /// Both legs compress, each with its own context: the client's

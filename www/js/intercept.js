@@ -60,7 +60,7 @@ export function setupIntercept() {
     const row = h('div', { class: `tl-item held-row dir-${m.from === 'client' ? 'up' : 'down'}`, 'data-id': m.id, 'data-from': m.from },
       h('div', { class: 'tl-line' },
         h('span', { class: 'tl-name' }, `Held #${m.id} · ${m.kind}${m.kind === 'close' && m.code ? ` ${m.code}` : ''} · ${SIDE[m.from]}`),
-        h('span', { class: 'small muted' }, `${plural(m.len, 'byte')}${m.truncated ? ' (first 64 KiB shown; send or drop it as it is)' : ''}`)),
+        h('span', { class: 'small muted' }, `${plural(m.len, 'byte')}${m.truncated ? ' (only its start is shown: send it on or drop it as it is)' : ''}`)),
       area,
       h('div', { class: 'row' },
         h('button', { type: 'button', class: 'held-send', onclick: () => {

@@ -135,7 +135,10 @@ export function setupSessions() {
   let view = null;
   let held = null;
   let shown = 0;
-  const pingRows = new Map(); // `${side}:${index}` → the ping's row
+  // Each side's latest ping ({ index, el }): the only one a pong can answer.
+  let lastPing = { client: null, server: null };
+  // The record lost chunks: decoding from the middle would invent frames.
+  let gap = false;
 
   const showSummary = (s) => {
     const dur = s.duration_ms !== null && s.duration_ms !== undefined ? ` · ${fmtInt(s.duration_ms)} ms` : '';
@@ -166,16 +169,18 @@ export function setupSessions() {
     const dir = side === 'client' ? 'up' : 'down';
     const el = frameRow(dir, f, micros, message, 'client', RELAY_CLOCK);
     if (answers) {
-      const ping = pingRows.get(`${side === 'client' ? 'server' : 'client'}:${answers.ping}`);
+      const other = lastPing[side === 'client' ? 'server' : 'client'];
+      const ping = other && other.index === answers.ping ? other.el : null;
       el.querySelector('.badges')?.append(h('span', { class: 'badge rtt', title: 'Time from the ping’s last byte to this pong’s, as the relay saw them' },
         `answers the ping after ${ms(answers.micros / 1000).slice(1)}`));
       ping?.querySelector('.badges')?.append(h('span', { class: 'badge rtt' }, `pong after ${ms(answers.micros / 1000).slice(1)}`));
     }
-    if (f.role === 'control') pingRows.set(`${side}:${f.index}`, el);
+    if (f.header.kind === 'ping') lastPing[side] = { index: f.index, el };
     place(el, side, f.role === 'data' ? 'data' : 'control', f.violations.length > 0);
   };
 
   const onRecord = (data) => {
+    if (gap) return;
     let rec;
     try {
       rec = view.push_record(new Uint8Array(data));
@@ -236,7 +241,8 @@ export function setupSessions() {
     rowsEl.replaceChildren();
     shown = 0;
     held = null;
-    pingRows.clear();
+    lastPing = { client: null, server: null };
+    gap = false;
     view = new WireView();
     tap = new WebSocket(`${scheme}//${location.host}/relay/tap?session=${id}`);
     tap.binaryType = 'arraybuffer';
@@ -246,6 +252,11 @@ export function setupSessions() {
         return;
       }
       const n = readNote(e.data);
+      if (n?.type === 'dropped') {
+        gap = true;
+        note(`The record dropped ${plural(n.chunks, 'chunk')} here (each session keeps its last ${sizeText(serverLimits()?.relay?.record_bytes ?? 0)}): frames cannot be read from the middle of a stream, so this view stops. The counts above and the log saw every byte.`, 'warn');
+        return;
+      }
       const text = n && n.type !== 'hello' && n.type !== 'open' ? tapNoteText(n) : null;
       if (text) note(text.replace(/^Tap: /, ''), n.type === 'end' ? 'muted' : 'warn');
     };

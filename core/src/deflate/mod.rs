@@ -24,6 +24,17 @@ use alloc::string::String;
 /// The extension token.
 pub const NAME: &str = "permessage-deflate";
 
+/// The offer a client makes that lets the server choose every parameter:
+/// the extension with `client_max_window_bits` (section 7.1.2.2: the client
+/// can take any window the server names). What an intercepting relay offers
+/// upstream for a client that offered the extension.
+pub const OPEN_OFFER: &str = "permessage-deflate; client_max_window_bits";
+
+/// Whether a request's `extensions` offer permessage-deflate at all.
+pub fn offered(extensions: &[crate::header_value::Extension]) -> bool {
+    extensions.iter().any(|e| e.name.eq_ignore_ascii_case(NAME))
+}
+
 /// The smallest and largest LZ77 window sizes, as bits (section 7.1.2).
 pub const MIN_WINDOW_BITS: u8 = 8;
 /// The largest window, which is also the default.

@@ -147,7 +147,8 @@ impl ClientHandshake {
     /// them, with a new key from `nonce`. Left out: the fields a handshake
     /// writes itself (section 4.1: `Host`, `Upgrade`, `Connection`, the key,
     /// the version, `Origin`, the subprotocols, the extensions, whose offer
-    /// is the relay's own) and the hop-by-hop ones (RFC 9110 section 7.6.1).
+    /// is the relay's own) and the hop-by-hop ones (RFC 9110 section 7.6.1:
+    /// the usual ones and any the client's `Connection` header names).
     pub fn on_behalf_of(request: &super::Request, host: &str, nonce: [u8; 16]) -> Self {
         const OWN: [&str; 14] = [
             "host",
@@ -165,13 +166,20 @@ impl ClientHandshake {
             "proxy-connection",
             "content-length",
         ];
+        let named: Vec<&str> = request
+            .headers
+            .iter()
+            .filter(|(name, _)| name.eq_ignore_ascii_case("connection"))
+            .flat_map(|(_, value)| value.split(','))
+            .map(str::trim)
+            .collect();
         let mut hs = Self::new(host, &request.target, nonce);
         hs.origin = request.origin.clone();
         hs.protocols = request.protocols.clone();
         hs.headers = request
             .headers
             .iter()
-            .filter(|(name, _)| !OWN.iter().any(|own| name.eq_ignore_ascii_case(own)))
+            .filter(|(name, _)| !OWN.iter().chain(&named).any(|own| name.eq_ignore_ascii_case(own)))
             .cloned()
             .collect();
         hs
@@ -497,7 +505,7 @@ mod tests {
         let raw = b"GET /chat?room=1 HTTP/1.1\r\nHost: relay:9000\r\nUpgrade: websocket\r\nConnection: Upgrade, keep-alive\r\n\
             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nOrigin: http://app\r\n\
             Sec-WebSocket-Protocol: chat, superchat\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\
-            Cookie: id=7\r\nAuthorization: Bearer x\r\nKeep-Alive: 5\r\n\r\n";
+            Cookie: id=7\r\nAuthorization: Bearer x\r\nKeep-Alive: 5\r\nConnection: X-Hop\r\nX-Hop: 1\r\n\r\n";
         let (request, _) =
             crate::handshake::parse_request(raw, &HandshakeLimits::default()).unwrap().complete().unwrap();
         let hs = ClientHandshake::on_behalf_of(&request, "upstream:3000", [9; 16]);

@@ -274,6 +274,25 @@ struct HarEntry {
     wscope: Wscope,
 }
 
+#[derive(Serialize)]
+struct Creator {
+    name: &'static str,
+    version: &'static str,
+}
+
+#[derive(Serialize)]
+struct HarLog {
+    version: &'static str,
+    creator: Creator,
+    pages: [(); 0],
+    entries: [HarEntry; 1],
+}
+
+#[derive(Serialize)]
+struct Har {
+    log: HarLog,
+}
+
 fn name_values(headers: &[(String, Vec<u8>)]) -> Vec<NameValue> {
     headers.iter().map(|(n, v)| NameValue { name: n.clone(), value: String::from_utf8_lossy(v).into_owned() }).collect()
 }
@@ -392,15 +411,19 @@ fn har(session: &RelaySession, d: &Replay, limits: HandshakeLimits) -> Vec<u8> {
             body_size: 0,
         },
     };
-    let wait = response_at.map_or(-1.0, |t| t as f64 / 1000.0);
-    let time = summary.duration_ms.map_or(0.0, |ms| ms as f64);
+    // HAR 1.2: send, wait and receive are never -1, and `time` is the sum
+    // of the timings: the wait is until the upstream's head, the receive
+    // the rest of the session.
+    let wait = response_at.map_or(0.0, |t| t as f64 / 1000.0);
+    let time = summary.duration_ms.map_or(wait, |ms| (ms as f64).max(wait));
+    let receive = time - wait;
     let entry = HarEntry {
         started_date_time: humantime::format_rfc3339_millis(session.started).to_string(),
         time,
         request: har_request,
         response: har_response,
         cache: serde_json::Map::new(),
-        timings: HarTimings { blocked: -1.0, dns: -1.0, connect: -1.0, send: 0.0, wait, receive: 0.0, ssl: -1.0 },
+        timings: HarTimings { blocked: -1.0, dns: -1.0, connect: -1.0, send: 0.0, wait, receive, ssl: -1.0 },
         resource_type: "websocket",
         web_socket_messages: messages,
         wscope: Wscope {
@@ -414,13 +437,13 @@ fn har(session: &RelaySession, d: &Replay, limits: HandshakeLimits) -> Vec<u8> {
                 .collect(),
         },
     };
-    let har = serde_json::json!({
-        "log": {
-            "version": "1.2",
-            "creator": { "name": "wscope", "version": env!("CARGO_PKG_VERSION") },
-            "pages": [],
-            "entries": [entry],
-        }
-    });
+    let har = Har {
+        log: HarLog {
+            version: "1.2",
+            creator: Creator { name: "wscope", version: env!("CARGO_PKG_VERSION") },
+            pages: [],
+            entries: [entry],
+        },
+    };
     serde_json::to_vec_pretty(&har).unwrap_or_default()
 }

@@ -137,11 +137,12 @@ pub(crate) struct RelayLog {
 impl RelayLog {
     /// Creates (or truncates) `path` and starts its writer on the current
     /// runtime. The writer ends when every sender is gone.
-    pub(crate) async fn open(path: &Path) -> std::io::Result<RelayLog> {
+    /// The writer runs on `tracker`, so shutdown waits for the last lines.
+    pub(crate) async fn open(path: &Path, tracker: &tokio_util::task::TaskTracker) -> std::io::Result<RelayLog> {
         let file = tokio::fs::File::create(path).await?;
         let (tx, mut rx) = mpsc::channel::<String>(QUEUE);
         let shown = path.display().to_string();
-        tokio::spawn(async move {
+        tracker.spawn(async move {
             let mut out = tokio::io::BufWriter::new(file);
             let mut failed = false;
             while let Some(line) = rx.recv().await {

@@ -115,7 +115,7 @@ pub(crate) async fn start(
     };
     let log = match &rc.log {
         Some(path) => Some(
-            RelayLog::open(path)
+            RelayLog::open(path, tracker)
                 .await
                 .map_err(|e| std::io::Error::new(e.kind(), format!("--relay-log {}: {e}", path.display())))?,
         ),

@@ -69,15 +69,27 @@ impl Writer {
         }
     }
 
-    /// Writes some of `data` (and flushes it, for TLS); how much.
+    /// Writes some of `data`; how much. Cancel-safe (a write that did not
+    /// complete took nothing), so it may race other work in a `select!`;
+    /// TLS then needs [`Writer::flush`].
     pub(crate) async fn write_some(&mut self, data: &[u8]) -> io::Result<usize> {
         match self {
             Writer::Tcp(w) => w.write(data).await,
-            Writer::Tls(w) => {
-                let n = w.write(data).await?;
-                w.flush().await?;
-                Ok(n)
-            }
+            Writer::Tls(w) => w.write(data).await,
+        }
+    }
+
+    /// Whether written bytes may wait in a buffer until [`Writer::flush`].
+    pub(crate) fn buffers(&self) -> bool {
+        matches!(self, Writer::Tls(_))
+    }
+
+    /// Pushes what TLS buffered to the socket (nothing to do for TCP).
+    /// Cancel-safe: flushing again goes on where it stopped.
+    pub(crate) async fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Writer::Tcp(_) => Ok(()),
+            Writer::Tls(w) => w.flush().await,
         }
     }
 
@@ -130,9 +142,19 @@ pub(crate) async fn pump(
         if let Some(log) = log {
             log.write(lines).await;
         }
-        if let Err(e) = wr.write_all(data).await {
+        // Written in pieces, each counted as activity: a receiver slowly
+        // taking a large chunk is not idle.
+        let mut rest = data;
+        while !rest.is_empty() {
+            match wr.write_some(rest).await {
+                Ok(0) => return PumpEnd::WriteFailed(io::ErrorKind::WriteZero.into()),
+                Ok(n) => rest = rest.get(n..).unwrap_or_default(),
+                Err(e) => return PumpEnd::WriteFailed(e),
+            }
+            recorder.touch();
+        }
+        if let Err(e) = wr.flush().await {
             return PumpEnd::WriteFailed(e);
         }
-        recorder.touch();
     }
 }

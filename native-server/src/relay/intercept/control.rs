@@ -11,6 +11,9 @@ use crate::ws::{Outcome, Session, WsStream, drive};
 use tokio::sync::{broadcast, mpsc};
 use wscope_core::connection::{Connection, Event, Message};
 
+/// Longest wait to queue the session's own `Hello` and `Left`.
+const COMMAND_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 struct Page {
     commands: mpsc::Sender<Command>,
     notes: broadcast::Receiver<String>,
@@ -56,11 +59,14 @@ impl Session for Page {
 /// Serves a page's controls of a session whose legs are open.
 pub(crate) async fn serve(ws: WsStream, control: &Control, shared: &Shared) -> Outcome {
     let mut page = Page { commands: control.commands.clone(), notes: control.notes.subscribe() };
-    // The state, for this page (every page watching gets it too).
-    let _ = page.commands.try_send(Command::Hello);
+    // The state, for this page (every page watching gets it too). The
+    // session takes commands as fast as it runs: the wait is short, and
+    // bounded all the same.
+    let _ = tokio::time::timeout(COMMAND_WAIT, page.commands.send(Command::Hello)).await;
     let outcome = drive(ws, shared, &mut page).await;
     let Page { commands, notes } = page;
     drop(notes);
-    let _ = commands.try_send(Command::Left);
+    // Not lost to a full queue: with no page left the holds must lift.
+    let _ = tokio::time::timeout(COMMAND_WAIT, commands.send(Command::Left)).await;
     outcome
 }

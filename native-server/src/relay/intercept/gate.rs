@@ -140,6 +140,11 @@ impl Gate {
         dir.queue.drain(..).collect()
     }
 
+    /// Held message `id`'s sender and whether it is a close, if it is held.
+    pub(crate) fn peek(&self, id: u64) -> Option<(Side, bool)> {
+        self.held().find(|h| h.id == id).map(|h| (h.from, matches!(h.item, Item::Close(..))))
+    }
+
     /// Takes held message `id` out (to send, edited or not, or to drop).
     pub(crate) fn take(&mut self, id: u64) -> Option<Held> {
         for side in [Side::Client, Side::Server] {

@@ -74,7 +74,10 @@ pub(crate) struct Control {
 
 /// Commands waiting at most.
 pub(crate) const COMMAND_QUEUE: usize = 64;
-/// Notes waiting for a slow page at most (it is told what it missed).
-pub(crate) const NOTE_QUEUE: usize = 256;
-/// Payload bytes of a held message the page is sent.
-pub(crate) const PREVIEW: usize = 64 * 1024;
+/// Notes waiting for a slow page at most (it is told what it missed). A
+/// note is at most a `state` note's previews (256 KiB) and what JSON makes
+/// of them.
+pub(crate) const NOTE_QUEUE: usize = 32;
+/// Payload bytes of a held message the page is sent (a longer one can be
+/// sent on or dropped, not edited).
+pub(crate) const PREVIEW: usize = 16 * 1024;

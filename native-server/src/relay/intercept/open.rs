@@ -21,10 +21,6 @@ use wscope_core::connection::{Config, Connection};
 use wscope_core::handshake::{ClientHandshake, HandshakeError, RequestHead};
 use wscope_core::{Decoded, Role};
 
-/// The permessage-deflate offer the relay makes upstream for a client that
-/// offered it: the server may choose any window (RFC 7692 section 7.1.2.1).
-const DEFLATE_OFFER: &str = "permessage-deflate; client_max_window_bits";
-
 fn random_nonce() -> [u8; 16] {
     let mut nonce = [0u8; 16];
     // Without randomness the key is still well-formed, only predictable.
@@ -71,9 +67,8 @@ pub(crate) async fn serve(mut client: TcpStream, opening: Opening<'_>) -> Result
         Err(why) => return Err((client, super::super::session::bad_gateway(relay, &why))),
     };
     let mut hs = ClientHandshake::on_behalf_of(&request, &relay.target.host, random_nonce());
-    let client_offers_deflate = request.extensions.iter().any(|e| e.name.eq_ignore_ascii_case("permessage-deflate"));
-    if client_offers_deflate && shared.deflate.is_some() {
-        hs.extensions = Some(DEFLATE_OFFER.to_string());
+    if wscope_core::deflate::offered(&request.extensions) && shared.deflate.is_some() {
+        hs.extensions = Some(wscope_core::deflate::OPEN_OFFER.to_string());
     }
     let Ok(ask) = hs.request() else {
         let e = super::super::session::bad_gateway(relay, "cannot be asked for what the client asked (a header value)");

@@ -43,13 +43,22 @@ fn note(notes: &broadcast::Sender<String>, n: &InterceptNote) {
     }
 }
 
+/// Payload bytes one `state` note shows of all held messages together (the
+/// rest are listed with `truncated`): a note goes to every page watching and
+/// waits in a bounded queue.
+const STATE_PREVIEW: usize = 256 * 1024;
+
 fn held_note(h: &Held) -> HeldNote {
+    held_note_within(h, PREVIEW)
+}
+
+fn held_note_within(h: &Held, preview: usize) -> HeldNote {
     let (kind, bytes, code): (&str, &[u8], Option<u16>) = match &h.item {
         Item::Text(t) => ("text", t.as_bytes(), None),
         Item::Binary(b) => ("binary", b, None),
         Item::Close(code, reason) => ("close", reason.as_bytes(), *code),
     };
-    let shown = bytes.get(..PREVIEW.min(bytes.len())).unwrap_or_default();
+    let shown = bytes.get(..preview.min(bytes.len())).unwrap_or_default();
     let (text, base64) = match (kind, std::str::from_utf8(shown)) {
         ("binary", _) | (_, Err(_)) => (None, Some(base64::engine::general_purpose::STANDARD.encode(shown))),
         (_, Ok(t)) => (Some(t.to_string()), None),
@@ -121,11 +130,39 @@ struct Run {
 
 impl Run {
     fn state_note(&self) -> InterceptNote {
+        let mut budget = STATE_PREVIEW;
+        let held = self
+            .gate
+            .held()
+            .map(|h| {
+                let note = held_note_within(h, PREVIEW.min(budget));
+                budget = budget.saturating_sub(note.len.min(PREVIEW));
+                note
+            })
+            .collect();
         InterceptNote::State {
             hold_client: self.gate.holding(Side::Client),
             hold_server: self.gate.holding(Side::Server),
-            held: self.gate.held().map(held_note).collect(),
+            held,
         }
+    }
+
+    /// Whether the leg toward `to`'s peer can take more from the page (its
+    /// unwritten output is under [`MAX_PENDING`]); an error note if not.
+    fn can_send(&self, from: Side) -> bool {
+        let conn = match from {
+            Side::Client => &self.legs.upstream,
+            Side::Server => &self.legs.client,
+        };
+        if conn.pending_output().len() < MAX_PENDING {
+            return true;
+        }
+        let who = if from == Side::Client { "server" } else { "client" };
+        note(
+            &self.notes,
+            &InterceptNote::Error { message: format!("the {who} is not taking its messages; try again once it does") },
+        );
+        false
     }
 
     /// Everything `from`'s leg decoded, through the gate or straight on.
@@ -204,6 +241,27 @@ impl Run {
                 }
                 note(&self.notes, &self.state_note());
             }
+            Command::Release { id } | Command::Edit { id, .. } | Command::Drop { id }
+                if self.gate.peek(id).is_none() =>
+            {
+                note(&self.notes, &missing(id));
+            }
+            Command::Release { id } | Command::Edit { id, .. }
+                if self.gate.peek(id).is_some_and(|(from, _)| !self.can_send(from)) => {}
+            Command::Drop { id } if self.gate.peek(id).is_some_and(|(_, close)| close) => note(
+                &self.notes,
+                &InterceptNote::Error {
+                    message: format!(
+                        "message {id} is a close: send it on (its reason may be edited); dropping it would leave the closing handshake half done"
+                    ),
+                },
+            ),
+            Command::Edit { id, data: Data::Base64(_) } if self.gate.peek(id).is_some_and(|(_, close)| close) => {
+                note(
+                    &self.notes,
+                    &InterceptNote::Error { message: format!("message {id} is a close: edit its reason as text") },
+                );
+            }
             Command::Release { id } => match self.gate.take(id) {
                 Some(held) => {
                     let item = held.item.clone();
@@ -226,6 +284,9 @@ impl Run {
                 // A message *to* a side goes on the leg toward it, as if the
                 // other side had sent it.
                 let from = if to == Side::Client { Side::Server } else { Side::Client };
+                if !self.can_send(from) {
+                    return;
+                }
                 match data_item(data, None) {
                     Ok(item) => {
                         let (kind, len) = item_note(&item);
@@ -285,9 +346,11 @@ pub(crate) async fn run(
     run.events(Side::Server);
     let mut client_buf = Vec::new();
     let mut upstream_buf = Vec::new();
+    // TLS took bytes that still wait in its buffer.
+    let mut upstream_unflushed = false;
     let idle = shared.config.idle_timeout;
     let reason = loop {
-        if run.finished() {
+        if run.finished() && !upstream_unflushed {
             break run.ended.take().unwrap_or_else(|| "both closing handshakes are done".into());
         }
         let read_client = run.ended.is_none()
@@ -303,11 +366,13 @@ pub(crate) async fn run(
         let (upstream_rd, upstream_wr) = upstream_io;
         let to_client = client.pending_output();
         let to_upstream = upstream.pending_output();
+        let upstream_out = !to_upstream.is_empty() || upstream_unflushed;
         enum Step {
             FromClient(std::io::Result<usize>),
             FromUpstream(std::io::Result<usize>),
             ToClient(std::io::Result<usize>),
-            ToUpstream(std::io::Result<usize>),
+            /// Bytes written upstream, or `None`: its TLS buffer flushed.
+            ToUpstream(std::io::Result<Option<usize>>),
             Command(Option<Command>),
             Idle,
             Shutdown,
@@ -316,7 +381,15 @@ pub(crate) async fn run(
             r = client_rd.read(&mut client_buf), if read_client => Step::FromClient(r),
             r = upstream_rd.read(&mut upstream_buf), if read_upstream => Step::FromUpstream(r),
             r = client_wr.write_some(to_client), if !to_client.is_empty() => Step::ToClient(r),
-            r = upstream_wr.write_some(to_upstream), if !to_upstream.is_empty() => Step::ToUpstream(r),
+            // One future for the upstream's writes and flushes: each is
+            // cancel-safe on its own, and never both at once.
+            r = async {
+                if to_upstream.is_empty() {
+                    upstream_wr.flush().await.map(|()| None)
+                } else {
+                    upstream_wr.write_some(to_upstream).await.map(Some)
+                }
+            }, if upstream_out => Step::ToUpstream(r),
             c = command_rx.recv() => Step::Command(c),
             () = crate::relay::session::idle_for(recorder, idle) => Step::Idle,
             () = shared.shutdown.cancelled() => Step::Shutdown,
@@ -354,12 +427,14 @@ pub(crate) async fn run(
                 }
                 run.legs.client.consume_output(n);
             }
-            Step::ToUpstream(Ok(n)) => {
+            Step::ToUpstream(Ok(Some(n))) => {
                 recorder.touch();
                 let written = run.legs.upstream.pending_output().get(..n).unwrap_or_default();
                 upstream_tap.record(Dir::ClientToServer, written);
                 run.legs.upstream.consume_output(n);
+                upstream_unflushed = run.legs.upstream_io.1.buffers();
             }
+            Step::ToUpstream(Ok(None)) => upstream_unflushed = false,
             Step::ToClient(Err(e)) => break format!("writing to the client failed: {e}"),
             Step::ToUpstream(Err(e)) => break format!("writing to the server failed: {e}"),
             Step::Command(Some(c)) => run.command(c),
@@ -369,10 +444,18 @@ pub(crate) async fn run(
         }
     };
     note(&run.notes, &InterceptNote::End { reason: reason.clone() });
-    let (_, mut client_wr) = run.legs.client_io;
-    let (_, mut upstream_wr) = run.legs.upstream_io;
+    let Legs { client_io, upstream_io, .. } = run.legs;
+    let (_, mut upstream_wr) = upstream_io;
     let linger = Duration::from_secs(1);
-    let _ = tokio::time::timeout(linger, client_wr.shutdown()).await;
     let _ = tokio::time::timeout(linger, upstream_wr.shutdown()).await;
+    // The client's socket: our side closed first, then what it still sends
+    // read and dropped (bounded), so our last frames are not lost to a reset.
+    if let (Reader::Tcp(rd), Writer::Tcp(wr)) = client_io {
+        if let Ok(mut tcp) = rd.reunite(wr) {
+            let now = tokio::time::Instant::now();
+            let until = now.checked_add(linger).unwrap_or(now);
+            crate::linger::close_then_drain(&mut tcp, until, 64 * 1024, |_| {}).await;
+        }
+    }
     reason
 }

@@ -116,8 +116,8 @@ pub(crate) async fn serve(mut client: TcpStream, peer: SocketAddr, relay: Arc<Re
 
 /// Reaches the upstream, sends the request on and moves bytes until the
 /// session is over; returns how it ended, or the answer to give the client
-/// instead (502: the upstream cannot be reached or would not take the
-/// request; 503: shutting down).
+/// instead (502: the upstream cannot be reached, or not before shutdown, or
+/// would not take the request).
 async fn relay_session(
     client: TcpStream,
     relay: &Relay,

@@ -55,6 +55,21 @@ async fn next_note(page: &mut Ws, kind: &str) -> Value {
     .await
 }
 
+/// The next `error` note (others skipped).
+async fn next_error(page: &mut Ws) -> Value {
+    within("an error note", async {
+        loop {
+            if let Message::Text(t) = ws_next(page).await {
+                let n: Value = serde_json::from_str(t.as_str()).unwrap();
+                if n["type"] == "error" {
+                    return n;
+                }
+            }
+        }
+    })
+    .await
+}
+
 async fn command(page: &mut Ws, c: Value) {
     page.send(Message::Text(c.to_string().into())).await.unwrap();
 }
@@ -150,17 +165,7 @@ async fn hold_edit_drop_release_and_inject_each_seen_at_the_far_side() {
 
     // A command that cannot be done is an error note, not a hang.
     command(&mut page, json!({"type": "release", "id": 999})).await;
-    let error = within("an error note", async {
-        loop {
-            if let Message::Text(t) = ws_next(&mut page).await {
-                let n: Value = serde_json::from_str(t.as_str()).unwrap();
-                if n["type"] == "error" {
-                    return n;
-                }
-            }
-        }
-    })
-    .await;
+    let error = next_error(&mut page).await;
     assert!(error["message"].as_str().unwrap().contains("999"), "{error}");
 
     // The page leaves while the server is held: the hold is lifted.
@@ -197,17 +202,7 @@ async fn a_held_close_is_sent_on_never_dropped() {
     assert_eq!((held["message"]["kind"].clone(), held["message"]["code"].clone()), (json!("close"), json!(1000)));
     let id = held["message"]["id"].as_u64().unwrap();
     command(&mut page, json!({"type": "drop", "id": id})).await;
-    let error = within("the refusal", async {
-        loop {
-            if let Message::Text(t) = ws_next(&mut page).await {
-                let n: Value = serde_json::from_str(t.as_str()).unwrap();
-                if n["type"] == "error" {
-                    return n;
-                }
-            }
-        }
-    })
-    .await;
+    let error = next_error(&mut page).await;
     assert!(error["message"].as_str().unwrap().contains("is a close"), "{error}");
     command(&mut page, json!({"type": "edit", "id": id, "text": "edited goodbye"})).await;
     assert_eq!(received(&mut got).await, "close 1000 edited goodbye");

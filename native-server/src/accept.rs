@@ -46,9 +46,9 @@ pub(crate) async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, trac
             debug!(%peer, "refused: connection limit");
             continue;
         };
-        let shared = Arc::clone(&shared);
-        tracker.spawn(async move {
-            handle(stream, peer, shared).await;
+        let on = Arc::clone(&shared);
+        shared.workers.spawn(&tracker, stream, move |stream| async move {
+            handle(stream, peer, on).await;
             drop(permit);
         });
     }

@@ -22,9 +22,11 @@ mod shared;
 mod statics;
 pub mod tap;
 mod tap_stream;
+mod workers;
 mod ws;
 
 pub use config::{CheckLimits, InjectLimits, RelayConfig, RelayMode, RelaySpec, ServerConfig, TapLimits};
+pub use workers::Workers;
 
 use shared::Shared;
 use std::net::SocketAddr;
@@ -46,6 +48,12 @@ pub struct Server {
 impl Server {
     /// Binds `config.listen` and starts serving on the current Tokio runtime.
     pub async fn start(config: ServerConfig) -> std::io::Result<Server> {
+        Server::start_on(config, Workers::here_only()).await
+    }
+
+    /// Binds `config.listen`, accepts on the current Tokio runtime and deals
+    /// the connections (the echo's and the relays') to `workers`.
+    pub async fn start_on(config: ServerConfig, workers: Workers) -> std::io::Result<Server> {
         let listener = TcpListener::bind(config.listen).await?;
         let addr = listener.local_addr()?;
         // Inject connects to the server itself: to the loopback of the
@@ -68,11 +76,20 @@ impl Server {
             relays: Arc::new(relay::hub::RelayHub::new(config.relay.max_records, config.relay.record_bytes)),
             relay_addrs: std::sync::OnceLock::new(),
             shutdown: CancellationToken::new(),
+            workers: Arc::new(workers),
             self_addr,
             config,
         });
         let tracker = TaskTracker::new();
-        let relay_addrs = match relay::start(&shared.config, &shared.relays, shared.shutdown.clone(), &tracker).await {
+        let relay_addrs = match relay::start(
+            &shared.config,
+            &shared.relays,
+            shared.shutdown.clone(),
+            &tracker,
+            &shared.workers,
+        )
+        .await
+        {
             Ok(addrs) => addrs,
             Err(e) => {
                 // Stop the relays that did start.

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 use wscope_core::deflate::ServerDeflateConfig;
-use wscope_server::{InjectLimits, Server, ServerConfig, TapLimits};
+use wscope_server::{InjectLimits, Server, ServerConfig, TapLimits, Workers};
 
 /// Serves the wscope explorer page and a WebSocket echo with a wire tap.
 ///
@@ -28,7 +28,10 @@ struct Args {
     #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../www"))]
     www: PathBuf,
 
-    /// Worker threads (default: one per core).
+    /// Threads serving connections (default: one per core), each a
+    /// single-threaded runtime; a connection stays on the thread it was
+    /// dealt to (the one serving the fewest), which keeps service fair under
+    /// load.
     #[arg(long)]
     threads: Option<usize>,
 
@@ -236,27 +239,35 @@ fn main() -> ExitCode {
         eprintln!("wscope-server: the page folder {} does not exist (pass --www DIR)", args.www.display());
         return ExitCode::FAILURE;
     }
-    let mut runtime = tokio::runtime::Builder::new_multi_thread();
-    if let Some(n) = args.threads {
-        if n == 0 {
+    let threads = match args.threads {
+        Some(0) => {
             eprintln!("wscope-server: --threads must be at least 1");
             return ExitCode::FAILURE;
         }
-        runtime.worker_threads(n);
-    }
-    let runtime = match runtime.enable_all().build() {
+        Some(n) => n,
+        None => std::thread::available_parallelism().map_or(1, usize::from),
+    };
+    // The main thread accepts and serves too: it is worker 0.
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("wscope-server: cannot start the runtime: {e}");
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(run(args))
+    let workers = match Workers::start(threads.saturating_sub(1)) {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("wscope-server: cannot start {threads} worker threads: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(run(args, workers))
 }
 
-async fn run(args: Args) -> ExitCode {
+async fn run(args: Args, workers: Workers) -> ExitCode {
     let config = args.config();
-    let server = match Server::start(config).await {
+    let server = match Server::start_on(config, workers).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("wscope-server: cannot start on {}: {e}", args.listen);

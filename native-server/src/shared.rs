@@ -27,4 +27,6 @@ pub(crate) struct Shared {
     /// Where each relay listens, once they are bound.
     pub(crate) relay_addrs: std::sync::OnceLock<Vec<SocketAddr>>,
     pub(crate) shutdown: CancellationToken,
+    /// The runtimes connections are dealt to.
+    pub(crate) workers: Arc<crate::workers::Workers>,
 }

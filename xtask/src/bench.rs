@@ -35,20 +35,39 @@ WHAT (default: echo memory wasm):
     all      all of the above
 --rounds N   echo rounds, servers interleaved in each (default 3)
 --seconds S  measuring window per echo run (default 2; plus 0.5 s warm-up)
+--case CxSxP only this echo case (connections x payload bytes x pipeline
+             depth, e.g. 1000x1024x8); repeatable; default: every case
 ";
 
 /// (connections, payload bytes, pipeline depth).
-const CASES: [(u32, u32, u32); 7] =
-    [(1, 20, 1), (100, 20, 1), (100, 1024, 1), (100, 16384, 1), (1000, 1024, 1), (100, 20, 16), (100, 16384, 16)];
+const CASES: [(u32, u32, u32); 8] = [
+    (1, 20, 1),
+    (100, 20, 1),
+    (100, 1024, 1),
+    (100, 16384, 1),
+    (1000, 1024, 1),
+    (1000, 1024, 8),
+    (100, 20, 16),
+    (100, 16384, 16),
+];
 
 struct Options {
     what: Vec<String>,
     rounds: u32,
     seconds: f64,
+    /// Only these echo cases (`--case CONNSxSIZExPIPELINE`); all when empty.
+    cases: Vec<(u32, u32, u32)>,
+}
+
+/// `100x1024x1` as (connections, payload bytes, pipeline depth).
+fn parse_case(v: &str) -> Option<(u32, u32, u32)> {
+    let mut it = v.split('x').map(|n| n.parse::<u32>().ok().filter(|n| *n > 0));
+    let case = (it.next()??, it.next()??, it.next()??);
+    it.next().is_none().then_some(case)
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
-    let mut o = Options { what: Vec::new(), rounds: 3, seconds: 2.0 };
+    let mut o = Options { what: Vec::new(), rounds: 3, seconds: 2.0, cases: Vec::new() };
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -59,6 +78,9 @@ fn parse(args: &[String]) -> Result<Options, String> {
                 o.seconds =
                     it.next().and_then(|v| v.parse().ok()).filter(|s| *s > 0.0).ok_or("--seconds needs S > 0")?
             }
+            "--case" => o.cases.push(
+                it.next().and_then(|v| parse_case(v)).ok_or("--case needs CONNSxSIZExPIPELINE, e.g. 1000x1024x8")?,
+            ),
             "-h" | "--help" => {
                 print!("{HELP}");
                 std::process::exit(0);
@@ -135,10 +157,12 @@ fn echo(root: &Path, o: &Options) -> Result<String, String> {
     }
     let mut results: BTreeMap<((u32, u32, u32), Kind), Samples> = BTreeMap::new();
     let started = Instant::now();
-    let total = o.rounds as usize * CASES.len() * kinds.len();
+    let cases: Vec<(u32, u32, u32)> = if o.cases.is_empty() { CASES.to_vec() } else { o.cases.clone() };
+    let total = o.rounds as usize * cases.len() * kinds.len();
     let mut done = 0usize;
     for round in 1..=o.rounds {
-        for case @ (conns, size, pipeline) in CASES {
+        for &case in &cases {
+            let (conns, size, pipeline) = case;
             for (kind, server) in &servers {
                 let mut args = echo_args(&server.url, conns, size, o, server.pid());
                 args.extend(["--pipeline".into(), pipeline.to_string()]);
@@ -163,23 +187,26 @@ fn echo(root: &Path, o: &Options) -> Result<String, String> {
         o.rounds, o.seconds
     );
     t.push_str(
-        "| conns | size | pipeline | server | msgs/s | p50 µs | p99 µs | server CPU | load CPU | wscope ÷ this |\n",
+        "| conns | size | pipeline | server | msgs/s | p50 µs | p99 µs | p99 ÷ p50 | server CPU | server µs/msg | load CPU | wscope ÷ this |\n",
     );
-    t.push_str("|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|\n");
-    for case @ (conns, size, pipeline) in CASES {
+    t.push_str("|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    for &case in &cases {
+        let (conns, size, pipeline) = case;
         let ours = results.get(&(case, Kind::Wscope)).map_or(f64::NAN, |s| median(s.rate.clone()));
         for kind in kinds {
             let Some(s) = results.get(&(case, kind)) else { continue };
             let rate = median(s.rate.clone());
             let ratio = if kind == Kind::Wscope { "—".to_string() } else { format!("{:.2}×", ours / rate) };
             t.push_str(&format!(
-                "| {conns} | {} | {pipeline} | {} | {:.0} | {:.0} | {:.0} | {:.2} | {:.2} | {ratio} |\n",
+                "| {conns} | {} | {pipeline} | {} | {:.0} | {:.0} | {:.0} | {:.1} | {:.2} | {:.2} | {:.2} | {ratio} |\n",
                 human_size(size),
                 kind.name(),
                 rate,
                 median(s.p50.clone()),
                 median(s.p99.clone()),
+                median(s.tail.clone()),
                 median(s.server_cpu.clone()),
+                median(s.cpu_per_msg.clone()),
                 median(s.load_cpu.clone()),
             ));
         }

@@ -198,6 +198,11 @@ pub(crate) struct Samples {
     pub(crate) p99: Vec<f64>,
     pub(crate) server_cpu: Vec<f64>,
     pub(crate) load_cpu: Vec<f64>,
+    /// p99 ÷ p50 of each run: how unevenly connections are served.
+    pub(crate) tail: Vec<f64>,
+    /// The server's CPU time per echoed message, µs (its CPU share of the
+    /// window divided by the messages per second).
+    pub(crate) cpu_per_msg: Vec<f64>,
 }
 
 impl Samples {
@@ -208,6 +213,8 @@ impl Samples {
         self.p99.push(num(r, "p99_us"));
         self.server_cpu.push(num(r, "server_cpu"));
         self.load_cpu.push(num(r, "load_cpu"));
+        self.tail.push(num(r, "p99_us") / num(r, "p50_us"));
+        self.cpu_per_msg.push(num(r, "server_cpu") * 1e6 / num(r, "rate"));
     }
 }
 

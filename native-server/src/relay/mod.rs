@@ -27,6 +27,7 @@ pub(crate) mod session;
 pub(crate) mod watch;
 
 use crate::config::{RelayConfig, RelaySpec, ServerConfig};
+use crate::workers::Workers;
 use hub::RelayHub;
 use log::RelayLog;
 use pipe::{Reader, Writer};
@@ -96,6 +97,7 @@ pub(crate) async fn start(
     hub: &Arc<RelayHub>,
     shutdown: CancellationToken,
     tracker: &TaskTracker,
+    workers: &Arc<Workers>,
 ) -> std::io::Result<Vec<SocketAddr>> {
     let rc = &config.relay;
     let invalid = |e: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, e);
@@ -137,18 +139,22 @@ pub(crate) async fn start(
     let addrs = relays.iter().map(|(_, r)| r.listen).collect();
     for (listener, relay) in relays {
         info!(listen = %relay.listen, upstream = %relay.upstream, "relay listening");
-        tracker.spawn(accept_loop(listener, relay, Arc::clone(&shared), Arc::clone(&permits), tracker.clone()));
+        let accept =
+            Accept { shared: Arc::clone(&shared), permits: Arc::clone(&permits), workers: Arc::clone(workers) };
+        tracker.spawn(accept_loop(listener, relay, accept, tracker.clone()));
     }
     Ok(addrs)
 }
 
-async fn accept_loop(
-    listener: TcpListener,
-    relay: Arc<Relay>,
+/// What a relay's accept loop shares with the others.
+struct Accept {
     shared: Arc<RelayShared>,
     permits: Arc<Semaphore>,
-    tracker: TaskTracker,
-) {
+    workers: Arc<Workers>,
+}
+
+async fn accept_loop(listener: TcpListener, relay: Arc<Relay>, accept: Accept, tracker: TaskTracker) {
+    let Accept { shared, permits, workers } = accept;
     loop {
         let (stream, peer) = tokio::select! {
             () = shared.shutdown.cancelled() => break,
@@ -170,7 +176,7 @@ async fn accept_loop(
             continue;
         };
         let (relay, shared) = (Arc::clone(&relay), Arc::clone(&shared));
-        tracker.spawn(async move {
+        workers.spawn(&tracker, stream, move |stream| async move {
             session::serve(stream, peer, relay, shared).await;
             drop(permit);
         });

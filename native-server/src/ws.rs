@@ -311,6 +311,12 @@ pub(crate) async fn drive<S: Session>(mut ws: WsStream, shared: &Shared, session
         let room = pending <= cfg.max_pending_output;
         let may_read = !closed && room;
         tokio::select! {
+            // In this order: a busy connection is woken for its socket, and
+            // the branches after it are polled only when it is not ready (at
+            // the latest when Tokio's cooperative budget makes it yield), so
+            // a message costs one poll of the shutdown, timer and endpoint
+            // futures, not two.
+            biased;
             io = ws.io::<S>(may_read, pending > 0), if may_read || pending > 0 => match io {
                 // The loop's top writes.
                 Io::Writable(Ok(())) => {}

@@ -20,7 +20,7 @@ use std::time::Instant;
 pub(crate) const HELP: &str = "\
 cargo xtask bench [WHAT] [--rounds N] [--seconds S]
 
-WHAT (default: echo memory wasm):
+WHAT (default: echo memory wasm deflate relay check):
     echo     closed-loop echo: msgs/s, p50/p99, server and load CPU, ratios
     memory   resident memory per idle connection at 1000 and 10000 connections
     wasm     raw and gzip size of the explorer's wasm module, twiggy top
@@ -30,6 +30,9 @@ WHAT (default: echo memory wasm):
     relay    echo direct, through a transparent --relay and through socat to the
              same wscope-server (100 × 1 KiB, 100 × 16 KiB); relay memory per
              idle relayed connection
+    check    wscope-check's cases 1–13 against wscope-server with --jobs 1, 2, 4
+             (twice each): seconds, per case, by chapter; with
+             WSCOPE_AUTOBAHN=PATH/run.sh Autobahn's fuzzingclient too
     live     the explorer's live panel in Chromium: milliseconds per tap record
              over 20 000 echoed messages (WSCOPE_LIVE_MESSAGES), by tenths
     all      all of the above
@@ -85,13 +88,15 @@ fn parse(args: &[String]) -> Result<Options, String> {
                 print!("{HELP}");
                 std::process::exit(0);
             }
-            "echo" | "memory" | "wasm" | "deflate" | "relay" | "codec" | "live" => o.what.push(a.clone()),
-            "all" => o.what.extend(["echo", "memory", "wasm", "deflate", "relay", "codec", "live"].map(String::from)),
+            "echo" | "memory" | "wasm" | "deflate" | "relay" | "check" | "codec" | "live" => o.what.push(a.clone()),
+            "all" => o
+                .what
+                .extend(["echo", "memory", "wasm", "deflate", "relay", "check", "codec", "live"].map(String::from)),
             other => return Err(format!("unknown bench argument {other:?}\n{HELP}")),
         }
     }
     if o.what.is_empty() {
-        o.what.extend(["echo", "memory", "wasm"].map(String::from));
+        o.what.extend(["echo", "memory", "wasm", "deflate", "relay", "check"].map(String::from));
     }
     Ok(o)
 }
@@ -103,9 +108,10 @@ pub(crate) fn bench(root: &Path, args: &[String]) -> Result<bool, String> {
     let mut report = String::new();
     report.push_str(&machine());
     let mut ok = true;
-    if o.what.iter().any(|w| w == "echo" || w == "memory" || w == "deflate" || w == "relay") {
-        println!("==> building the servers and the load generator (release)");
-        if !run(cargo().current_dir(root).args(["build", "--release", "-p", "wscope-server", "-p", "wscope-bench"]))? {
+    if o.what.iter().any(|w| ["echo", "memory", "deflate", "relay", "check"].contains(&w.as_str())) {
+        println!("==> building the servers, the load generator and the checker (release)");
+        let build = ["build", "--release", "-p", "wscope-server", "-p", "wscope-bench", "-p", "wscope-check"];
+        if !run(cargo().current_dir(root).args(build))? {
             return Err("the benchmark binaries did not build".into());
         }
     }
@@ -114,6 +120,7 @@ pub(crate) fn bench(root: &Path, args: &[String]) -> Result<bool, String> {
             "echo" => echo(root, &o)?,
             "memory" => memory(root)?,
             "wasm" => wasm(root)?,
+            "check" => crate::bench_check::check(root)?,
             "deflate" => deflate(root, &o)?,
             "relay" => crate::bench_relay::relay(root, o.rounds, o.seconds, |url, conns, size, pid| {
                 echo_args(url, conns, size, &o, pid)

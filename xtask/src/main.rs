@@ -9,6 +9,7 @@
 //! fresh machine before anything else is there.
 
 mod bench;
+mod bench_check;
 mod bench_relay;
 mod browsers;
 mod procs;

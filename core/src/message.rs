@@ -77,6 +77,14 @@ impl core::fmt::Debug for MessageAssembler {
     }
 }
 
+/// An inflater for a sender with these parameters: its history as long as
+/// the window it agreed to.
+fn new_inflater(deflate: Option<SenderParams>) -> Box<MessageInflater> {
+    let (bits, nct) =
+        deflate.map_or((crate::deflate::MAX_WINDOW_BITS, false), |d| (d.max_window_bits, d.no_context_takeover));
+    Box::new(MessageInflater::with_window(bits, nct))
+}
+
 impl MessageAssembler {
     /// An assembler for messages from a sender with these permessage-deflate
     /// parameters (none: not agreed), inflating each to at most `max_size`.
@@ -134,8 +142,8 @@ impl MessageAssembler {
         if let Some((key, phase)) = mask {
             apply_mask(&mut self.scratch, key, phase);
         }
-        let no_context_takeover = self.deflate.is_some_and(|d| d.no_context_takeover);
-        let inflater = self.inflater.get_or_insert_with(|| Box::new(MessageInflater::new(no_context_takeover)));
+        let deflate = self.deflate;
+        let inflater = self.inflater.get_or_insert_with(|| new_inflater(deflate));
         let at = out.len();
         let limit = (at as u64).saturating_add(self.max_size.saturating_sub(self.inflated));
         let inflated = inflater.inflate(&self.scratch, out, limit);
@@ -156,7 +164,8 @@ impl MessageAssembler {
             // back and resets the window as agreed, so the next message
             // reads right.
             let no_context_takeover = self.deflate.is_some_and(|d| d.no_context_takeover);
-            let inflater = self.inflater.get_or_insert_with(|| Box::new(MessageInflater::new(no_context_takeover)));
+            let deflate = self.deflate;
+            let inflater = self.inflater.get_or_insert_with(|| new_inflater(deflate));
             let at = out.len();
             let limit = (at as u64).saturating_add(self.max_size.saturating_sub(self.inflated));
             let finished = inflater.finish(out, limit);
@@ -199,6 +208,22 @@ impl MessageAssembler {
             InflateError::Invalid => Violation::InvalidDeflate,
             InflateError::TooLarge { .. } => Violation::InflatedTooLarge { max: self.max_size },
         });
+    }
+
+    /// Frees the inflater's library state between messages, keeping the
+    /// history the sender may still refer to ([`MessageInflater::park`]);
+    /// nothing while a compressed message is being received.
+    pub fn park(&mut self) {
+        if !self.compressed {
+            if let Some(inflater) = &mut self.inflater {
+                inflater.park();
+            }
+        }
+    }
+
+    /// Whether the inflater's library state is held (parking would free it).
+    pub fn inflater_live(&self) -> bool {
+        self.inflater.as_ref().is_some_and(|i| i.is_live())
     }
 
     /// Whether an inflater is held (for tests of the memory promise).

@@ -188,6 +188,9 @@ pub struct ServerConfig {
     /// Connections using permessage-deflate at once (each holds a
     /// compressor and a decompressor); past it offers are declined.
     pub deflate_max_connections: usize,
+    /// How long a compressed connection may be quiet before it frees its
+    /// compressor and decompressor (keeping their history); `None` never.
+    pub deflate_park_after: Option<Duration>,
     /// Limits on the handshake request head.
     pub handshake: HandshakeLimits,
     /// Connections open at once; more are refused with 503.
@@ -225,6 +228,7 @@ impl ServerConfig {
             ws: WsConfig::default(),
             deflate: Some(ServerDeflateConfig::default()),
             deflate_max_connections: 256,
+            deflate_park_after: Some(Duration::from_secs(1)),
             handshake: HandshakeLimits::default(),
             max_connections: 1024,
             handshake_timeout: Duration::from_secs(10),

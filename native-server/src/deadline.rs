@@ -1,6 +1,7 @@
 //! A connection's deadlines as plain values: the idle ping at half the idle
-//! timeout, the idle close at its end, and the close deadline once our
-//! close is out.
+//! timeout, the idle close at its end, the close deadline once our close is
+//! out, and (for a compressed connection) when a quiet connection parks its
+//! compression state.
 //!
 //! Pure: every instant is passed in (no clock is read here), so the table
 //! is tested without a runtime. The session loop keeps one timer and asks
@@ -19,6 +20,8 @@ pub(crate) enum Due {
     /// The close timeout since our close: give up on the peer's answer (or
     /// on it taking our last bytes).
     CloseTimeout,
+    /// Quiet for the park delay: free the compressor and decompressor.
+    Park,
 }
 
 /// The deadlines of one connection.
@@ -32,12 +35,30 @@ pub(crate) struct Deadlines {
     pinged: bool,
     /// Set once, when the connection started closing from our side.
     close_at: Option<Instant>,
+    /// How long a quiet connection waits before parking, if it parks.
+    park_after: Option<Duration>,
+    /// Whether it parked since `last_input`.
+    parked: bool,
 }
 
 impl Deadlines {
     /// A connection that opened at `now`.
     pub(crate) fn new(now: Instant, idle_timeout: Duration, close_timeout: Duration) -> Self {
-        Deadlines { idle_timeout, close_timeout, last_input: now, pinged: false, close_at: None }
+        Deadlines {
+            idle_timeout,
+            close_timeout,
+            last_input: now,
+            pinged: false,
+            close_at: None,
+            park_after: None,
+            parked: false,
+        }
+    }
+
+    /// Parks `after` this long without input (a compressed connection).
+    pub(crate) fn with_park(mut self, after: Option<Duration>) -> Self {
+        self.park_after = after;
+        self
     }
 
     /// Input arrived at `now`: the idle period starts over (a ping already
@@ -45,6 +66,12 @@ impl Deadlines {
     pub(crate) fn on_activity(&mut self, now: Instant) {
         self.last_input = now;
         self.pinged = false;
+        self.parked = false;
+    }
+
+    /// The connection parked: not again before more input.
+    pub(crate) fn on_parked(&mut self) {
+        self.parked = true;
     }
 
     /// The idle ping went out.
@@ -77,10 +104,16 @@ impl Deadlines {
             return (at, Due::CloseTimeout);
         }
         let idle_at = later(self.last_input, self.idle_timeout);
-        if self.pinged || now >= idle_at {
+        let idle = if self.pinged || now >= idle_at {
             (idle_at, Due::IdleClose)
         } else {
             (later(self.last_input, self.idle_timeout.checked_div(2).unwrap_or_default()), Due::Ping)
+        };
+        match self.park_after {
+            Some(after) if !self.parked && later(self.last_input, after) < idle.0 => {
+                (later(self.last_input, after), Due::Park)
+            }
+            _ => idle,
         }
     }
 
@@ -222,5 +255,36 @@ mod tests {
         assert_eq!(d.due(t0), Some(Due::IdleClose));
         d.on_close_sent(t0);
         assert_eq!(d.due(t0), Some(Due::CloseTimeout));
+    }
+
+    #[test]
+    fn parks_once_when_quiet_and_again_after_input() {
+        let t0 = Instant::now();
+        let mut d = Deadlines::new(t0, IDLE, CLOSE).with_park(Some(secs(1)));
+        assert_eq!(d.next(t0), (t0 + secs(1), Due::Park));
+        assert_eq!(d.due(t0 + ms(999)), None);
+        assert_eq!(d.due(t0 + secs(1)), Some(Due::Park));
+        d.on_parked();
+        // Parked: the idle ping is next, not another park.
+        assert_eq!(d.next(t0 + secs(1)), (t0 + secs(5), Due::Ping));
+        // Input at 3 s: parks again a second later.
+        d.on_activity(t0 + secs(3));
+        assert_eq!(d.next(t0 + secs(3)), (t0 + secs(4), Due::Park));
+    }
+
+    #[test]
+    fn park_gives_way_to_earlier_and_closing_deadlines() {
+        let t0 = Instant::now();
+        // A park delay past the ping: the ping comes first, the park after it.
+        let mut d = Deadlines::new(t0, IDLE, CLOSE).with_park(Some(secs(7)));
+        assert_eq!(d.next(t0), (t0 + secs(5), Due::Ping));
+        d.on_ping_sent();
+        assert_eq!(d.next(t0 + secs(5)), (t0 + secs(7), Due::Park));
+        // Closing: only the close deadline counts.
+        d.on_close_sent(t0 + secs(6));
+        assert_eq!(d.next(t0 + secs(6)), (t0 + secs(9), Due::CloseTimeout));
+        // Without a park delay nothing parks.
+        let d = Deadlines::new(t0, IDLE, CLOSE);
+        assert_eq!(d.next(t0), (t0 + secs(5), Due::Ping));
     }
 }

@@ -95,9 +95,17 @@ struct Args {
     #[arg(long, default_value_t = 32, value_name = "BYTES")]
     deflate_min_size: usize,
 
+    /// A compressed connection quiet this long frees its compressor and
+    /// decompressor (about 300 KiB with 15-bit windows), keeping only the
+    /// history its next messages may refer to (at most both windows); 0
+    /// keeps them for the connection's life.
+    #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
+    deflate_park_after: Duration,
+
     /// Connections that may use permessage-deflate at once (each holds a
-    /// compressor and a decompressor, about 300 KiB with 15-bit windows);
-    /// past it offers are declined and the connection runs uncompressed.
+    /// compressor and a decompressor, about 300 KiB with 15-bit windows,
+    /// while it is busy); past it offers are declined and the connection
+    /// runs uncompressed.
     #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
     deflate_max_connections: u32,
 
@@ -191,6 +199,7 @@ impl Args {
         c.ws.compress_min_size = self.deflate_min_size;
         // Bounded by the parser, so these fit (a semaphore panics past 2^61).
         c.deflate_max_connections = self.deflate_max_connections as usize;
+        c.deflate_park_after = (!self.deflate_park_after.is_zero()).then_some(self.deflate_park_after);
         c.handshake.max_head_len = self.max_head_size;
         c.handshake.max_headers = self.max_headers;
         c.allow_origins = self.allow_origins.clone();

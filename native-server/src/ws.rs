@@ -268,7 +268,9 @@ pub(crate) async fn drive<S: Session>(mut ws: WsStream, shared: &Shared, session
     let cfg = &shared.config;
     let mut outcome = Outcome::default();
     let opened = now();
-    let mut deadlines = Deadlines::new(opened, cfg.idle_timeout, cfg.close_timeout);
+    // A compressed connection gone quiet frees its compression state.
+    let park_after = cfg.deflate_park_after.filter(|_| ws.conn.config().deflate.is_some());
+    let mut deadlines = Deadlines::new(opened, cfg.idle_timeout, cfg.close_timeout).with_park(park_after);
     let shutdown = shared.shutdown.cancelled();
     tokio::pin!(shutdown);
     let mut shutdown_seen = false;
@@ -358,6 +360,10 @@ pub(crate) async fn drive<S: Session>(mut ws: WsStream, shared: &Shared, session
                     Some(Due::Ping) => {
                         let _ = ws.conn.send(Message::Ping(b"wscope: idle check"));
                         deadlines.on_ping_sent();
+                    }
+                    Some(Due::Park) => {
+                        ws.conn.park_compression();
+                        deadlines.on_parked();
                     }
                     // Early: input moved the deadline since the timer was set.
                     None => {}

@@ -135,3 +135,42 @@ async fn compression_is_declined_past_the_deflate_connection_cap() {
     })
     .await;
 }
+
+/// A connection quiet past `--deflate-park-after` frees its compressor
+/// and decompressor and makes them again for the next message from the
+/// history it kept: the client's messages may still refer back into
+/// earlier ones, and the server's echoes still do (the second echo of the
+/// same text is a few bytes), read by an inflater that kept its context
+/// throughout. The pause is long against a 1 ms park delay; were the park
+/// late, the exchange would still have to be right.
+#[tokio::test]
+async fn a_parked_connection_keeps_both_contexts() {
+    let server = start(|c| c.deflate_park_after = Some(std::time::Duration::from_millis(1))).await;
+    let (mut client, r) = RawClient::connect_offering(server.local_addr(), "/echo", Some(OFFER)).await;
+    assert_eq!(r.header("Sec-WebSocket-Extensions"), "permessage-deflate");
+    let mut ours = flate2::Compress::new(flate2::Compression::default(), false);
+    let mut theirs = flate2::Decompress::new(false);
+    let text = "the quick brown fox jumps over the lazy dog, again and again; ".repeat(30);
+    let (mut sizes, mut echoes): (Vec<usize>, Vec<usize>) = (Vec::new(), Vec::new());
+    for round in 0..3 {
+        let mut z = Vec::with_capacity(text.len() + 64);
+        ours.compress_vec(text.as_bytes(), &mut z, flate2::FlushCompress::Sync).unwrap();
+        z.truncate(z.len() - 4);
+        sizes.push(z.len());
+        client.send_frame(&Frame::new(OP_TEXT, z).rsv(0b100)).await;
+        let echo = within("the echo", client.read_frame()).await;
+        assert_eq!((echo.rsv, echo.opcode), (0b100, OP_TEXT), "round {round}");
+        let mut input = echo.payload.clone();
+        input.extend_from_slice(&[0, 0, 0xff, 0xff]);
+        let mut out = Vec::with_capacity(text.len() + 64);
+        theirs.decompress_vec(&input, &mut out, flate2::FlushDecompress::Sync).unwrap();
+        assert_eq!(out, text.as_bytes(), "round {round}");
+        echoes.push(echo.payload.len());
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // Later echoes refer back to the first (a fraction of its size), and
+    // so did the client's later messages (so the server's parked inflater
+    // kept what they refer to).
+    assert!(echoes[1] * 2 < echoes[0] && echoes[2] * 2 < echoes[0], "echoes {echoes:?}");
+    assert!(sizes[1] * 2 < sizes[0] && sizes[2] * 2 < sizes[0], "sent {sizes:?}");
+}

@@ -31,7 +31,7 @@ WHAT (default: echo memory wasm deflate relay check):
              same wscope-server (100 × 1 KiB, 100 × 16 KiB); relay memory per
              idle relayed connection
     check    wscope-check's cases 1–13 against wscope-server with --jobs 1, 2, 4
-             (twice each): seconds, per case, by chapter; with
+             (once each): seconds, per case, by chapter; with
              WSCOPE_AUTOBAHN=PATH/run.sh Autobahn's fuzzingclient too
     live     the explorer's live panel in Chromium: milliseconds per tap record
              over 20 000 echoed messages (WSCOPE_LIVE_MESSAGES), by tenths
@@ -263,37 +263,62 @@ fn deflate(root: &Path, o: &Options) -> Result<String, String> {
         "## permessage-deflate echo (wscope-server; median of {} rounds, {} s each; text about 3:1 compressible)\n\n",
         o.rounds, o.seconds
     );
-    t.push_str("| conns | size | frames | msgs/s | p50 µs | p99 µs | server CPU | load CPU | compressed ÷ plain |\n");
-    t.push_str("|---:|---:|---|---:|---:|---:|---:|---:|---:|\n");
+    t.push_str(
+        "| conns | size | frames | msgs/s | p50 µs | p99 µs | server CPU | server µs/msg | load CPU | text ÷ wire | compressed ÷ plain |\n",
+    );
+    t.push_str("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for case @ (conns, size) in DEFLATE_CASES {
         let plain = results.get(&(case, false)).map_or(f64::NAN, |s| median(s.rate.clone()));
         for (name, compressed) in forms {
             let Some(s) = results.get(&(case, compressed)) else { continue };
             let rate = median(s.rate.clone());
             let ratio = if compressed { format!("{:.2}×", rate / plain) } else { "—".to_string() };
+            let wire = if compressed { format!("{:.2}", median(s.deflate_ratio.clone())) } else { "—".to_string() };
             t.push_str(&format!(
-                "| {conns} | {} | {name} | {:.0} | {:.0} | {:.0} | {:.2} | {:.2} | {ratio} |\n",
+                "| {conns} | {} | {name} | {:.0} | {:.0} | {:.0} | {:.2} | {:.2} | {:.2} | {wire} | {ratio} |\n",
                 human_size(size),
                 rate,
                 median(s.p50.clone()),
                 median(s.p99.clone()),
                 median(s.server_cpu.clone()),
+                median(s.cpu_per_msg.clone()),
                 median(s.load_cpu.clone()),
             ));
         }
     }
     t.push_str(
-        "\n## Memory per connection with permessage-deflate (one 1 KiB compressed message each way, then idle)\n\n",
+        "\n## Memory per connection with permessage-deflate (N compressed 1 KiB messages each way, then idle for the settle time)\n\n",
     );
-    t.push_str("| server flags | frames | connections | RSS before (KiB) | RSS after (KiB) | per connection (KiB) |\n");
-    t.push_str("|---|---|---:|---:|---:|---:|\n");
-    let variants: [(&str, &[&str], bool); 4] = [
-        ("defaults", &[], true),
-        ("--deflate-server-window-bits 10", &["--deflate-server-window-bits", "10"], true),
-        ("--deflate-server-no-context-takeover", &["--deflate-server-no-context-takeover"], true),
-        ("defaults", &[], false),
+    t.push_str(
+        "| server flags | frames | messages | settle | connections | RSS before (KiB) | RSS after (KiB) | per connection (KiB) |\n",
+    );
+    t.push_str("|---|---|---:|---:|---:|---:|---:|---:|\n");
+    // (label, server flags, compressed, messages per connection, settle):
+    // parked (the default: after 1 s quiet), parked with full histories,
+    // not yet parked, never parked, and the older ways to save memory.
+    let no_park: &[&str] = &["--deflate-park-after", "0"];
+    let variants: [(&str, &[&str], bool, u32, &str); 7] = [
+        ("defaults (parked after 1 s quiet)", &[], true, 1, "2s"),
+        ("defaults, histories full", &[], true, 64, "2s"),
+        ("defaults, before parking", &[], true, 1, "300ms"),
+        ("--deflate-park-after 0 (never parks)", no_park, true, 1, "2s"),
+        (
+            "--deflate-park-after 0 --deflate-level 1",
+            &["--deflate-park-after", "0", "--deflate-level", "1"],
+            true,
+            1,
+            "2s",
+        ),
+        (
+            "--deflate-park-after 0 --deflate-server-no-context-takeover",
+            &["--deflate-park-after", "0", "--deflate-server-no-context-takeover"],
+            true,
+            1,
+            "2s",
+        ),
+        ("defaults", &[], false, 1, "2s"),
     ];
-    for (label, flags, compressed) in variants {
+    for (label, flags, compressed, messages, settle) in variants {
         let server = ServerProc::start_with(root, Kind::Wscope, &[flags, &uncapped[..]].concat())?;
         let url = if compressed { server.url.clone() } else { format!("{}?deflate=off", server.url) };
         let mut args: Vec<String> = vec![
@@ -302,6 +327,10 @@ fn deflate(root: &Path, o: &Options) -> Result<String, String> {
             url,
             "--conns".into(),
             "1000".into(),
+            "--messages".into(),
+            messages.to_string(),
+            "--settle".into(),
+            settle.into(),
             "--server-pid".into(),
             server.pid().to_string(),
         ];
@@ -315,7 +344,7 @@ fn deflate(root: &Path, o: &Options) -> Result<String, String> {
             r.get("per_conn_kib").map_or("-", String::as_str)
         );
         t.push_str(&format!(
-            "| {label} | {frames} | {} | {} | {} | {} |\n",
+            "| {label} | {frames} | {messages} | {settle} | {} | {} | {} | {} |\n",
             r.get("conns").map_or("-", String::as_str),
             r.get("rss_before_kib").map_or("-", String::as_str),
             r.get("rss_after_kib").map_or("-", String::as_str),

@@ -203,6 +203,8 @@ pub(crate) struct Samples {
     /// The server's CPU time per echoed message, µs (its CPU share of the
     /// window divided by the messages per second).
     pub(crate) cpu_per_msg: Vec<f64>,
+    /// Compressed echoes: inflated bytes ÷ bytes on the wire.
+    pub(crate) deflate_ratio: Vec<f64>,
 }
 
 impl Samples {
@@ -215,6 +217,7 @@ impl Samples {
         self.load_cpu.push(num(r, "load_cpu"));
         self.tail.push(num(r, "p99_us") / num(r, "p50_us"));
         self.cpu_per_msg.push(num(r, "server_cpu") * 1e6 / num(r, "rate"));
+        self.deflate_ratio.push(num(r, "deflate_ratio"));
     }
 }
 

@@ -217,6 +217,25 @@ impl Connection {
         &self.config
     }
 
+    /// Frees what permessage-deflate holds between messages (the library's
+    /// compressor and decompressor, over 128 KiB together), keeping only the
+    /// history each side's next message may refer to; the next message
+    /// compressed or inflated makes them again, primed with it. For a
+    /// connection gone quiet: calling it on a busy one costs the remaking.
+    /// A message being received stays as it is.
+    pub fn park_compression(&mut self) {
+        if let Some(deflater) = &mut self.deflater {
+            deflater.park();
+        }
+        self.assembler.park();
+    }
+
+    /// Whether permessage-deflate holds library state that
+    /// [`Connection::park_compression`] would free.
+    pub fn compression_live(&self) -> bool {
+        self.deflater.as_ref().is_some_and(|d| d.is_live()) || self.assembler.inflater_live()
+    }
+
     /// The next event, if any. Taking a ping writes its pong, taking a close
     /// writes the answering close, taking a failure writes the failing close
     /// (each as configured).

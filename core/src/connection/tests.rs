@@ -340,6 +340,33 @@ fn both_roles_compress_what_they_send_and_read_each_other() {
     }
 }
 
+/// A quiet connection parks its compression state; the next messages
+/// both ways still read, and still refer back to the ones before (the
+/// second echo of the same text is a few bytes).
+#[test]
+fn a_parked_connection_keeps_its_context() {
+    let config = Config { deflate: Some(DeflateParams::default()), ..Config::default() };
+    let mut server = Connection::server(config);
+    let mut client = Connection::client(config, Box::new(|| [9, 8, 7, 6]));
+    let text = "a message long enough to be compressed, with words that come again".repeat(10);
+    let mut echo_sizes = Vec::new();
+    for round in 0..3 {
+        client.send(Message::Text(&text)).unwrap();
+        server.receive_data(&client.take_output());
+        assert_eq!(events(&mut server), [Event::Text(text.clone())], "round {round}");
+        server.send(Message::Text(&text)).unwrap();
+        let wire = server.take_output();
+        echo_sizes.push(wire.len());
+        client.receive_data(&wire);
+        assert_eq!(events(&mut client), [Event::Text(text.clone())], "round {round}");
+        assert!(server.compression_live());
+        server.park_compression();
+        assert!(!server.compression_live(), "round {round}");
+    }
+    // The first echo compresses the text; the later ones refer back to it.
+    assert!(echo_sizes[1] < 16 && echo_sizes[2] < 16, "{echo_sizes:?}");
+}
+
 #[test]
 fn a_message_split_into_frames_compressed_first_reads_back_whole() {
     let text = "a message long enough to be split into several frames, compressed first".repeat(20);

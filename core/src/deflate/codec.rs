@@ -3,6 +3,7 @@
 //! inflated piece by piece with a limit on what it inflates to.
 
 use super::MAX_WINDOW_BITS;
+use super::history::History;
 use alloc::vec::Vec;
 
 /// The compression level used unless one is chosen (zlib's default).
@@ -67,24 +68,84 @@ fn new_decompress() -> flate2::Decompress {
     flate2::Decompress::new(false)
 }
 
+/// Whether this build can park: prime a fresh compressor or decompressor
+/// with a history (zlib-rs can; the browser build's miniz_oxide cannot).
+const CAN_PARK: bool = cfg!(not(target_arch = "wasm32"));
+
+#[cfg(not(target_arch = "wasm32"))]
+fn prime_compress(c: &mut flate2::Compress, history: &[u8]) -> bool {
+    history.is_empty() || c.set_dictionary(history).is_ok()
+}
+
+#[cfg(target_arch = "wasm32")]
+fn prime_compress(_c: &mut flate2::Compress, history: &[u8]) -> bool {
+    history.is_empty()
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn prime_decompress(d: &mut flate2::Decompress, history: &[u8]) -> bool {
+    history.is_empty() || d.set_dictionary(history).is_ok()
+}
+
+#[cfg(target_arch = "wasm32")]
+fn prime_decompress(_d: &mut flate2::Decompress, history: &[u8]) -> bool {
+    history.is_empty()
+}
+
 /// Compresses the messages one endpoint sends (section 7.2.1).
+///
+/// With context takeover it can be parked between messages
+/// ([`MessageDeflater::park`]): the compressor (over 128 KiB with zlib-rs,
+/// whose hash table alone is 128 KiB) is freed and only the last
+/// 2^window_bits bytes sent are kept; the next message makes a compressor
+/// again, primed with them as its dictionary, so it may refer back exactly
+/// as far as before.
 pub struct MessageDeflater {
-    inner: flate2::Compress,
+    /// The compressor; none while parked (or not yet needed).
+    live: Option<flate2::Compress>,
+    /// What was sent, with context takeover where parking is possible.
+    history: Option<History>,
+    bits: u8,
+    level: u32,
     no_context_takeover: bool,
 }
 
 impl core::fmt::Debug for MessageDeflater {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("MessageDeflater").field("no_context_takeover", &self.no_context_takeover).finish()
+        f.debug_struct("MessageDeflater")
+            .field("no_context_takeover", &self.no_context_takeover)
+            .field("parked", &self.live.is_none())
+            .finish()
     }
 }
 
 impl MessageDeflater {
     /// A compressor keeping to `window_bits` (9-15; 8 is written as 9, the
-    /// smallest window the library has) at compression `level` (0-9).
+    /// smallest window the library has) at compression `level` (0-9). The
+    /// library's state is made when the first message is compressed.
     pub fn new(window_bits: u8, no_context_takeover: bool, level: u32) -> Self {
         let bits = window_bits.clamp(9, MAX_WINDOW_BITS);
-        MessageDeflater { inner: new_compress(level.min(9), bits), no_context_takeover }
+        let history = (CAN_PARK && !no_context_takeover).then(|| History::new(1usize << bits));
+        MessageDeflater { live: None, history, bits, level: level.min(9), no_context_takeover }
+    }
+
+    /// Frees the compressor, keeping only the history the next message may
+    /// refer to (nothing at all without context takeover). Does nothing in
+    /// the browser build, which cannot prime a compressor.
+    pub fn park(&mut self) {
+        if CAN_PARK {
+            self.live = None;
+        }
+    }
+
+    /// Whether the compressor is held (not parked).
+    pub fn is_live(&self) -> bool {
+        self.live.is_some()
+    }
+
+    /// Bytes of history kept for the next message.
+    pub fn history_len(&self) -> usize {
+        self.history.as_ref().map_or(0, History::len)
     }
 
     /// Appends the compressed form of one whole message to `out`: DEFLATE
@@ -98,14 +159,25 @@ impl MessageDeflater {
             out.push(0x00);
             return Ok(());
         }
+        let inner = match &mut self.live {
+            Some(c) => c,
+            None => {
+                let mut c = new_compress(self.level, self.bits);
+                let history = self.history.as_mut().map(History::contiguous).unwrap_or_default();
+                if !prime_compress(&mut c, history) {
+                    return Err(DeflateError::Failed);
+                }
+                self.live.insert(c)
+            }
+        };
         let start = out.len();
-        let in_before = self.inner.total_in();
+        let in_before = inner.total_in();
         loop {
-            let taken = usize::try_from(self.inner.total_in().saturating_sub(in_before)).unwrap_or(usize::MAX);
+            let taken = usize::try_from(inner.total_in().saturating_sub(in_before)).unwrap_or(usize::MAX);
             let rest = payload.get(taken..).unwrap_or_default();
             out.reserve(rest.len().saturating_div(2).saturating_add(64));
-            self.inner.compress_vec(rest, out, flate2::FlushCompress::Sync).map_err(|_| DeflateError::Failed)?;
-            let all_in = self.inner.total_in().saturating_sub(in_before) >= payload.len() as u64;
+            inner.compress_vec(rest, out, flate2::FlushCompress::Sync).map_err(|_| DeflateError::Failed)?;
+            let all_in = inner.total_in().saturating_sub(in_before) >= payload.len() as u64;
             // zlib: a flush is complete once a call leaves output space unused.
             if all_in && out.len() < out.capacity() {
                 break;
@@ -116,7 +188,10 @@ impl MessageDeflater {
             _ => return Err(DeflateError::Failed),
         }
         if self.no_context_takeover {
-            self.inner.reset();
+            inner.reset();
+        }
+        if let Some(history) = &mut self.history {
+            history.push(payload);
         }
         Ok(())
     }
@@ -124,8 +199,15 @@ impl MessageDeflater {
 
 /// Inflates the messages one endpoint receives (section 7.2.2), piece by
 /// piece, with a limit on the inflated size.
+///
+/// Between messages it can be parked ([`MessageInflater::park`]), as
+/// [`MessageDeflater`] can: the decompressor (its state and a window of up
+/// to 32 KiB) is freed, the last bytes inflated are kept.
 pub struct MessageInflater {
-    inner: flate2::Decompress,
+    /// The decompressor; none while parked (or not yet needed).
+    live: Option<flate2::Decompress>,
+    /// What was inflated, with context takeover where parking is possible.
+    history: Option<History>,
     no_context_takeover: bool,
     /// The stream ended (a block with BFINAL set, section 7.2.3.4): the
     /// next message starts a new one.
@@ -145,7 +227,29 @@ impl MessageInflater {
     /// A decompressor for a peer's messages. Every window the peer may keep
     /// to (up to 32 KiB) is read with the largest, which is always safe.
     pub fn new(no_context_takeover: bool) -> Self {
-        MessageInflater { inner: new_decompress(), no_context_takeover, ended: false }
+        Self::with_window(MAX_WINDOW_BITS, no_context_takeover)
+    }
+
+    /// The same for a peer that keeps to `window_bits` (what it agreed to):
+    /// a parked inflater keeps that much of what it inflated.
+    pub fn with_window(window_bits: u8, no_context_takeover: bool) -> Self {
+        let window = 1usize << window_bits.clamp(8, MAX_WINDOW_BITS);
+        let history = (CAN_PARK && !no_context_takeover).then(|| History::new(window));
+        MessageInflater { live: None, history, no_context_takeover, ended: false }
+    }
+
+    /// Frees the decompressor, keeping only the history the next message
+    /// may refer to. Only between messages: parked in the middle of one,
+    /// the rest of it would not inflate. Does nothing in the browser build.
+    pub fn park(&mut self) {
+        if CAN_PARK {
+            self.live = None;
+        }
+    }
+
+    /// Whether the decompressor is held (not parked).
+    pub fn is_live(&self) -> bool {
+        self.live.is_some()
     }
 
     /// Inflates the next piece of a compressed message's payload, appending
@@ -159,17 +263,33 @@ impl MessageInflater {
     pub fn finish(&mut self, out: &mut Vec<u8>, max: u64) -> Result<(), InflateError> {
         self.run(&TRAILER, out, max)?;
         if self.no_context_takeover || self.ended {
-            self.inner.reset(false);
+            if let Some(inner) = &mut self.live {
+                inner.reset(false);
+            }
+            if let Some(history) = &mut self.history {
+                history.clear();
+            }
             self.ended = false;
         }
         Ok(())
     }
 
     fn run(&mut self, input: &[u8], out: &mut Vec<u8>, max: u64) -> Result<(), InflateError> {
-        let in_before = self.inner.total_in();
+        let inner = match &mut self.live {
+            Some(d) => d,
+            None => {
+                let mut d = new_decompress();
+                let history = self.history.as_mut().map(History::contiguous).unwrap_or_default();
+                if !prime_decompress(&mut d, history) {
+                    return Err(InflateError::Invalid);
+                }
+                self.live.insert(d)
+            }
+        };
+        let in_before = inner.total_in();
         let mut step = [0u8; INFLATE_STEP];
         loop {
-            let taken = usize::try_from(self.inner.total_in().saturating_sub(in_before)).unwrap_or(usize::MAX);
+            let taken = usize::try_from(inner.total_in().saturating_sub(in_before)).unwrap_or(usize::MAX);
             let rest = input.get(taken..).unwrap_or_default();
             if self.ended {
                 // After a final block the stream is over; what follows in
@@ -177,15 +297,19 @@ impl MessageInflater {
                 // example of section 7.2.3.4 has a byte there).
                 return Ok(());
             }
-            let out_before = self.inner.total_out();
-            let status = self.inner.decompress(rest, &mut step, flate2::FlushDecompress::Sync);
-            let made = usize::try_from(self.inner.total_out().saturating_sub(out_before)).unwrap_or(usize::MAX);
-            let used = self.inner.total_in().saturating_sub(in_before) != taken as u64;
+            let out_before = inner.total_out();
+            let status = inner.decompress(rest, &mut step, flate2::FlushDecompress::Sync);
+            let made = usize::try_from(inner.total_out().saturating_sub(out_before)).unwrap_or(usize::MAX);
+            let used = inner.total_in().saturating_sub(in_before) != taken as u64;
             // What was made before a failure is kept, and exactly up to the
             // limit, so the output before an error does not depend on how
             // the input was split into pieces.
             let room = usize::try_from(max.saturating_sub(out.len() as u64)).unwrap_or(usize::MAX);
-            out.extend_from_slice(step.get(..made.min(room)).unwrap_or_default());
+            let kept = step.get(..made.min(room)).unwrap_or_default();
+            out.extend_from_slice(kept);
+            if let Some(history) = &mut self.history {
+                history.push(kept);
+            }
             if made > room {
                 return Err(InflateError::TooLarge { max });
             }
@@ -195,7 +319,7 @@ impl MessageInflater {
                 continue;
             }
             // Done when all input is taken and the last step had room left.
-            let all_in = self.inner.total_in().saturating_sub(in_before) >= input.len() as u64;
+            let all_in = inner.total_in().saturating_sub(in_before) >= input.len() as u64;
             if (all_in && made < step.len()) || (!used && made == 0) {
                 return Ok(());
             }
@@ -351,6 +475,57 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Parking between messages changes nothing a peer can see: a parked
+    /// compressor's output reads with a decompressor that never parked
+    /// (and the other way round), compresses as well (it refers back into
+    /// the same history), and references reach across the whole window.
+    #[test]
+    fn parking_keeps_the_context_both_ways() {
+        // Noise no message can compress by itself, sent again and again:
+        // only the context (the message before) makes it small.
+        let mut x = 1u32;
+        let noise: Vec<u8> = (0..2000)
+            .map(|_| {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                (x >> 16) as u8
+            })
+            .collect();
+        let text: Vec<u8> = noise.iter().copied().cycle().take(30_000).collect();
+        for bits in [9u8, 12, 15] {
+            let mut steady = MessageDeflater::new(bits, false, 6);
+            let mut parked = MessageDeflater::new(bits, false, 6);
+            let mut reader = MessageInflater::with_window(bits, false);
+            let mut parked_reader = MessageInflater::with_window(bits, false);
+            let (mut steady_len, mut parked_len) = (0, 0);
+            for part in text.chunks(2000) {
+                let (mut a, mut b) = (Vec::new(), Vec::new());
+                steady.compress(part, &mut a).unwrap();
+                parked.park();
+                assert!(!parked.is_live());
+                parked.compress(part, &mut b).unwrap();
+                assert!(parked.history_len() <= 1 << bits);
+                steady_len += a.len();
+                parked_len += b.len();
+                // The parked compressor's messages, read by one that never parks.
+                assert_eq!(inflate_all(&mut reader, &b), part, "bits {bits}");
+                // The steady compressor's, read by one parked before each.
+                parked_reader.park();
+                assert_eq!(inflate_all(&mut parked_reader, &a), part, "bits {bits}, parked reader");
+            }
+            // As small as without parking, give or take the few bytes a
+            // restarted block costs; with a window that reaches the message
+            // before, a fraction of the text (the context was kept).
+            assert!(parked_len <= steady_len + steady_len / 20, "bits {bits}: {parked_len} against {steady_len}");
+            if bits >= 12 {
+                assert!(parked_len < text.len() / 5, "bits {bits}: {parked_len} of {}", text.len());
+            }
+        }
+        // Without context takeover nothing is kept to park with.
+        let mut d = MessageDeflater::new(15, true, 6);
+        d.compress(&text[..5000], &mut Vec::new()).unwrap();
+        assert_eq!(d.history_len(), 0);
     }
 
     /// A small message that inflates past the limit stops there.

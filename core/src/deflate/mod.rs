@@ -9,6 +9,7 @@
 //! (256 bytes to 32 KiB).
 
 pub mod codec;
+mod history;
 pub mod negotiation;
 
 pub use codec::{

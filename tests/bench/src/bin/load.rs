@@ -128,6 +128,13 @@ struct IdleArgs {
     /// (so the server holds its compressor and decompressor).
     #[arg(long)]
     deflate: bool,
+    /// Messages echoed on each connection before it idles (with --deflate,
+    /// 64 fill both 32 KiB windows' histories).
+    #[arg(long, default_value_t = 1)]
+    messages: usize,
+    /// How long to wait after the echoes before reading the server's memory.
+    #[arg(long, default_value = "500ms", value_parser = humantime::parse_duration)]
+    settle: Duration,
     /// How long to hold the connections after reporting (stdin closing ends
     /// the hold earlier).
     #[arg(long, default_value = "0s", value_parser = humantime::parse_duration)]
@@ -280,37 +287,38 @@ fn compressed_frame(payload: &[u8]) -> Result<Vec<u8>, BoxError> {
     Ok(out)
 }
 
-/// Reads one frame and checks it is `expect`, inflating it if compressed.
+/// Reads one frame and checks it is `expect`, inflating it if compressed;
+/// its payload's length on the wire if it was.
 async fn read_compressed_echo(
     stream: &mut TcpStream,
     buf: &mut Vec<u8>,
     inflater: &mut MessageInflater,
     inflated: &mut Vec<u8>,
     expect: &[u8],
-) -> bool {
+) -> Option<usize> {
     buf.clear();
     loop {
         if let Decoded::Complete { value, len } = FrameHeader::decode(buf) {
             let end = usize::try_from(value.payload_len).ok().and_then(|p| p.checked_add(len));
             if let Some(payload) = end.and_then(|e| buf.get(len..e)) {
                 if end != Some(buf.len()) {
-                    return false;
+                    return None;
                 }
                 inflated.clear();
                 if value.rsv[0] {
                     let cap = expect.len() as u64;
                     if inflater.inflate(payload, inflated, cap).and_then(|()| inflater.finish(inflated, cap)).is_err() {
-                        return false;
+                        return None;
                     }
                 } else {
                     inflated.extend_from_slice(payload);
                 }
-                return inflated.as_slice() == expect;
+                return (inflated.as_slice() == expect).then_some(payload.len());
             }
         }
         let mut chunk = [0u8; 16 * 1024];
         match stream.read(&mut chunk).await {
-            Ok(0) | Err(_) => return false,
+            Ok(0) | Err(_) => return None,
             Ok(n) => buf.extend_from_slice(chunk.get(..n).unwrap_or_default()),
         }
     }
@@ -325,6 +333,9 @@ const STOP: u8 = 2;
 struct ConnStats {
     msgs: u64,
     latencies_us: Vec<u32>,
+    /// Compressed echoes: their payloads' bytes on the wire, and inflated.
+    wire_bytes: u64,
+    text_bytes: u64,
 }
 
 async fn echo(args: EchoArgs) -> Result<(), BoxError> {
@@ -393,13 +404,19 @@ async fn echo(args: EchoArgs) -> Result<(), BoxError> {
                         break;
                     }
                     let t0 = Instant::now();
-                    let ok = stream.write_all(&send).await.is_ok()
-                        && read_compressed_echo(&mut stream, &mut buf, &mut inflater, &mut inflated, &text).await;
-                    if !ok {
+                    let wire = match stream.write_all(&send).await {
+                        Ok(()) => {
+                            read_compressed_echo(&mut stream, &mut buf, &mut inflater, &mut inflated, &text).await
+                        }
+                        Err(_) => None,
+                    };
+                    let Some(wire) = wire else {
                         errors.fetch_add(1, Ordering::Relaxed);
                         break;
-                    }
+                    };
                     if p == MEASURE && phase.load(Ordering::Relaxed) == MEASURE {
+                        stats.wire_bytes = stats.wire_bytes.saturating_add(wire as u64);
+                        stats.text_bytes = stats.text_bytes.saturating_add(text.len() as u64);
                         stats.msgs = stats.msgs.saturating_add(1);
                         stats.latencies_us.push(u32::try_from(t0.elapsed().as_micros()).unwrap_or(u32::MAX));
                     }
@@ -493,9 +510,12 @@ async fn echo(args: EchoArgs) -> Result<(), BoxError> {
 
     let mut msgs = 0u64;
     let mut lat = Vec::new();
+    let (mut wire, mut text) = (0u64, 0u64);
     while let Some(r) = tasks.join_next().await {
         let s = r?;
         msgs = msgs.saturating_add(s.msgs);
+        wire = wire.saturating_add(s.wire_bytes);
+        text = text.saturating_add(s.text_bytes);
         lat.extend(s.latencies_us);
     }
     lat.sort_unstable();
@@ -517,7 +537,7 @@ async fn echo(args: EchoArgs) -> Result<(), BoxError> {
     };
     let show = |v: Option<u64>| v.map_or_else(|| "-".to_owned(), |v| v.to_string());
     println!(
-        "RESULT conns={} size={} pipeline={} msgs={msgs} secs={secs:.3} rate={:.0} p50_us={} p99_us={} errors={} lost={} checked={} load_cpu={} server_cpu={} rss_before_kib={} rss_during_kib={} rss_after_kib={}",
+        "RESULT conns={} size={} pipeline={} msgs={msgs} secs={secs:.3} rate={:.0} p50_us={} p99_us={} errors={} lost={} checked={} load_cpu={} server_cpu={} rss_before_kib={} rss_during_kib={} rss_after_kib={} deflate_ratio={}",
         args.conns,
         args.size,
         args.pipeline,
@@ -532,6 +552,7 @@ async fn echo(args: EchoArgs) -> Result<(), BoxError> {
         show(rss_before),
         show(rss_during),
         show(rss_after),
+        if wire > 0 { format!("{:.2}", text as f64 / wire as f64) } else { "-".to_owned() },
     );
     if errors.load(Ordering::Relaxed) > 0 || lost.load(Ordering::Relaxed) > 0 {
         return Err("some connections failed, echoed wrong bytes or lost messages (see errors= and lost=)".into());
@@ -610,25 +631,28 @@ async fn idle(args: IdleArgs) -> Result<(), BoxError> {
     let gate = Arc::new(Semaphore::new(args.concurrency.max(1)));
     let mut opening = tokio::task::JoinSet::new();
     let started = Instant::now();
+    let messages = args.messages.max(1);
     for _ in 0..args.conns {
         let (target, gate, one, one_echo, text) =
             (target.clone(), gate.clone(), one.clone(), one_echo.clone(), text.clone());
         opening.spawn(async move {
             let _permit = gate.acquire_owned().await;
             let (mut stream, params) = target.connect().await?;
-            stream.write_all(&one).await?;
-            if let Some(p) = params {
-                let mut inflater = MessageInflater::new(p.server_no_context_takeover);
-                let (mut buf, mut inflated) = (Vec::new(), Vec::new());
-                if !read_compressed_echo(&mut stream, &mut buf, &mut inflater, &mut inflated, &text).await {
-                    return Err::<TcpStream, BoxError>("wrong compressed echo".into());
+            let mut inflater = params.map(|p| MessageInflater::new(p.server_no_context_takeover));
+            let (mut buf, mut inflated) = (Vec::new(), Vec::new());
+            for _ in 0..messages {
+                stream.write_all(&one).await?;
+                if let Some(inflater) = &mut inflater {
+                    if read_compressed_echo(&mut stream, &mut buf, inflater, &mut inflated, &text).await.is_none() {
+                        return Err::<TcpStream, BoxError>("wrong compressed echo".into());
+                    }
+                    continue;
                 }
-                return Ok(stream);
-            }
-            let mut buf = vec![0u8; one_echo.len()];
-            stream.read_exact(&mut buf).await?;
-            if buf.as_slice() != &*one_echo {
-                return Err::<TcpStream, BoxError>("wrong echo".into());
+                buf.resize(one_echo.len(), 0);
+                stream.read_exact(&mut buf).await?;
+                if buf.as_slice() != &*one_echo {
+                    return Err::<TcpStream, BoxError>("wrong echo".into());
+                }
             }
             Ok(stream)
         });
@@ -644,7 +668,7 @@ async fn idle(args: IdleArgs) -> Result<(), BoxError> {
     }
     let open_secs = started.elapsed().as_secs_f64();
     // Let the server finish whatever it does after the echo.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    tokio::time::sleep(args.settle).await;
     let after = args.server_pid.and_then(resident_kib);
     let per_conn = match (before, after) {
         (Some(b), Some(a)) if !held.is_empty() => {

@@ -62,11 +62,13 @@ impl Deadlines {
     }
 
     /// Input arrived at `now`: the idle period starts over (a ping already
-    /// sent is forgotten, so the next period pings again).
-    pub(crate) fn on_activity(&mut self, now: Instant) {
+    /// sent is forgotten, so the next period pings again). True when the
+    /// connection had parked: the timer, set for a later deadline, must
+    /// move to the next park.
+    pub(crate) fn on_activity(&mut self, now: Instant) -> bool {
         self.last_input = now;
         self.pinged = false;
-        self.parked = false;
+        core::mem::take(&mut self.parked)
     }
 
     /// The connection parked: not again before more input.
@@ -267,8 +269,10 @@ mod tests {
         d.on_parked();
         // Parked: the idle ping is next, not another park.
         assert_eq!(d.next(t0 + secs(1)), (t0 + secs(5), Due::Ping));
-        // Input at 3 s: parks again a second later.
-        d.on_activity(t0 + secs(3));
+        // Input at 3 s: parks again a second later (and says the timer,
+        // set for the ping, must move).
+        assert!(d.on_activity(t0 + secs(3)));
+        assert!(!d.on_activity(t0 + secs(3)));
         assert_eq!(d.next(t0 + secs(3)), (t0 + secs(4), Due::Park));
     }
 

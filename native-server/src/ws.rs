@@ -330,7 +330,14 @@ pub(crate) async fn drive<S: Session>(mut ws: WsStream, shared: &Shared, session
                     outcome.abnormal = Some("peer closed TCP");
                     break;
                 }
-                Io::Read(Ok(_)) => deadlines.on_activity(now()),
+                Io::Read(Ok(_)) => {
+                    let now = now();
+                    if deadlines.on_activity(now) {
+                        // Quiet until now and parked: the timer waits for
+                        // the idle ping; the next park comes first.
+                        timer.as_mut().reset(TokioInstant::from_std(deadlines.next(now).0));
+                    }
+                }
                 Io::Read(Err(_)) => {
                     outcome.abnormal = Some("read failed");
                     break;

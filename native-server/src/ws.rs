@@ -313,36 +313,11 @@ pub(crate) async fn drive<S: Session>(mut ws: WsStream, shared: &Shared, session
         let room = pending <= cfg.max_pending_output;
         let may_read = !closed && room;
         tokio::select! {
-            // In this order: a busy connection is woken for its socket, and
-            // the branches after it are polled only when it is not ready (at
-            // the latest when Tokio's cooperative budget makes it yield), so
-            // a message costs one poll of the shutdown, timer and endpoint
-            // futures, not two.
-            biased;
-            io = ws.io::<S>(may_read, pending > 0), if may_read || pending > 0 => match io {
-                // The loop's top writes.
-                Io::Writable(Ok(())) => {}
-                Io::Writable(Err(_)) => {
-                    outcome.abnormal = Some("write failed");
-                    break;
-                }
-                Io::Read(Ok(0)) => {
-                    outcome.abnormal = Some("peer closed TCP");
-                    break;
-                }
-                Io::Read(Ok(_)) => {
-                    let now = now();
-                    if deadlines.on_activity(now) {
-                        // Quiet until now and parked: the timer waits for
-                        // the idle ping; the next park comes first.
-                        timer.as_mut().reset(TokioInstant::from_std(deadlines.next(now).0));
-                    }
-                }
-                Io::Read(Err(_)) => {
-                    outcome.abnormal = Some("read failed");
-                    break;
-                }
-            },
+            // Not `biased`: a peer that floods keeps the socket ready, and
+            // once Tokio's cooperative budget is spent the branches polled
+            // after it return pending too; in a fixed order behind the
+            // socket the close timeout would never end such a peer, and the
+            // endpoint's own output would wait.
             () = &mut shutdown, if open && !shutdown_seen => {
                 shutdown_seen = true;
                 close_first(&mut ws.conn, &mut outcome, CloseCode::GOING_AWAY, "server shutting down");
@@ -377,6 +352,30 @@ pub(crate) async fn drive<S: Session>(mut ws: WsStream, shared: &Shared, session
                 }
                 timer.as_mut().reset(TokioInstant::from_std(deadlines.next(now).0));
             }
+            io = ws.io::<S>(may_read, pending > 0), if may_read || pending > 0 => match io {
+                // The loop's top writes.
+                Io::Writable(Ok(())) => {}
+                Io::Writable(Err(_)) => {
+                    outcome.abnormal = Some("write failed");
+                    break;
+                }
+                Io::Read(Ok(0)) => {
+                    outcome.abnormal = Some("peer closed TCP");
+                    break;
+                }
+                Io::Read(Ok(_)) => {
+                    let now = now();
+                    if deadlines.on_activity(now) {
+                        // Quiet until now and parked: the timer waits for
+                        // the idle ping; the next park comes first.
+                        timer.as_mut().reset(TokioInstant::from_std(deadlines.next(now).0));
+                    }
+                }
+                Io::Read(Err(_)) => {
+                    outcome.abnormal = Some("read failed");
+                    break;
+                }
+            },
             ready = session.ready(), if open && room => session.on_ready(&mut ws.conn, ready),
         }
     }

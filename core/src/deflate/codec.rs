@@ -231,9 +231,10 @@ impl MessageInflater {
     }
 
     /// The same for a peer that keeps to `window_bits` (what it agreed to):
-    /// a parked inflater keeps that much of what it inflated.
+    /// a parked inflater keeps that much of what it inflated, and at least
+    /// 512 bytes (zlib writes an agreed 8-bit window as 9 bits).
     pub fn with_window(window_bits: u8, no_context_takeover: bool) -> Self {
-        let window = 1usize << window_bits.clamp(8, MAX_WINDOW_BITS);
+        let window = 1usize << window_bits.clamp(9, MAX_WINDOW_BITS);
         let history = (CAN_PARK && !no_context_takeover).then(|| History::new(window));
         MessageInflater { live: None, history, no_context_takeover, ended: false }
     }

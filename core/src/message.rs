@@ -66,6 +66,8 @@ pub struct MessageAssembler {
     /// Bytes the message has inflated to so far, wherever the caller keeps
     /// them (the limit is on this, not on what the caller holds).
     inflated: u64,
+    /// The inflater keeps its history, so it can be parked.
+    parkable: bool,
 }
 
 impl core::fmt::Debug for MessageAssembler {
@@ -79,10 +81,11 @@ impl core::fmt::Debug for MessageAssembler {
 
 /// An inflater for a sender with these parameters: its history as long as
 /// the window it agreed to.
-fn new_inflater(deflate: Option<SenderParams>) -> Box<MessageInflater> {
+fn new_inflater(deflate: Option<SenderParams>, parkable: bool) -> Box<MessageInflater> {
     let (bits, nct) =
         deflate.map_or((crate::deflate::MAX_WINDOW_BITS, false), |d| (d.max_window_bits, d.no_context_takeover));
-    Box::new(MessageInflater::with_window(bits, nct))
+    let inflater = MessageInflater::with_window(bits, nct);
+    Box::new(if parkable { inflater.parkable() } else { inflater })
 }
 
 impl MessageAssembler {
@@ -100,7 +103,16 @@ impl MessageAssembler {
             inflater: None,
             scratch: Vec::new(),
             inflated: 0,
+            parkable: false,
         }
+    }
+
+    /// Whether its inflater keeps the last window of text, so that
+    /// [`MessageAssembler::park`] can free the library's state with context
+    /// takeover ([`MessageInflater::parkable`]).
+    pub fn parkable(mut self, parkable: bool) -> Self {
+        self.parkable = parkable;
+        self
     }
 
     /// Starts a message of `kind` whose first frame had RSV1 as given
@@ -142,8 +154,8 @@ impl MessageAssembler {
         if let Some((key, phase)) = mask {
             apply_mask(&mut self.scratch, key, phase);
         }
-        let deflate = self.deflate;
-        let inflater = self.inflater.get_or_insert_with(|| new_inflater(deflate));
+        let (deflate, parkable) = (self.deflate, self.parkable);
+        let inflater = self.inflater.get_or_insert_with(|| new_inflater(deflate, parkable));
         let at = out.len();
         let limit = (at as u64).saturating_add(self.max_size.saturating_sub(self.inflated));
         let inflated = inflater.inflate(&self.scratch, out, limit);
@@ -164,8 +176,8 @@ impl MessageAssembler {
             // back and resets the window as agreed, so the next message
             // reads right.
             let no_context_takeover = self.deflate.is_some_and(|d| d.no_context_takeover);
-            let deflate = self.deflate;
-            let inflater = self.inflater.get_or_insert_with(|| new_inflater(deflate));
+            let (deflate, parkable) = (self.deflate, self.parkable);
+            let inflater = self.inflater.get_or_insert_with(|| new_inflater(deflate, parkable));
             let at = out.len();
             let limit = (at as u64).saturating_add(self.max_size.saturating_sub(self.inflated));
             let finished = inflater.finish(out, limit);

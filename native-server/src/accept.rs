@@ -261,6 +261,9 @@ async fn open(mut stream: TcpStream, peer: SocketAddr, shared: &Arc<Shared>) -> 
             match Arc::clone(&shared.deflate_permits).try_acquire_owned() {
                 Ok(permit) => {
                     config.deflate = Some(params);
+                    // Keeps the texts' last windows so a quiet connection
+                    // can park (`--deflate-park-after`).
+                    config.parkable_compression = shared.config.deflate_park_after.is_some();
                     extensions = Some(value);
                     deflate_permit = Some(permit);
                 }

@@ -111,6 +111,7 @@ pub(crate) async fn exchange(
         deflate,
         compress_min_size: 0,
         compression_level: 1,
+        parkable_compression: false,
     };
     let (rd, wr) = tokio::io::split(stream);
     let mut s = Session {

@@ -57,6 +57,11 @@ pub struct Config {
     pub compress_min_size: usize,
     /// With deflate on, the compression level, 0-9. Default 6.
     pub compression_level: u32,
+    /// With deflate on and context takeover, keep the last window of each
+    /// direction's text (a copy of every message, up to 32 KiB each way)
+    /// so that [`Connection::park_compression`] can free the library's
+    /// state. Default off: parking then frees only what no context needs.
+    pub parkable_compression: bool,
 }
 
 impl Default for Config {
@@ -69,6 +74,7 @@ impl Default for Config {
             deflate: None,
             compress_min_size: 32,
             compression_level: crate::deflate::DEFAULT_LEVEL,
+            parkable_compression: false,
         }
     }
 }
@@ -189,7 +195,8 @@ impl Connection {
             rx: Rx::start(),
             received: 0,
             message: Vec::new(),
-            assembler: MessageAssembler::new(config.deflate.map(|p| p.of(peer)), config.max_message_size),
+            assembler: MessageAssembler::new(config.deflate.map(|p| p.of(peer)), config.max_message_size)
+                .parkable(config.parkable_compression),
             control: Vec::new(),
             events: VecDeque::new(),
             out: Vec::new(),
@@ -222,7 +229,8 @@ impl Connection {
     /// history each side's next message may refer to; the next message
     /// compressed or inflated makes them again, primed with it. For a
     /// connection gone quiet: calling it on a busy one costs the remaking.
-    /// A message being received stays as it is.
+    /// A message being received stays as it is. With context takeover only
+    /// where [`Config::parkable_compression`] kept the history.
     pub fn park_compression(&mut self) {
         if let Some(deflater) = &mut self.deflater {
             deflater.park();

@@ -180,8 +180,10 @@ impl Connection {
     fn compress_into(&mut self, payload: &[u8], out: &mut Vec<u8>) -> bool {
         let Some(ours) = self.config.deflate.map(|p| p.of(self.role)) else { return false };
         let level = self.config.compression_level;
+        let parkable = self.config.parkable_compression;
         let deflater = self.deflater.get_or_insert_with(|| {
-            Box::new(MessageDeflater::new(ours.max_window_bits, ours.no_context_takeover, level))
+            let deflater = MessageDeflater::new(ours.max_window_bits, ours.no_context_takeover, level);
+            Box::new(if parkable { deflater.parkable() } else { deflater })
         });
         let done = deflater.compress(payload, out).is_ok();
         if ours.no_context_takeover {

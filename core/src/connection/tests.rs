@@ -345,7 +345,7 @@ fn both_roles_compress_what_they_send_and_read_each_other() {
 /// second echo of the same text is a few bytes).
 #[test]
 fn a_parked_connection_keeps_its_context() {
-    let config = Config { deflate: Some(DeflateParams::default()), ..Config::default() };
+    let config = Config { deflate: Some(DeflateParams::default()), parkable_compression: true, ..Config::default() };
     let mut server = Connection::server(config);
     let mut client = Connection::client(config, Box::new(|| [9, 8, 7, 6]));
     let text = "a message long enough to be compressed, with words that come again".repeat(10);

@@ -103,7 +103,8 @@ fn prime_decompress(_d: &mut flate2::Decompress, history: &[u8]) -> bool {
 pub struct MessageDeflater {
     /// The compressor; none while parked (or not yet needed).
     live: Option<flate2::Compress>,
-    /// What was sent, with context takeover where parking is possible.
+    /// What was sent, when [`MessageDeflater::parkable`] with context
+    /// takeover.
     history: Option<History>,
     bits: u8,
     level: u32,
@@ -125,15 +126,24 @@ impl MessageDeflater {
     /// library's state is made when the first message is compressed.
     pub fn new(window_bits: u8, no_context_takeover: bool, level: u32) -> Self {
         let bits = window_bits.clamp(9, MAX_WINDOW_BITS);
-        let history = (CAN_PARK && !no_context_takeover).then(|| History::new(1usize << bits));
-        MessageDeflater { live: None, history, bits, level: level.min(9), no_context_takeover }
+        MessageDeflater { live: None, history: None, bits, level: level.min(9), no_context_takeover }
     }
 
-    /// Frees the compressor, keeping only the history the next message may
-    /// refer to (nothing at all without context takeover). Does nothing in
-    /// the browser build, which cannot prime a compressor.
+    /// Keeps the last 2^window_bits bytes sent (a copy of each message), so
+    /// that [`MessageDeflater::park`] can free the compressor with context
+    /// takeover. Not in the browser build, which cannot prime a compressor.
+    pub fn parkable(mut self) -> Self {
+        if CAN_PARK && !self.no_context_takeover {
+            self.history = Some(History::new(1usize << self.bits));
+        }
+        self
+    }
+
+    /// Frees the compressor where nothing is lost: without context takeover,
+    /// or keeping the history when [`MessageDeflater::parkable`]; otherwise
+    /// does nothing.
     pub fn park(&mut self) {
-        if CAN_PARK {
+        if self.no_context_takeover || self.history.is_some() {
             self.live = None;
         }
     }
@@ -206,8 +216,11 @@ impl MessageDeflater {
 pub struct MessageInflater {
     /// The decompressor; none while parked (or not yet needed).
     live: Option<flate2::Decompress>,
-    /// What was inflated, with context takeover where parking is possible.
+    /// What was inflated, when [`MessageInflater::parkable`] with context
+    /// takeover.
     history: Option<History>,
+    /// The window the sender keeps to, as bits (at least 9).
+    bits: u8,
     no_context_takeover: bool,
     /// The stream ended (a block with BFINAL set, section 7.2.3.4): the
     /// next message starts a new one.
@@ -230,20 +243,29 @@ impl MessageInflater {
         Self::with_window(MAX_WINDOW_BITS, no_context_takeover)
     }
 
-    /// The same for a peer that keeps to `window_bits` (what it agreed to):
-    /// a parked inflater keeps that much of what it inflated, and at least
-    /// 512 bytes (zlib writes an agreed 8-bit window as 9 bits).
+    /// The same for a peer that keeps to `window_bits` (what it agreed to;
+    /// what a [`MessageInflater::parkable`] one keeps).
     pub fn with_window(window_bits: u8, no_context_takeover: bool) -> Self {
-        let window = 1usize << window_bits.clamp(9, MAX_WINDOW_BITS);
-        let history = (CAN_PARK && !no_context_takeover).then(|| History::new(window));
-        MessageInflater { live: None, history, no_context_takeover, ended: false }
+        let bits = window_bits.clamp(9, MAX_WINDOW_BITS);
+        MessageInflater { live: None, history: None, bits, no_context_takeover, ended: false }
     }
 
-    /// Frees the decompressor, keeping only the history the next message
-    /// may refer to. Only between messages: parked in the middle of one,
-    /// the rest of it would not inflate. Does nothing in the browser build.
+    /// Keeps the last 2^window_bits bytes inflated (at least 512: zlib
+    /// writes an agreed 8-bit window as 9 bits), so that
+    /// [`MessageInflater::park`] can free the decompressor with context
+    /// takeover. Not in the browser build.
+    pub fn parkable(mut self) -> Self {
+        if CAN_PARK && !self.no_context_takeover {
+            self.history = Some(History::new(1usize << self.bits));
+        }
+        self
+    }
+
+    /// Frees the decompressor where nothing is lost (as
+    /// [`MessageDeflater::park`]). Only between messages: parked in the
+    /// middle of one, the rest of it would not inflate.
     pub fn park(&mut self) {
-        if CAN_PARK {
+        if self.no_context_takeover || self.history.is_some() {
             self.live = None;
         }
     }
@@ -496,9 +518,9 @@ mod tests {
         let text: Vec<u8> = noise.iter().copied().cycle().take(30_000).collect();
         for bits in [9u8, 12, 15] {
             let mut steady = MessageDeflater::new(bits, false, 6);
-            let mut parked = MessageDeflater::new(bits, false, 6);
+            let mut parked = MessageDeflater::new(bits, false, 6).parkable();
             let mut reader = MessageInflater::with_window(bits, false);
-            let mut parked_reader = MessageInflater::with_window(bits, false);
+            let mut parked_reader = MessageInflater::with_window(bits, false).parkable();
             let (mut steady_len, mut parked_len) = (0, 0);
             for part in text.chunks(2000) {
                 let (mut a, mut b) = (Vec::new(), Vec::new());
@@ -523,10 +545,26 @@ mod tests {
                 assert!(parked_len < text.len() / 5, "bits {bits}: {parked_len} of {}", text.len());
             }
         }
-        // Without context takeover nothing is kept to park with.
-        let mut d = MessageDeflater::new(15, true, 6);
+        // Without context takeover nothing is kept to park with, and
+        // parking frees the compressor all the same.
+        let mut d = MessageDeflater::new(15, true, 6).parkable();
         d.compress(&text[..5000], &mut Vec::new()).unwrap();
         assert_eq!(d.history_len(), 0);
+        d.park();
+        assert!(!d.is_live());
+        // Not made parkable, with context takeover: no copy is kept, and
+        // parking frees nothing (the context would be lost).
+        let mut d = MessageDeflater::new(15, false, 6);
+        d.compress(&text[..5000], &mut Vec::new()).unwrap();
+        assert_eq!(d.history_len(), 0);
+        d.park();
+        assert!(d.is_live());
+        let mut inf = MessageInflater::new(false);
+        let mut z = Vec::new();
+        MessageDeflater::new(15, false, 6).compress(&text[..100], &mut z).unwrap();
+        inflate_all(&mut inf, &z);
+        inf.park();
+        assert!(inf.is_live());
     }
 
     /// A small message that inflates past the limit stops there.

@@ -85,7 +85,7 @@ async fn the_check_panel_runs_and_reads_reports() {
     let addr = server.local_addr();
     let driver = Driver::start().await;
     let c = browser(&driver).await;
-    c.goto(&format!("http://{addr}/#check")).await.unwrap();
+    open(&c, &format!("http://{addr}/#check")).await;
 
     // The targets: this server's /echo, then the operator's (never a field
     // to type a host into).

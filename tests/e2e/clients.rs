@@ -16,7 +16,7 @@ async fn the_browser_is_tested_as_a_client() {
     let addr = server.local_addr();
     let driver = Driver::start().await;
     let c = browser(&driver).await;
-    c.goto(&format!("http://{addr}/#check")).await.unwrap();
+    open(&c, &format!("http://{addr}/#check")).await;
 
     el(&c, "#chk-browser-cases").await.select_by_value("quick").await.unwrap();
     let script = "document.querySelector('#chk-browser-run').scrollIntoView({ block: 'center' })";

@@ -130,6 +130,15 @@ async fn browser(driver: &Driver) -> Client {
     c
 }
 
+/// Navigates to `url` and waits until the page has wired its panels
+/// (`main.js` marks `body.ready` after the wasm core loaded): WebDriver's
+/// navigation returns at the load event, which can come before that, and a
+/// click on a control not yet wired is lost.
+async fn open(c: &Client, url: &str) {
+    c.goto(url).await.unwrap();
+    present(c, "body.ready").await;
+}
+
 /// Polls `check` until it yields a value.
 async fn until<T, F, Fut>(what: &str, mut check: F) -> T
 where
@@ -225,7 +234,7 @@ async fn the_explorer_as_a_person_uses_it() {
     let addr = server.local_addr();
     let driver = Driver::start().await;
     let c = browser(&driver).await;
-    c.goto(&format!("http://{addr}/")).await.unwrap();
+    open(&c, &format!("http://{addr}/")).await;
 
     // Handshake: the RFC's sample key gives the RFC's accept.
     type_into(&c, "#hs-key", "dGhlIHNhbXBsZSBub25jZQ==").await;
@@ -413,7 +422,7 @@ async fn the_live_panel_shows_what_the_tap_dropped() {
     let addr = server.local_addr();
     let driver = Driver::start().await;
     let c = browser(&driver).await;
-    c.goto(&format!("http://{addr}/")).await.unwrap();
+    open(&c, &format!("http://{addr}/")).await;
 
     // Uncompressed, so the message costs the tap all its length.
     set_checked(&c, "#live-deflate", false).await;
@@ -463,7 +472,7 @@ async fn live_panel_cost_per_record() {
     let addr = server.local_addr();
     let driver = Driver::start().await;
     let c = browser(&driver).await;
-    c.goto(&format!("http://{addr}/")).await.unwrap();
+    open(&c, &format!("http://{addr}/")).await;
     el(&c, "#live-connect").await.click().await.unwrap();
     present(&c, "#live-log [data-event=\"open\"]").await;
     let send = "const n = arguments[0], from = arguments[1]; const t = document.querySelector('#live-text'); \

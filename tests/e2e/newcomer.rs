@@ -44,7 +44,7 @@ async fn the_page_as_a_newcomer_meets_it() {
     let addr = server.local_addr();
     let driver = Driver::start().await;
     let c = browser(&driver).await;
-    c.goto(&format!("http://{addr}/")).await.unwrap();
+    open(&c, &format!("http://{addr}/")).await;
 
     // 1. The classic hand-written client's bug, the sender left unknown:
     // the page says what a server would object to, not "0 violations".

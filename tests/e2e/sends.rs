@@ -149,7 +149,7 @@ async fn what_the_browser_sends() {
     let addr = server.local_addr();
     let driver = Driver::start().await;
     let c = browser(&driver).await;
-    c.goto(&format!("http://{addr}/")).await.unwrap();
+    open(&c, &format!("http://{addr}/")).await;
     let ua = c.execute("return navigator.userAgent", vec![]).await.unwrap();
 
     // 1. With permessage-deflate: the offer, a ping answered, small text

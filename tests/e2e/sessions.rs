@@ -64,7 +64,7 @@ async fn the_sessions_panel_shows_a_browsers_connection_through_the_relay() {
     let relay = server.relay_addrs()[0];
     let driver = Driver::start().await;
     let c = browser(&driver).await;
-    c.goto(&format!("http://{}/#sessions", server.local_addr())).await.unwrap();
+    open(&c, &format!("http://{}/#sessions", server.local_addr())).await;
 
     // The panel names the relay, and nothing is listed yet.
     let relays = text_has(&c, "#ses-relays", &format!("ws://{relay}")).await;
@@ -200,7 +200,7 @@ async fn the_sessions_panel_holds_edits_drops_and_injects() {
     let relay = server.relay_addrs()[0];
     let driver = Driver::start().await;
     let c = browser(&driver).await;
-    c.goto(&format!("http://{}/#sessions", server.local_addr())).await.unwrap();
+    open(&c, &format!("http://{}/#sessions", server.local_addr())).await;
 
     type_into(&c, "#live-url", &format!("ws://{relay}/echo")).await;
     el(&c, "#live-connect").await.click().await.unwrap();

@@ -222,8 +222,18 @@ impl Args {
     }
 }
 
+/// jemalloc, not the system's allocator: see `Cargo.toml`.
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> ExitCode {
     let args = Args::parse();
+    // Purging runs on jemalloc's own thread: without it, pages freed by
+    // connections that then go quiet are given back only when the server
+    // next allocates, which an idle server does not.
+    #[cfg(not(target_env = "msvc"))]
+    let purging = tikv_jemalloc_ctl::background_thread::write(true);
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -232,6 +242,10 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
+    #[cfg(not(target_env = "msvc"))]
+    if let Err(e) = purging {
+        tracing::warn!(error = %e, "jemalloc's background purging is off: freed memory returns to the system later");
+    }
     for url in &args.check_targets {
         if let Err(e) = wscope_check::Target::parse(url) {
             eprintln!("wscope-server: --check-target {url}: {e}");

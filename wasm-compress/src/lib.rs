@@ -31,3 +31,8 @@ pub fn compress_message(payload: &[u8], window_bits: f64, level: Option<f64>) ->
     };
     wscope_core::deflate::compress_message(payload, bits, level).map_err(|e| JsError::new(&e.to_string()))
 }
+
+// Talc, as in the explorer's module: smaller than dlmalloc.
+#[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();

@@ -19,3 +19,10 @@ mod wire;
 pub use frames::*;
 pub use handshake::*;
 pub use wire::WireView;
+
+// Talc, not the standard library's dlmalloc: 2.9 KB less of the page's
+// module, gzipped (BENCHMARKS.md, goal 4); nothing here allocates on a hot
+// path.
+#[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();

@@ -109,19 +109,8 @@ impl ServerProc {
     }
 
     pub(crate) fn start_with(root: &Path, kind: Kind, flags: &[&str]) -> Result<ServerProc, String> {
-        Self::start_with_env(root, kind, flags, &[])
-    }
-
-    /// [`ServerProc::start_with`], with these environment variables set.
-    pub(crate) fn start_with_env(
-        root: &Path,
-        kind: Kind,
-        flags: &[&str],
-        env: &[(&str, &str)],
-    ) -> Result<ServerProc, String> {
         let bin = release_bin(root, kind.binary());
         let mut cmd = pinned(0, &bin);
-        cmd.envs(env.iter().copied());
         cmd.args(["--listen", "127.0.0.1:0", "--threads", "1"]).args(flags);
         if kind == Kind::Wscope {
             cmd.arg("--www").arg(root.join("www")).args(["--max-connections", "20000"]);

@@ -33,6 +33,6 @@ pub fn compress_message(payload: &[u8], window_bits: f64, level: Option<f64>) ->
 }
 
 // Talc, as in the explorer's module: smaller than dlmalloc.
-#[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
+#[cfg(all(feature = "allocator", target_family = "wasm", not(target_feature = "atomics")))]
 #[global_allocator]
 static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
